@@ -1,0 +1,49 @@
+/**
+ * A log-scale latency histogram layout shared by every window bucket.
+ *
+ * Bin i ≥ 1 holds [LOW·γ^(i−1), LOW·γ^i); reporting its bin's midpoint in the
+ * log sense, 2·LOW·γ^i/(γ+1), is at most (γ−1)/(γ+1) ≈ 4.3 % away from any
+ * value in it. Bin 0 holds values below LOW (their absolute error is under
+ * LOW); the last bin holds values of HIGH and over.
+ */
+const GAMMA = 1.09;
+const LOG_GAMMA = Math.log(GAMMA);
+export const HISTOGRAM_LOW_MS = 0.25;
+export const HISTOGRAM_HIGH_MS = 600_000;
+export const MAX_RELATIVE_ERROR = (GAMMA - 1) / (GAMMA + 1);
+
+const LOG_BINS = Math.ceil(Math.log(HISTOGRAM_HIGH_MS / HISTOGRAM_LOW_MS) / LOG_GAMMA);
+/** Bins per histogram: underflow, the log bins, overflow. */
+export const BIN_COUNT = LOG_BINS + 2;
+
+export function binOf(latencyMs: number): number {
+  if (!(latencyMs >= HISTOGRAM_LOW_MS)) return 0; // also NaN
+  if (latencyMs >= HISTOGRAM_HIGH_MS) return BIN_COUNT - 1;
+  const i = Math.floor(Math.log(latencyMs / HISTOGRAM_LOW_MS) / LOG_GAMMA) + 1;
+  return i > LOG_BINS ? LOG_BINS : i;
+}
+
+/** The value a bin stands for; callers clamp it to the observed min and max. */
+export function representativeOf(bin: number): number {
+  if (bin <= 0) return HISTOGRAM_LOW_MS / 2;
+  if (bin >= BIN_COUNT - 1) return HISTOGRAM_HIGH_MS;
+  return (2 * HISTOGRAM_LOW_MS * Math.pow(GAMMA, bin)) / (GAMMA + 1);
+}
+
+/**
+ * The nearest-rank percentile (the ⌈p·n⌉-th smallest value) of a histogram
+ * holding `count` values, clamped to [min, max].
+ */
+export function percentileOf(bins: Uint32Array, count: number, p: number, min: number, max: number): number | undefined {
+  if (count <= 0) return undefined;
+  const rank = Math.max(1, Math.ceil(p * count));
+  let seen = 0;
+  for (let bin = 0; bin < bins.length; bin++) {
+    seen += bins[bin]!;
+    if (seen >= rank) {
+      const value = representativeOf(bin);
+      return value < min ? min : value > max ? max : value;
+    }
+  }
+  return max;
+}

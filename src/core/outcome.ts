@@ -1,0 +1,67 @@
+/**
+ * The result of one probe or reported call, as design.md's "Outcomes" defines it.
+ * `canceled` exists for the prober's sake and is never recorded.
+ */
+export type OutcomeKind =
+  | 'success'
+  | 'timeout'
+  | 'network'
+  | 'tls'
+  | 'server'
+  | 'overloaded'
+  | 'rate_limited'
+  | 'auth'
+  | 'not_found'
+  | 'bad_response';
+
+export type FailureKind = Exclude<OutcomeKind, 'success'>;
+
+/** Recorded kinds in a fixed order: the index is the slot in the window's counters. */
+export const OUTCOME_KINDS: readonly OutcomeKind[] = [
+  'success',
+  'timeout',
+  'network',
+  'tls',
+  'server',
+  'overloaded',
+  'rate_limited',
+  'auth',
+  'not_found',
+  'bad_response',
+];
+
+export const FAILURE_KINDS = OUTCOME_KINDS.filter((k): k is FailureKind => k !== 'success');
+
+export const KIND_COUNT = OUTCOME_KINDS.length;
+
+const KIND_INDEX: Readonly<Record<OutcomeKind, number>> = Object.fromEntries(
+  OUTCOME_KINDS.map((kind, i) => [kind, i]),
+) as Record<OutcomeKind, number>;
+
+export function kindIndex(kind: OutcomeKind): number {
+  const i = KIND_INDEX[kind];
+  if (i === undefined) throw new TypeError(`unknown outcome kind: ${String(kind)}`);
+  return i;
+}
+
+export function isOutcomeKind(value: unknown): value is OutcomeKind {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(KIND_INDEX, value);
+}
+
+/** Retrying does not fix these: a new key or setting does, so they do not grow the backoff. */
+export function isClientSide(kind: OutcomeKind): boolean {
+  return kind === 'auth' || kind === 'not_found';
+}
+
+export interface Outcome {
+  readonly kind: OutcomeKind;
+  /** Milliseconds from the start of the call to its end. */
+  readonly latencyMs: number;
+  /** A short description for people; never a key, token or header value. */
+  readonly message?: string;
+  /** How long the provider asked us to wait (Retry-After, x-ratelimit-reset*), in ms. */
+  readonly retryAfterMs?: number;
+}
+
+/** What a probe or call may end in: an outcome, or `canceled`, which nothing records. */
+export type ProbeResult = Outcome | { readonly kind: 'canceled'; readonly latencyMs: number; readonly message?: string };

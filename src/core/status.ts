@@ -1,0 +1,43 @@
+import type { CircuitState } from './breaker';
+import type { SlidingWindow } from './window';
+
+/** What a person reads for a provider (design.md, "Status"). */
+export type ProviderStatus = 'unknown' | 'healthy' | 'degraded' | 'down' | 'misconfigured';
+
+export interface StatusOptions {
+  readonly degradedErrorRate: number;
+  readonly downErrorRate: number;
+  readonly degradedSlowCallRate: number;
+  /** p95 latency at or above this reads degraded; 0 turns the check off. */
+  readonly latencyDegradedMs: number;
+}
+
+/** The seed's thresholds: degraded at 10 % errors, down at 50 %. */
+export const DEFAULT_STATUS_OPTIONS: StatusOptions = {
+  degradedErrorRate: 0.1,
+  downErrorRate: 0.5,
+  degradedSlowCallRate: 0.25,
+  latencyDegradedMs: 0,
+};
+
+/**
+ * `misconfigured` wins because the fix is a setting, not a retry; an open
+ * circuit is down whatever its window says.
+ */
+export function statusOf(
+  state: CircuitState,
+  window: SlidingWindow,
+  misconfigured: boolean,
+  options: StatusOptions,
+): ProviderStatus {
+  if (misconfigured) return 'misconfigured';
+  if (state === 'open' || state === 'isolated') return 'down';
+  const calls = window.calls;
+  if (calls === 0) return state === 'half-open' ? 'degraded' : 'unknown';
+  const errorRate = window.failureRate;
+  if (errorRate >= options.downErrorRate) return 'down';
+  if (state === 'half-open' || errorRate >= options.degradedErrorRate) return 'degraded';
+  if (window.slowCallRate > 0 && window.slowCallRate >= options.degradedSlowCallRate) return 'degraded';
+  if (options.latencyDegradedMs > 0 && window.percentile(0.95)! >= options.latencyDegradedMs) return 'degraded';
+  return 'healthy';
+}

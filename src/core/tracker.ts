@@ -1,0 +1,482 @@
+import { CircuitBreaker, DEFAULT_BREAKER_OPTIONS } from './breaker';
+import type { BreakerOptions, CircuitState, RejectionReason, SavedBreaker, Trial } from './breaker';
+import type { Clock, Random } from './clock';
+import { KIND_COUNT, OUTCOME_KINDS, isClientSide, isOutcomeKind, kindIndex } from './outcome';
+import type { Outcome, OutcomeKind } from './outcome';
+import { DEFAULT_STATUS_OPTIONS, statusOf } from './status';
+import type { ProviderStatus, StatusOptions } from './status';
+import type { LatencySummary, SerializedWindow } from './window';
+
+export interface HealthOptions {
+  readonly breaker: BreakerOptions;
+  readonly status: StatusOptions;
+}
+
+export const DEFAULT_HEALTH_OPTIONS: HealthOptions = {
+  breaker: DEFAULT_BREAKER_OPTIONS,
+  status: DEFAULT_STATUS_OPTIONS,
+};
+
+/** Leave to make one call. Hand it back to `record` with the call's outcome. */
+export interface Permit {
+  readonly admitted: true;
+  readonly provider: string;
+  readonly generation: number;
+  /** True when this call decides whether a half-open circuit closes. */
+  readonly halfOpen: boolean;
+}
+
+export interface Rejection {
+  readonly admitted: false;
+  readonly provider: string;
+  readonly reason: RejectionReason | 'unknown-provider';
+  /** When asking again may succeed, if anything says. */
+  readonly retryAt: number | undefined;
+}
+
+export type Admission = Permit | Rejection;
+
+export interface LastError {
+  readonly kind: OutcomeKind;
+  readonly message: string;
+  readonly at: number;
+}
+
+export type KindCounts = Record<OutcomeKind, number>;
+
+/** Everything a view shows of one provider, at one moment. Holds no secret. */
+export interface ProviderSnapshot {
+  readonly id: string;
+  readonly at: number;
+  readonly state: CircuitState;
+  readonly status: ProviderStatus;
+  readonly generation: number;
+  /** When an open circuit turns half-open. */
+  readonly halfOpenAt: number | undefined;
+  readonly msUntilHalfOpen: number | undefined;
+  readonly consecutiveOpenings: number;
+  readonly calls: number;
+  readonly successes: number;
+  readonly failures: number;
+  readonly errorRate: number;
+  readonly slowCalls: number;
+  readonly slowCallRate: number;
+  readonly byKind: KindCounts;
+  readonly latency: LatencySummary | undefined;
+  readonly lastError: LastError | undefined;
+  readonly lastSuccessAt: number | undefined;
+  /** Every recorded call since the provider was added, stale ones included. */
+  readonly lifetime: { readonly calls: number; readonly byKind: KindCounts; readonly stale: number };
+}
+
+export interface ProviderCondition {
+  readonly state: CircuitState;
+  readonly status: ProviderStatus;
+}
+
+/** Fired when a provider's circuit state or status changes, and only then. */
+export interface TransitionEvent {
+  readonly provider: string;
+  readonly at: number;
+  readonly from: ProviderCondition;
+  readonly to: ProviderCondition;
+}
+
+export interface Disposable {
+  dispose(): void;
+}
+
+export interface SavedProvider {
+  readonly breaker: SavedBreaker;
+  readonly window: SerializedWindow;
+  readonly lastError?: LastError;
+  readonly lastSuccessAt?: number;
+  readonly misconfigured: boolean;
+  readonly lifetime: number[];
+  readonly stale: number;
+}
+
+export interface SavedTracker {
+  readonly version: 1;
+  readonly savedAt: number;
+  readonly providers: Record<string, SavedProvider>;
+}
+
+/** Options that may be given per provider; the rest come from the tracker's defaults. */
+export interface ProviderOverrides {
+  readonly breaker?: Partial<BreakerOptions>;
+  readonly status?: Partial<StatusOptions>;
+}
+
+class Entry {
+  readonly breaker: CircuitBreaker;
+  status: ProviderStatus = 'unknown';
+  state: CircuitState = 'closed';
+  lastError: LastError | undefined;
+  lastSuccessAt: number | undefined;
+  /** The last failure was auth/not_found and nothing succeeded since. */
+  misconfigured = false;
+  readonly lifetime = new Float64Array(KIND_COUNT);
+  stale = 0;
+  /** Set when the provider was removed or replaced: its permits count nowhere. */
+  retired = false;
+  /** One shared permit per closed generation keeps admission allocation-free. */
+  closedPermit: ClosedPermit;
+
+  constructor(
+    readonly id: string,
+    readonly options: HealthOptions,
+    random: Random,
+  ) {
+    this.breaker = new CircuitBreaker(options.breaker, random);
+    this.closedPermit = new ClosedPermit(this, 0);
+  }
+}
+
+class ClosedPermit implements Permit {
+  readonly admitted = true;
+  readonly halfOpen = false;
+  readonly provider: string;
+  constructor(
+    readonly entry: Entry,
+    readonly generation: number,
+  ) {
+    this.provider = entry.id;
+  }
+}
+
+class TrialPermit implements Permit {
+  readonly admitted = true;
+  readonly halfOpen = true;
+  readonly provider: string;
+  constructor(
+    readonly entry: Entry,
+    readonly generation: number,
+    readonly trial: Trial,
+  ) {
+    this.provider = entry.id;
+  }
+}
+
+/**
+ * The health of many providers: synchronous admission and recording for
+ * callers, snapshots and transition events for views, and save/restore.
+ */
+export class HealthTracker {
+  private readonly clock: Clock;
+  private readonly random: Random;
+  private readonly defaults: HealthOptions;
+  private readonly entries = new Map<string, Entry>();
+  private readonly listeners = new Set<(event: TransitionEvent) => void>();
+
+  constructor(options: { clock: Clock; random?: Random; defaults?: HealthOptions }) {
+    this.clock = options.clock;
+    this.random = options.random ?? Math.random;
+    this.defaults = options.defaults ?? DEFAULT_HEALTH_OPTIONS;
+  }
+
+  /**
+   * Adds a provider, or replaces one whose options changed (which starts its
+   * history afresh). A provider added again with the same options keeps it.
+   */
+  add(id: string, overrides: ProviderOverrides = {}): void {
+    const options: HealthOptions = {
+      breaker: { ...this.defaults.breaker, ...overrides.breaker },
+      status: { ...this.defaults.status, ...overrides.status },
+    };
+    const existing = this.entries.get(id);
+    if (existing && sameOptions(existing.options, options)) return;
+    if (existing) existing.retired = true;
+    this.entries.set(id, new Entry(id, options, this.random));
+  }
+
+  remove(id: string): void {
+    const entry = this.entries.get(id);
+    if (entry) entry.retired = true;
+    this.entries.delete(id);
+  }
+
+  has(id: string): boolean {
+    return this.entries.has(id);
+  }
+
+  ids(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  /** May a call to this provider go ahead now? Synchronous and cheap. */
+  admit(id: string): Admission {
+    const entry = this.entries.get(id);
+    if (entry === undefined) return { admitted: false, provider: id, reason: 'unknown-provider', retryAt: undefined };
+    const breaker = entry.breaker;
+    if (breaker.state === 'closed') return this.closedPermit(entry);
+    const now = this.clock.now();
+    const answer = breaker.admit(now);
+    this.settle(entry, now);
+    if (answer === 'closed') return this.closedPermit(entry);
+    if (typeof answer === 'string') {
+      return { admitted: false, provider: id, reason: answer, retryAt: breaker.retryAt() };
+    }
+    return new TrialPermit(entry, breaker.generation, answer);
+  }
+
+  /** Records the outcome of an admitted call. A permit from an older generation changes no decision. */
+  record(permit: Permit, outcome: Outcome): void {
+    if (!(permit instanceof ClosedPermit || permit instanceof TrialPermit)) {
+      throw new TypeError('record() takes a permit returned by admit()');
+    }
+    const entry = permit.entry;
+    const now = this.clock.now();
+    const counted =
+      permit.generation === entry.breaker.generation &&
+      !entry.retired &&
+      entry.breaker.record(now, outcome.kind, outcome.latencyMs, outcome.retryAfterMs, permit instanceof TrialPermit ? permit.trial : undefined);
+    this.remember(entry, outcome, now, counted);
+  }
+
+  /**
+   * Records a call that was made without asking for admission (passive
+   * traffic). It counts in the window only while the circuit is closed.
+   */
+  report(id: string, outcome: Outcome): void {
+    const entry = this.entries.get(id);
+    if (entry === undefined) return;
+    const now = this.clock.now();
+    entry.breaker.update(now);
+    const counted = entry.breaker.state === 'closed' && entry.breaker.record(now, outcome.kind, outcome.latencyMs, outcome.retryAfterMs);
+    this.remember(entry, outcome, now, counted);
+  }
+
+  /** Closes the circuit with a fresh window and no backoff. */
+  reset(id: string): void {
+    const entry = this.entries.get(id);
+    if (!entry) return;
+    entry.breaker.reset();
+    entry.misconfigured = false;
+    this.settle(entry, this.clock.now());
+  }
+
+  resetAll(): void {
+    for (const id of this.entries.keys()) this.reset(id);
+  }
+
+  /** Holds the circuit open until it is reset. */
+  isolate(id: string): void {
+    const entry = this.entries.get(id);
+    if (!entry) return;
+    entry.breaker.isolate();
+    this.settle(entry, this.clock.now());
+  }
+
+  snapshot(id: string): ProviderSnapshot | undefined {
+    const entry = this.entries.get(id);
+    if (!entry) return undefined;
+    const now = this.clock.now();
+    this.settle(entry, now);
+    return snapshotOf(entry, now);
+  }
+
+  snapshots(): ProviderSnapshot[] {
+    const now = this.clock.now();
+    const out: ProviderSnapshot[] = [];
+    for (const entry of this.entries.values()) {
+      this.settle(entry, now);
+      out.push(snapshotOf(entry, now));
+    }
+    return out;
+  }
+
+  /** Applies what time alone changed (cooldowns over, deadlines passed, buckets expired) and fires events. */
+  poll(): void {
+    const now = this.clock.now();
+    for (const entry of this.entries.values()) this.settle(entry, now);
+  }
+
+  /** The earliest time at which `poll()` would change something, if any. */
+  nextDueAt(): number | undefined {
+    let due: number | undefined;
+    for (const entry of this.entries.values()) {
+      const a = entry.breaker.nextDueAt();
+      const b = entry.breaker.window.nextExpiryAt();
+      for (const t of [a, b]) if (t !== undefined && (due === undefined || t < due)) due = t;
+    }
+    return due;
+  }
+
+  onDidChange(listener: (event: TransitionEvent) => void): Disposable {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  serialize(): SavedTracker {
+    const now = this.clock.now();
+    const providers: Record<string, SavedProvider> = {};
+    for (const entry of this.entries.values()) {
+      this.settle(entry, now);
+      providers[entry.id] = {
+        breaker: entry.breaker.save(),
+        window: entry.breaker.window.serialize(),
+        ...(entry.lastError && { lastError: entry.lastError }),
+        ...(entry.lastSuccessAt !== undefined && { lastSuccessAt: entry.lastSuccessAt }),
+        misconfigured: entry.misconfigured,
+        lifetime: Array.from(entry.lifetime),
+        stale: entry.stale,
+      };
+    }
+    return { version: 1, savedAt: now, providers };
+  }
+
+  /**
+   * Restores saved state into the providers already added. What has aged out
+   * by now is dropped: expired buckets, and an open circuit whose cooldown
+   * ended comes back half-open. Malformed entries are skipped.
+   */
+  restore(saved: unknown): void {
+    if (!isSavedTracker(saved)) return;
+    const now = this.clock.now();
+    for (const [id, data] of Object.entries(saved.providers)) {
+      const entry = this.entries.get(id);
+      if (!entry || !isSavedProvider(data)) continue;
+      entry.breaker.load(data.breaker);
+      entry.breaker.window.restore(data.window, now);
+      entry.lastError = data.lastError;
+      entry.lastSuccessAt = data.lastSuccessAt;
+      entry.misconfigured = data.misconfigured;
+      data.lifetime.forEach((c, i) => {
+        if (i < KIND_COUNT) entry.lifetime[i] = c;
+      });
+      entry.stale = data.stale;
+      this.settle(entry, now);
+    }
+  }
+
+  private closedPermit(entry: Entry): ClosedPermit {
+    const generation = entry.breaker.generation;
+    if (entry.closedPermit.generation !== generation) entry.closedPermit = new ClosedPermit(entry, generation);
+    return entry.closedPermit;
+  }
+
+  private remember(entry: Entry, outcome: Outcome, now: number, counted: boolean): void {
+    const kind = outcome.kind;
+    entry.lifetime[kindIndex(kind)]!++;
+    if (!counted) {
+      entry.stale++;
+      return;
+    }
+    if (kind === 'success') {
+      entry.lastSuccessAt = now;
+      entry.misconfigured = false;
+    } else {
+      entry.lastError = { kind, message: outcome.message ?? kind, at: now };
+      entry.misconfigured = isClientSide(kind);
+    }
+    this.settle(entry, now);
+  }
+
+  /** Brings an entry up to `now` and fires an event when its state or status changed. */
+  private settle(entry: Entry, now: number): void {
+    const breaker = entry.breaker;
+    breaker.update(now);
+    breaker.window.at(now);
+    const state = breaker.state;
+    const status = statusOf(state, breaker.window, entry.misconfigured, entry.options.status);
+    if (state === entry.state && status === entry.status) return;
+    const event: TransitionEvent = {
+      provider: entry.id,
+      at: now,
+      from: { state: entry.state, status: entry.status },
+      to: { state, status },
+    };
+    entry.state = state;
+    entry.status = status;
+    for (const listener of this.listeners) listener(event);
+  }
+}
+
+function snapshotOf(entry: Entry, now: number): ProviderSnapshot {
+  const breaker = entry.breaker;
+  const w = breaker.window;
+  const halfOpenAt = breaker.state === 'open' ? breaker.openUntil : undefined;
+  return {
+    id: entry.id,
+    at: now,
+    state: entry.state,
+    status: entry.status,
+    generation: breaker.generation,
+    halfOpenAt,
+    msUntilHalfOpen: halfOpenAt === undefined ? undefined : Math.max(0, halfOpenAt - now),
+    consecutiveOpenings: breaker.consecutiveOpenings,
+    calls: w.calls,
+    successes: w.successes,
+    failures: w.failures,
+    errorRate: w.failureRate,
+    slowCalls: w.slowCalls,
+    slowCallRate: w.slowCallRate,
+    byKind: countsOf((i) => w.count(i)),
+    latency: w.latency(),
+    lastError: entry.lastError,
+    lastSuccessAt: entry.lastSuccessAt,
+    lifetime: {
+      calls: entry.lifetime.reduce((a, b) => a + b, 0),
+      byKind: countsOf((i) => entry.lifetime[i]!),
+      stale: entry.stale,
+    },
+  };
+}
+
+function countsOf(count: (i: number) => number): KindCounts {
+  const out = {} as KindCounts;
+  OUTCOME_KINDS.forEach((kind, i) => (out[kind] = count(i)));
+  return out;
+}
+
+function sameOptions(a: HealthOptions, b: HealthOptions): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const STATES: readonly CircuitState[] = ['closed', 'open', 'half-open', 'isolated'];
+
+function isSavedTracker(value: unknown): value is SavedTracker {
+  return isRecord(value) && value.version === 1 && isRecord(value.providers);
+}
+
+function isSavedProvider(value: unknown): value is SavedProvider {
+  if (!isRecord(value) || !isRecord(value.breaker) || !isRecord(value.window)) return false;
+  const b = value.breaker;
+  const w = value.window;
+  const lastError = value.lastError;
+  return (
+    STATES.includes(b.state as CircuitState) &&
+    Number.isFinite(b.generation) &&
+    Number.isFinite(b.openings) &&
+    Number.isFinite(b.openUntil) &&
+    Number.isFinite(w.bucketMs) &&
+    Array.isArray(w.buckets) &&
+    w.buckets.every(isSavedBucket) &&
+    (lastError === undefined ||
+      (isRecord(lastError) && isOutcomeKind(lastError.kind) && typeof lastError.message === 'string' && Number.isFinite(lastError.at))) &&
+    (value.lastSuccessAt === undefined || Number.isFinite(value.lastSuccessAt)) &&
+    typeof value.misconfigured === 'boolean' &&
+    Array.isArray(value.lifetime) &&
+    value.lifetime.every(Number.isFinite) &&
+    Number.isFinite(value.stale)
+  );
+}
+
+function isSavedBucket(value: unknown): boolean {
+  return (
+    isRecord(value) &&
+    Number.isInteger(value.n) &&
+    Array.isArray(value.counts) &&
+    value.counts.every((c) => Number.isFinite(c) && (c as number) >= 0) &&
+    Number.isFinite(value.sum) &&
+    Number.isFinite(value.min) &&
+    Number.isFinite(value.max) &&
+    Array.isArray(value.bins) &&
+    value.bins.every((p) => Array.isArray(p) && p.length === 2 && Number.isInteger(p[0]) && Number.isInteger(p[1]) && p[1] >= 0)
+  );
+}
