@@ -1,5 +1,5 @@
 import type { Random } from './clock';
-import { isClientSide, kindIndex } from './outcome';
+import { OUTCOME_KINDS, isClientSide } from './outcome';
 import type { OutcomeKind } from './outcome';
 import { SlidingWindow } from './window';
 
@@ -43,6 +43,8 @@ export const DEFAULT_BREAKER_OPTIONS: BreakerOptions = {
 
 /** Jitter added to every cooldown, as a fraction of it. */
 export const COOLDOWN_JITTER = 0.2;
+
+const SUCCESS = 0;
 
 /** One call admitted while half-open. */
 export interface Trial {
@@ -159,17 +161,18 @@ export class CircuitBreaker {
   }
 
   /**
-   * Records a call of the current generation. `trial` is the half-open trial it
-   * was admitted as, if any. Returns false when the result came too late to count.
+   * Records a call of the current generation; `kind` is its index in
+   * OUTCOME_KINDS and `trial` the half-open trial it was admitted as, if any.
+   * Returns false when the result came too late to count.
    */
-  record(now: number, kind: OutcomeKind, latencyMs: number, retryAfterMs: number | undefined, trial?: Trial): boolean {
+  record(now: number, kind: number, latencyMs: number, retryAfterMs: number | undefined, trial?: Trial): boolean {
     if (trial !== undefined) {
       if (trial.settled || this._state !== 'half-open') return false;
       trial.settled = true;
     }
-    const success = kind === 'success';
+    const success = kind === SUCCESS;
     const slow = success && latencyMs >= this.options.slowCallMs;
-    this.window.record(now, kindIndex(kind), latencyMs, slow);
+    this.window.record(now, kind, latencyMs, slow);
     if (retryAfterMs !== undefined && retryAfterMs > 0 && now + retryAfterMs > this.retryUntil) {
       this.retryUntil = now + retryAfterMs;
     }
@@ -178,7 +181,7 @@ export class CircuitBreaker {
     } else if (this._state === 'half-open' && trial !== undefined) {
       if (success) this.trialSuccesses++;
       else this.trialFailures++;
-      this.decideTrial(now, kind);
+      this.decideTrial(now, OUTCOME_KINDS[kind]!);
     }
     return true;
   }
@@ -211,11 +214,11 @@ export class CircuitBreaker {
     this.trialFailures = 0;
   }
 
-  private tripIfDue(now: number, cause: OutcomeKind): void {
+  private tripIfDue(now: number, cause: number): void {
     const w = this.window;
     if (w.calls < this.options.minRequests) return;
     if (w.failureRate >= this.options.failureRateThreshold || w.slowCallRate >= this.options.slowCallRateThreshold) {
-      this.open(now, cause);
+      this.open(now, OUTCOME_KINDS[cause]!);
     }
   }
 

@@ -32,11 +32,12 @@ export function statusOf(
 ): ProviderStatus {
   if (misconfigured) return 'misconfigured';
   if (state === 'open' || state === 'isolated') return 'down';
-  const calls = window.calls;
-  if (calls === 0) return state === 'half-open' ? 'degraded' : 'unknown';
+  // Half-open is a recovery under test; its window still holds the failures that opened it.
+  if (state === 'half-open') return 'degraded';
+  if (window.calls === 0) return 'unknown';
   const errorRate = window.failureRate;
   if (errorRate >= options.downErrorRate) return 'down';
-  if (state === 'half-open' || errorRate >= options.degradedErrorRate) return 'degraded';
+  if (errorRate >= options.degradedErrorRate) return 'degraded';
   if (window.slowCallRate > 0 && window.slowCallRate >= options.degradedSlowCallRate) return 'degraded';
   if (options.latencyDegradedMs > 0 && window.percentile(0.95)! >= options.latencyDegradedMs) return 'degraded';
   return 'healthy';

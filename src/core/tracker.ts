@@ -133,15 +133,21 @@ class Entry {
   }
 }
 
+// A symbol key keeps the link to the tracker's entry out of JSON and out of sight.
+const ENTRY = Symbol('entry');
+const TRIAL = Symbol('trial');
+
 class ClosedPermit implements Permit {
   readonly admitted = true;
   readonly halfOpen = false;
   readonly provider: string;
+  readonly [ENTRY]: Entry;
   constructor(
-    readonly entry: Entry,
+    entry: Entry,
     readonly generation: number,
   ) {
     this.provider = entry.id;
+    this[ENTRY] = entry;
   }
 }
 
@@ -149,12 +155,16 @@ class TrialPermit implements Permit {
   readonly admitted = true;
   readonly halfOpen = true;
   readonly provider: string;
+  readonly [ENTRY]: Entry;
+  readonly [TRIAL]: Trial;
   constructor(
-    readonly entry: Entry,
+    entry: Entry,
     readonly generation: number,
-    readonly trial: Trial,
+    trial: Trial,
   ) {
     this.provider = entry.id;
+    this[ENTRY] = entry;
+    this[TRIAL] = trial;
   }
 }
 
@@ -168,6 +178,7 @@ export class HealthTracker {
   private readonly defaults: HealthOptions;
   private readonly entries = new Map<string, Entry>();
   private readonly listeners = new Set<(event: TransitionEvent) => void>();
+  private lastEntry: Entry | undefined;
 
   constructor(options: { clock: Clock; random?: Random; defaults?: HealthOptions }) {
     this.clock = options.clock;
@@ -206,7 +217,12 @@ export class HealthTracker {
 
   /** May a call to this provider go ahead now? Synchronous and cheap. */
   admit(id: string): Admission {
-    const entry = this.entries.get(id);
+    // Callers tend to ask for the same provider again and again: skip the map then.
+    let entry = this.lastEntry;
+    if (entry === undefined || entry.id !== id || entry.retired) {
+      entry = this.entries.get(id);
+      this.lastEntry = entry;
+    }
     if (entry === undefined) return { admitted: false, provider: id, reason: 'unknown-provider', retryAt: undefined };
     const breaker = entry.breaker;
     if (breaker.state === 'closed') return this.closedPermit(entry);
@@ -222,16 +238,16 @@ export class HealthTracker {
 
   /** Records the outcome of an admitted call. A permit from an older generation changes no decision. */
   record(permit: Permit, outcome: Outcome): void {
-    if (!(permit instanceof ClosedPermit || permit instanceof TrialPermit)) {
-      throw new TypeError('record() takes a permit returned by admit()');
-    }
-    const entry = permit.entry;
+    let trial: Trial | undefined;
+    if (permit instanceof TrialPermit) trial = permit[TRIAL];
+    else if (!(permit instanceof ClosedPermit)) throw new TypeError('record() takes a permit returned by admit()');
+    const entry = permit[ENTRY];
+    const kind = kindIndex(outcome.kind);
     const now = this.clock.now();
+    const breaker = entry.breaker;
     const counted =
-      permit.generation === entry.breaker.generation &&
-      !entry.retired &&
-      entry.breaker.record(now, outcome.kind, outcome.latencyMs, outcome.retryAfterMs, permit instanceof TrialPermit ? permit.trial : undefined);
-    this.remember(entry, outcome, now, counted);
+      permit.generation === breaker.generation && !entry.retired && breaker.record(now, kind, outcome.latencyMs, outcome.retryAfterMs, trial);
+    this.remember(entry, kind, outcome, now, counted);
   }
 
   /**
@@ -241,10 +257,11 @@ export class HealthTracker {
   report(id: string, outcome: Outcome): void {
     const entry = this.entries.get(id);
     if (entry === undefined) return;
+    const kind = kindIndex(outcome.kind);
     const now = this.clock.now();
     entry.breaker.update(now);
-    const counted = entry.breaker.state === 'closed' && entry.breaker.record(now, outcome.kind, outcome.latencyMs, outcome.retryAfterMs);
-    this.remember(entry, outcome, now, counted);
+    const counted = entry.breaker.state === 'closed' && entry.breaker.record(now, kind, outcome.latencyMs, outcome.retryAfterMs);
+    this.remember(entry, kind, outcome, now, counted);
   }
 
   /** Closes the circuit with a fresh window and no backoff. */
@@ -356,28 +373,32 @@ export class HealthTracker {
     return entry.closedPermit;
   }
 
-  private remember(entry: Entry, outcome: Outcome, now: number, counted: boolean): void {
-    const kind = outcome.kind;
-    entry.lifetime[kindIndex(kind)]!++;
+  private remember(entry: Entry, kind: number, outcome: Outcome, now: number, counted: boolean): void {
+    entry.lifetime[kind]!++;
     if (!counted) {
       entry.stale++;
       return;
     }
-    if (kind === 'success') {
+    if (kind === 0) {
       entry.lastSuccessAt = now;
       entry.misconfigured = false;
     } else {
-      entry.lastError = { kind, message: outcome.message ?? kind, at: now };
-      entry.misconfigured = isClientSide(kind);
+      entry.lastError = { kind: outcome.kind, message: outcome.message ?? outcome.kind, at: now };
+      entry.misconfigured = isClientSide(outcome.kind);
     }
-    this.settle(entry, now);
+    // The breaker has just brought itself and its window up to `now`.
+    this.notify(entry, now);
   }
 
   /** Brings an entry up to `now` and fires an event when its state or status changed. */
   private settle(entry: Entry, now: number): void {
+    entry.breaker.update(now);
+    entry.breaker.window.at(now);
+    this.notify(entry, now);
+  }
+
+  private notify(entry: Entry, now: number): void {
     const breaker = entry.breaker;
-    breaker.update(now);
-    breaker.window.at(now);
     const state = breaker.state;
     const status = statusOf(state, breaker.window, entry.misconfigured, entry.options.status);
     if (state === entry.state && status === entry.status) return;

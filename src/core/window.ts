@@ -57,8 +57,10 @@ export class SlidingWindow {
   private readonly totals = new Float64Array(SUM + 1);
   private readonly totalBins = new Uint32Array(BIN_COUNT);
   private total = 0;
-  /** The newest bucket number the window has advanced to. */
+  /** The newest bucket number the window has advanced to, its slot, and when it ends. */
   private head = -Infinity;
+  private headSlot = 0;
+  private headEnd = -Infinity;
 
   constructor(options: WindowOptions) {
     this.bucketCount = Math.max(1, Math.floor(options.bucketCount));
@@ -69,10 +71,9 @@ export class SlidingWindow {
 
   /** Records one call that ended at `now`. `kind` is an index into OUTCOME_KINDS. */
   record(now: number, kind: number, latencyMs: number, slow: boolean): void {
-    const n = Math.floor(now / this.bucketMs);
-    if (n !== this.head) this.advance(n);
+    if (now >= this.headEnd) this.advance(Math.floor(now / this.bucketMs));
     // A clock that stepped back writes into the newest bucket.
-    const slot = slotOf(this.head > n ? this.head : n, this.bucketCount);
+    const slot = this.headSlot;
     const at = slot * STRIDE;
     const cells = this.cells;
     const totals = this.totals;
@@ -105,13 +106,18 @@ export class SlidingWindow {
     } else {
       for (let k = this.head + 1; k <= n; k++) this.expire(slotOf(k, this.bucketCount));
     }
+    this.setHead(n);
+  }
+
+  private setHead(n: number): void {
     this.head = n;
+    this.headSlot = slotOf(n, this.bucketCount);
+    this.headEnd = (n + 1) * this.bucketMs;
   }
 
   /** Brings the window up to `now`; every read below assumes it was called. */
   at(now: number): this {
-    const n = Math.floor(now / this.bucketMs);
-    if (n !== this.head) this.advance(n);
+    if (now >= this.headEnd) this.advance(Math.floor(now / this.bucketMs));
     return this;
   }
 
@@ -201,7 +207,7 @@ export class SlidingWindow {
   /** Loads saved buckets; those already outside the window at `now` are dropped. */
   restore(saved: SerializedWindow, now: number): void {
     this.clear();
-    this.head = Math.floor(now / this.bucketMs);
+    this.setHead(Math.floor(now / this.bucketMs));
     if (saved.bucketMs !== this.bucketMs) return;
     for (const bucket of saved.buckets) {
       const k = bucket.n;

@@ -1,0 +1,25 @@
+/**
+ * `npm run bench`: prints each benchmark's figures and its ratio to a
+ * baseline measured in the same run. Exits 1 when a target is missed.
+ */
+import { benchGuardedCalls, benchMemory, benchRecordCost } from './breaker';
+
+async function main(): Promise<void> {
+  const only = process.argv[2];
+  const results: boolean[] = [];
+  console.log(`node ${process.version}, ${process.platform}/${process.arch}`);
+  const timed = async (name: string, run: () => boolean | Promise<boolean>) => {
+    if (only && only !== name) return;
+    const t0 = Date.now();
+    results.push(await run());
+    console.log(`(${name}: ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  };
+  await timed('calls', benchGuardedCalls);
+  await timed('record', benchRecordCost);
+  await timed('memory', benchMemory);
+  const missed = results.filter((ok) => !ok).length;
+  console.log(missed === 0 ? '\nAll targets met.' : `\n${missed} target(s) missed.`);
+  process.exitCode = missed === 0 ? 0 : 1;
+}
+
+void main();

@@ -1,0 +1,190 @@
+import type { Outcome, OutcomeKind, ProbeResult } from './outcome';
+
+export type Headers = Readonly<Record<string, string | readonly string[] | undefined>>;
+
+export interface HttpResult {
+  readonly status: number;
+  /** Response headers with lower-case names. */
+  readonly headers: Headers;
+  readonly latencyMs: number;
+  /** Statuses that count as success; 2xx when absent or empty. */
+  readonly expectStatus?: readonly number[];
+  /** Set when the body failed its check or could not be parsed. */
+  readonly bodyProblem?: string;
+}
+
+/** Turns an HTTP response into an outcome; `now` resolves a Retry-After date. */
+export function classifyHttp(result: HttpResult, now: number): Outcome {
+  const { status, headers, latencyMs } = result;
+  const expected = result.expectStatus && result.expectStatus.length > 0 ? result.expectStatus.includes(status) : status >= 200 && status < 300;
+  if (expected) {
+    if (result.bodyProblem !== undefined) return { kind: 'bad_response', latencyMs, message: `HTTP ${status}: ${result.bodyProblem}` };
+    return { kind: 'success', latencyMs };
+  }
+  const kind = kindOfStatus(status);
+  let message = `HTTP ${status}${STATUS_TEXT[status] ? ` ${STATUS_TEXT[status]}` : ''}`;
+  if (status >= 300 && status < 400) {
+    const location = first(headers['location']);
+    message += location ? ` redirect to ${describeLocation(location)} (not followed)` : ' redirect (not followed)';
+  }
+  if (kind === 'rate_limited' || kind === 'overloaded') {
+    const wait = retryAfterMs(headers, now);
+    if (wait !== undefined) return { kind, latencyMs, message: `${message}, retry after ${formatWait(wait)}`, retryAfterMs: wait };
+  }
+  return { kind, latencyMs, message };
+}
+
+export function kindOfStatus(status: number): OutcomeKind {
+  if (status === 401 || status === 403) return 'auth';
+  if (status === 404) return 'not_found';
+  if (status === 429) return 'rate_limited';
+  if (status === 503 || status === 529) return 'overloaded';
+  if (status >= 500 && status < 600) return 'server';
+  return 'bad_response';
+}
+
+const STATUS_TEXT: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  408: 'Request Timeout',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+  529: 'Overloaded',
+};
+
+/**
+ * How long the provider asks us to wait, in ms: `Retry-After` (seconds or an
+ * HTTP date) wins; otherwise the latest of the rate-limit reset headers
+ * (`x-ratelimit-reset*`, `anthropic-ratelimit-*-reset`), since a probe must
+ * not hammer a provider that said to hold off.
+ */
+export function retryAfterMs(headers: Headers, now: number): number | undefined {
+  const retryAfter = first(headers['retry-after']);
+  if (retryAfter !== undefined) {
+    const wait = parseWait(retryAfter, now);
+    if (wait !== undefined) return wait;
+  }
+  let latest: number | undefined;
+  for (const [name, value] of Object.entries(headers)) {
+    if (!/^(x-ratelimit-reset|anthropic-ratelimit-.*-reset$)/.test(name)) continue;
+    const wait = parseWait(first(value) ?? '', now);
+    if (wait !== undefined && (latest === undefined || wait > latest)) latest = wait;
+  }
+  return latest;
+}
+
+const MAX_WAIT_MS = 24 * 3600_000;
+const UNIX_EPOCH_SECONDS_FLOOR = 1e9;
+
+/**
+ * Reads one wait value: plain seconds ("20", "1.5"), epoch seconds
+ * ("1700000000"), a Go-style duration as OpenAI and Groq send ("6m0s",
+ * "2m59.56s", "250ms"), or a date (HTTP date or RFC 3339). Past times give 0.
+ */
+export function parseWait(raw: string, now: number): number | undefined {
+  const value = raw.trim();
+  if (value === '') return undefined;
+  let ms: number | undefined;
+  if (/^\d+(\.\d+)?$/.test(value)) {
+    const n = Number(value);
+    ms = n >= UNIX_EPOCH_SECONDS_FLOOR ? n * 1000 - now : n * 1000;
+  } else if (/^(\d+(\.\d+)?(h|ms|m|s))+$/.test(value)) {
+    ms = 0;
+    for (const [, num, unit] of value.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s)/g)) {
+      ms += Number(num) * (unit === 'h' ? 3600_000 : unit === 'm' ? 60_000 : unit === 's' ? 1000 : 1);
+    }
+  } else {
+    const at = Date.parse(value);
+    if (Number.isNaN(at)) return undefined;
+    ms = at - now;
+  }
+  if (!Number.isFinite(ms)) return undefined;
+  return Math.min(MAX_WAIT_MS, Math.max(0, Math.round(ms)));
+}
+
+function formatWait(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 100) / 10} s`;
+}
+
+function first(value: string | readonly string[] | undefined): string | undefined {
+  return typeof value === 'string' ? value : value?.[0];
+}
+
+/** A redirect target shown without credentials, query or fragment. */
+function describeLocation(location: string): string {
+  try {
+    const url = new URL(location);
+    return `${url.protocol}//${url.host}${url.pathname}`;
+  } catch {
+    return 'an invalid location';
+  }
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EPIPE',
+  'ECONNABORTED',
+  'EADDRNOTAVAIL',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_DESTROYED',
+]);
+
+const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+const NETWORK_TEXT: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'DNS lookup timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  UND_ERR_SOCKET: 'connection closed by the server',
+  UND_ERR_CONNECT_TIMEOUT: 'connect timed out',
+  UND_ERR_HEADERS_TIMEOUT: 'no response headers in time',
+  UND_ERR_BODY_TIMEOUT: 'response body stalled',
+  ETIMEDOUT: 'timed out',
+};
+
+/**
+ * Turns a thrown error (Node, undici, or one wrapping another in `cause`)
+ * into an outcome. `canceled` is for an abort we asked for ourselves. The
+ * message names the kind and code only: an error's own text can quote a URL
+ * or header, so it is never passed on.
+ */
+export function classifyError(error: unknown, latencyMs: number, options: { canceled?: boolean } = {}): ProbeResult {
+  if (options.canceled) return { kind: 'canceled', latencyMs, message: 'canceled' };
+  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = typeof (e as { code?: unknown }).code === 'string' ? ((e as { code: string }).code) : undefined;
+    const name = (e as { name?: unknown }).name;
+    if (code && TIMEOUT_CODES.has(code)) return { kind: 'timeout', latencyMs, message: `${NETWORK_TEXT[code] ?? 'timed out'} (${code})` };
+    if (name === 'TimeoutError') return { kind: 'timeout', latencyMs, message: 'timed out' };
+    if (code && isTlsCode(code)) return { kind: 'tls', latencyMs, message: `TLS error (${code})` };
+    if (code && NETWORK_CODES.has(code)) return { kind: 'network', latencyMs, message: `${NETWORK_TEXT[code] ?? 'network error'} (${code})` };
+  }
+  return { kind: 'network', latencyMs, message: 'request failed' };
+}
+
+function isTlsCode(code: string): boolean {
+  return (
+    code.startsWith('ERR_TLS_') ||
+    code.startsWith('ERR_SSL_') ||
+    code.includes('CERT') ||
+    code === 'EPROTO' ||
+    code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' ||
+    code === 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY'
+  );
+}
