@@ -113,7 +113,8 @@ class Entry {
   status: ProviderStatus = 'unknown';
   state: CircuitState = 'closed';
   lastError: LastError | undefined;
-  lastSuccessAt: number | undefined;
+  /** NaN until a success: a number field from the start keeps V8 from boxing each store. */
+  lastSuccessAt = NaN;
   /** The last failure was auth/not_found and nothing succeeded since. */
   misconfigured = false;
   readonly lifetime = new Float64Array(KIND_COUNT);
@@ -239,15 +240,20 @@ export class HealthTracker {
   /** Records the outcome of an admitted call. A permit from an older generation changes no decision. */
   record(permit: Permit, outcome: Outcome): void {
     let trial: Trial | undefined;
-    if (permit instanceof TrialPermit) trial = permit[TRIAL];
-    else if (!(permit instanceof ClosedPermit)) throw new TypeError('record() takes a permit returned by admit()');
+    if (!(permit instanceof ClosedPermit)) {
+      if (!(permit instanceof TrialPermit)) throw new TypeError('record() takes a permit returned by admit()');
+      trial = permit[TRIAL];
+    }
     const entry = permit[ENTRY];
     const kind = kindIndex(outcome.kind);
     const now = this.clock.now();
     const breaker = entry.breaker;
-    const counted =
-      permit.generation === breaker.generation && !entry.retired && breaker.record(now, kind, outcome.latencyMs, outcome.retryAfterMs, trial);
-    this.remember(entry, kind, outcome, now, counted);
+    if (permit.generation === breaker.generation && !entry.retired && breaker.record(now, kind, outcome.latencyMs, outcome.retryAfterMs, trial)) {
+      this.remember(entry, kind, outcome, now);
+    } else {
+      entry.lifetime[kind]!++;
+      entry.stale++;
+    }
   }
 
   /**
@@ -260,8 +266,12 @@ export class HealthTracker {
     const kind = kindIndex(outcome.kind);
     const now = this.clock.now();
     entry.breaker.update(now);
-    const counted = entry.breaker.state === 'closed' && entry.breaker.record(now, kind, outcome.latencyMs, outcome.retryAfterMs);
-    this.remember(entry, kind, outcome, now, counted);
+    if (entry.breaker.state === 'closed' && entry.breaker.record(now, kind, outcome.latencyMs, outcome.retryAfterMs)) {
+      this.remember(entry, kind, outcome, now);
+    } else {
+      entry.lifetime[kind]!++;
+      entry.stale++;
+    }
   }
 
   /** Closes the circuit with a fresh window and no backoff. */
@@ -334,7 +344,7 @@ export class HealthTracker {
         breaker: entry.breaker.save(),
         window: entry.breaker.window.serialize(),
         ...(entry.lastError && { lastError: entry.lastError }),
-        ...(entry.lastSuccessAt !== undefined && { lastSuccessAt: entry.lastSuccessAt }),
+        ...(!Number.isNaN(entry.lastSuccessAt) && { lastSuccessAt: entry.lastSuccessAt }),
         misconfigured: entry.misconfigured,
         lifetime: Array.from(entry.lifetime),
         stale: entry.stale,
@@ -357,7 +367,7 @@ export class HealthTracker {
       entry.breaker.load(data.breaker);
       entry.breaker.window.restore(data.window, now);
       entry.lastError = data.lastError;
-      entry.lastSuccessAt = data.lastSuccessAt;
+      entry.lastSuccessAt = data.lastSuccessAt ?? NaN;
       entry.misconfigured = data.misconfigured;
       data.lifetime.forEach((c, i) => {
         if (i < KIND_COUNT) entry.lifetime[i] = c;
@@ -373,12 +383,9 @@ export class HealthTracker {
     return entry.closedPermit;
   }
 
-  private remember(entry: Entry, kind: number, outcome: Outcome, now: number, counted: boolean): void {
+  /** Bookkeeping for a call the breaker counted. */
+  private remember(entry: Entry, kind: number, outcome: Outcome, now: number): void {
     entry.lifetime[kind]!++;
-    if (!counted) {
-      entry.stale++;
-      return;
-    }
     if (kind === 0) {
       entry.lastSuccessAt = now;
       entry.misconfigured = false;
@@ -401,7 +408,10 @@ export class HealthTracker {
     const breaker = entry.breaker;
     const state = breaker.state;
     const status = statusOf(state, breaker.window, entry.misconfigured, entry.options.status);
-    if (state === entry.state && status === entry.status) return;
+    if (state !== entry.state || status !== entry.status) this.emit(entry, state, status, now);
+  }
+
+  private emit(entry: Entry, state: CircuitState, status: ProviderStatus, now: number): void {
     const event: TransitionEvent = {
       provider: entry.id,
       at: now,
@@ -436,7 +446,7 @@ function snapshotOf(entry: Entry, now: number): ProviderSnapshot {
     byKind: countsOf((i) => w.count(i)),
     latency: w.latency(),
     lastError: entry.lastError,
-    lastSuccessAt: entry.lastSuccessAt,
+    lastSuccessAt: Number.isNaN(entry.lastSuccessAt) ? undefined : entry.lastSuccessAt,
     lifetime: {
       calls: entry.lifetime.reduce((a, b) => a + b, 0),
       byKind: countsOf((i) => entry.lifetime[i]!),

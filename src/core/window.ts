@@ -2,12 +2,12 @@ import { BIN_COUNT, binOf, percentileOf } from './histogram';
 import { KIND_COUNT } from './outcome';
 
 // Layout of one bucket's cells: a counter per outcome kind, then these.
+// An empty bucket has MIN = +Infinity, which is also how emptiness is told.
 const SLOW = KIND_COUNT;
-const CALLS = KIND_COUNT + 1;
-const SUM = KIND_COUNT + 2;
-const MIN = KIND_COUNT + 3;
-const MAX = KIND_COUNT + 4;
-const STRIDE = KIND_COUNT + 5;
+const SUM = KIND_COUNT + 1;
+const MIN = KIND_COUNT + 2;
+const MAX = KIND_COUNT + 3;
+const STRIDE = KIND_COUNT + 4;
 const SUCCESS = 0;
 
 export interface WindowOptions {
@@ -60,6 +60,7 @@ export class SlidingWindow {
   /** The newest bucket number the window has advanced to, its slot, and when it ends. */
   private head = -Infinity;
   private headSlot = 0;
+  private headBins = 0;
   private headEnd = -Infinity;
 
   constructor(options: WindowOptions) {
@@ -67,6 +68,7 @@ export class SlidingWindow {
     this.bucketMs = Math.max(1, options.windowMs / this.bucketCount);
     this.cells = new Float64Array(this.bucketCount * STRIDE);
     this.bins = new Uint32Array(this.bucketCount * BIN_COUNT);
+    this.clear();
   }
 
   /** Records one call that ended at `now`. `kind` is an index into OUTCOME_KINDS. */
@@ -85,15 +87,10 @@ export class SlidingWindow {
     }
     cells[at + SUM]! += latencyMs;
     totals[SUM]! += latencyMs;
-    if (++cells[at + CALLS]! === 1) {
-      cells[at + MIN] = latencyMs;
-      cells[at + MAX] = latencyMs;
-    } else {
-      if (latencyMs < cells[at + MIN]!) cells[at + MIN] = latencyMs;
-      if (latencyMs > cells[at + MAX]!) cells[at + MAX] = latencyMs;
-    }
+    if (latencyMs < cells[at + MIN]!) cells[at + MIN] = latencyMs;
+    if (latencyMs > cells[at + MAX]!) cells[at + MAX] = latencyMs;
     const bin = binOf(latencyMs);
-    this.bins[slot * BIN_COUNT + bin]!++;
+    this.bins[this.headBins + bin]!++;
     this.totalBins[bin]!++;
     this.total++;
   }
@@ -112,6 +109,7 @@ export class SlidingWindow {
   private setHead(n: number): void {
     this.head = n;
     this.headSlot = slotOf(n, this.bucketCount);
+    this.headBins = this.headSlot * BIN_COUNT;
     this.headEnd = (n + 1) * this.bucketMs;
   }
 
@@ -123,6 +121,10 @@ export class SlidingWindow {
 
   clear(): void {
     this.cells.fill(0);
+    for (let at = 0; at < this.cells.length; at += STRIDE) {
+      this.cells[at + MIN] = Infinity;
+      this.cells[at + MAX] = -Infinity;
+    }
     this.bins.fill(0);
     this.totals.fill(0);
     this.totalBins.fill(0);
@@ -161,7 +163,7 @@ export class SlidingWindow {
   nextExpiryAt(): number | undefined {
     if (this.total === 0) return undefined;
     for (let k = this.head - this.bucketCount + 1; k <= this.head; k++) {
-      if (this.cells[slotOf(k, this.bucketCount) * STRIDE + CALLS]! > 0) return (k + this.bucketCount) * this.bucketMs;
+      if (this.cells[slotOf(k, this.bucketCount) * STRIDE + MIN] !== Infinity) return (k + this.bucketCount) * this.bucketMs;
     }
     return undefined;
   }
@@ -186,7 +188,7 @@ export class SlidingWindow {
     for (let k = this.head - this.bucketCount + 1; k <= this.head; k++) {
       const slot = slotOf(k, this.bucketCount);
       const at = slot * STRIDE;
-      if (this.cells[at + CALLS] === 0) continue;
+      if (this.cells[at + MIN] === Infinity) continue;
       const bins: Array<[number, number]> = [];
       for (let b = 0; b < BIN_COUNT; b++) {
         const c = this.bins[slot * BIN_COUNT + b]!;
@@ -218,10 +220,7 @@ export class SlidingWindow {
         const c = bucket.counts[i]!;
         this.cells[at + i] = c;
         this.totals[i]! += c;
-        if (i < KIND_COUNT) {
-          this.total += c;
-          this.cells[at + CALLS]! += c;
-        }
+        if (i < KIND_COUNT) this.total += c;
       }
       this.cells[at + SUM] = bucket.sum;
       this.totals[SUM]! += bucket.sum;
@@ -240,7 +239,6 @@ export class SlidingWindow {
     let max = -Infinity;
     for (let slot = 0; slot < this.bucketCount; slot++) {
       const at = slot * STRIDE;
-      if (this.cells[at + CALLS] === 0) continue;
       if (this.cells[at + MIN]! < min) min = this.cells[at + MIN]!;
       if (this.cells[at + MAX]! > max) max = this.cells[at + MAX]!;
     }
@@ -261,10 +259,9 @@ export class SlidingWindow {
     }
     this.totals[SUM]! -= cells[at + SUM]!;
     if (this.total === 0) this.totals[SUM] = 0;
-    cells[at + CALLS] = 0;
     cells[at + SUM] = 0;
-    cells[at + MIN] = 0;
-    cells[at + MAX] = 0;
+    cells[at + MIN] = Infinity;
+    cells[at + MAX] = -Infinity;
     const base = slot * BIN_COUNT;
     for (let b = 0; b < BIN_COUNT; b++) {
       const c = this.bins[base + b]!;
