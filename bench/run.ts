@@ -3,6 +3,7 @@
  * baseline measured in the same run. Exits 1 when a target is missed.
  */
 import { benchGuardedCalls, benchMemory, benchRecordCost } from './breaker';
+import { benchProbing } from './probing';
 
 async function main(): Promise<void> {
   const only = process.argv[2];
@@ -17,6 +18,7 @@ async function main(): Promise<void> {
   await timed('calls', benchGuardedCalls);
   await timed('record', benchRecordCost);
   await timed('memory', benchMemory);
+  await timed('probing', benchProbing);
   const missed = results.filter((ok) => !ok).length;
   console.log(missed === 0 ? '\nAll targets met.' : `\n${missed} target(s) missed.`);
   process.exitCode = missed === 0 ? 0 : 1;

@@ -153,6 +153,12 @@ export class CircuitBreaker {
     }
   }
 
+  /** Gives back a trial whose call was not made or whose result means nothing. */
+  release(trial: Trial): void {
+    const i = this.trials.indexOf(trial);
+    if (i >= 0 && !trial.settled) this.trials.splice(i, 1);
+  }
+
   /** When a refused caller may try again, if anything says. */
   retryAt(): number | undefined {
     if (this._state === 'open') return this._openUntil;

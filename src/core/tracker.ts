@@ -180,6 +180,8 @@ export class HealthTracker {
   private readonly entries = new Map<string, Entry>();
   private readonly listeners = new Set<(event: TransitionEvent) => void>();
   private lastEntry: Entry | undefined;
+  private _offline = false;
+  private readonly offlineListeners = new Set<(offline: boolean) => void>();
 
   constructor(options: { clock: Clock; random?: Random; defaults?: HealthOptions }) {
     this.clock = options.clock;
@@ -254,6 +256,36 @@ export class HealthTracker {
       entry.lifetime[kind]!++;
       entry.stale++;
     }
+  }
+
+  /**
+   * Gives a permit back without a result (the call was not made, or its
+   * result says nothing about the provider): a half-open slot is freed.
+   */
+  release(permit: Permit): void {
+    if (permit instanceof TrialPermit && permit.generation === permit[ENTRY].breaker.generation) {
+      permit[ENTRY].breaker.release(permit[TRIAL]);
+    }
+  }
+
+  /**
+   * Offline: the machine's own network looks down (every remote provider
+   * failed with network or timeout errors in the same round). Set by the
+   * scheduler, which then records none of those failures.
+   */
+  get offline(): boolean {
+    return this._offline;
+  }
+
+  setOffline(offline: boolean): void {
+    if (offline === this._offline) return;
+    this._offline = offline;
+    for (const listener of this.offlineListeners) listener(offline);
+  }
+
+  onDidChangeOffline(listener: (offline: boolean) => void): Disposable {
+    this.offlineListeners.add(listener);
+    return { dispose: () => this.offlineListeners.delete(listener) };
   }
 
   /**

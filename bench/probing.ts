@@ -1,0 +1,136 @@
+/**
+ * The prober and scheduler against a bare undici loop: 500 providers on the
+ * fake fleet (in its own process, so its CPU is not counted), one probe per
+ * second each, for 20 s each. Prints CPU time per probe for both, their
+ * ratio, and the event loop's p99 delay while our side runs.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Agent, request } from 'undici';
+import { DEFAULT_HEALTH_OPTIONS, HealthTracker } from '../src/core/tracker';
+import { TurnClock } from '../src/core/clock';
+import type { ProviderDefinition } from '../src/core/provider';
+import { Scheduler } from '../src/core/scheduler';
+import { Prober } from '../src/net/prober';
+import { fmt, printTable, verdict } from './table';
+
+const PROVIDERS = 500;
+const SECONDS = 20;
+
+async function startFleetProcess(): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [join(__dirname, '..', 'test', 'fixtures', 'fleet.js'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /fleet listening on (\S+)/.exec(out);
+      if (match) resolve(match[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`fleet exited with ${code}`)));
+  });
+  return { url, child };
+}
+
+function cpuMs(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1000;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The same requests at the same rate with nothing but undici. */
+async function bare(url: string): Promise<{ cpu: number; probes: number }> {
+  const agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, connect: { timeout: 10_000 } });
+  let probes = 0;
+  const timers: NodeJS.Timeout[] = [];
+  const once = async (i: number) => {
+    const res = await request(`${url}/p${i}/v1/models`, { dispatcher: agent, headersTimeout: 10_000, bodyTimeout: 10_000 });
+    await res.body.text();
+    probes++;
+  };
+  const start = process.cpuUsage();
+  for (let i = 0; i < PROVIDERS; i++) {
+    const offset = (i * 1000) / PROVIDERS;
+    timers.push(
+      setTimeout(() => {
+        void once(i);
+        timers.push(setInterval(() => void once(i), 1000));
+      }, offset),
+    );
+  }
+  await sleep(SECONDS * 1000);
+  const cpu = cpuMs(start);
+  for (const t of timers) clearInterval(t);
+  await agent.destroy();
+  return { cpu, probes };
+}
+
+async function ours(url: string): Promise<{ cpu: number; probes: number; p99: number }> {
+  const clock = new TurnClock(Date.now, setImmediate);
+  const tracker = new HealthTracker({ clock });
+  const prober = new Prober();
+  let probes = 0;
+  const scheduler = new Scheduler({
+    clock,
+    timers: { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
+    random: Math.random,
+    tracker,
+    probe: (def, signal) => prober.probe({ spec: def.probe, timeoutMs: def.timeoutMs, signal }),
+    concurrency: 64,
+    jitter: 0,
+    onProbe: () => probes++,
+  });
+  const definitions: ProviderDefinition[] = Array.from({ length: PROVIDERS }, (_, i) => {
+    const baseUrl = `${url}/p${i}/v1`;
+    return {
+      id: `p${i}`,
+      label: `p${i}`,
+      preset: 'openai',
+      baseUrl,
+      origin: new URL(baseUrl).origin,
+      probe: { method: 'GET', url: `${baseUrl}/models`, headers: {}, expectStatus: [], spendsTokens: false },
+      auth: { kind: 'bearer' },
+      intervalMs: 1000,
+      timeoutMs: 10_000,
+      enabled: true,
+      local: true,
+      problems: [],
+    };
+  });
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  scheduler.configure(definitions, DEFAULT_HEALTH_OPTIONS);
+  const start = process.cpuUsage();
+  delay.enable();
+  scheduler.start();
+  await sleep(SECONDS * 1000);
+  const cpu = cpuMs(start);
+  delay.disable();
+  await scheduler.stop();
+  await prober.close();
+  return { cpu, probes, p99: delay.percentile(99) / 1e6 };
+}
+
+export async function benchProbing(): Promise<boolean> {
+  const { url, child } = await startFleetProcess();
+  try {
+    const b = await bare(url);
+    const o = await ours(url);
+    const perBare = b.cpu / b.probes;
+    const perOurs = o.cpu / o.probes;
+    const ratio = perOurs / perBare;
+    printTable(
+      `Probing: ${PROVIDERS} providers on the fake fleet, one probe per second each, ${SECONDS} s each`,
+      ['contender', 'probes', 'CPU ms', 'µs CPU per probe', 'ratio', 'target', 'result'],
+      [
+        ['bare undici loop (baseline)', fmt(b.probes), fmt(b.cpu), fmt(perBare * 1000, 1), '1.00', '', ''],
+        ['scheduler + prober + tracker', fmt(o.probes), fmt(o.cpu), fmt(perOurs * 1000, 1), fmt(ratio, 2), '≤ 1.3', verdict(ratio <= 1.3)],
+        ['event loop p99 delay (ours)', '', '', `${fmt(o.p99, 1)} ms`, '', '≤ 20 ms', verdict(o.p99 <= 20)],
+      ],
+    );
+    return ratio <= 1.3 && o.p99 <= 20;
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
