@@ -137,19 +137,26 @@ export class Scheduler {
     await Promise.all([...this.inFlight]);
   }
 
-  /** Starts what is due, then sleeps until the next thing is. */
+  /** Starts what is due (the most overdue first), then sleeps until the next thing is. */
   private wake(): void {
     if (this.stopped) return;
     const now = this.options.clock.now();
-    const due = [...this.slots.values()].filter((s) => !s.running && s.nextAt <= now).sort((a, b) => a.nextAt - b.nextAt);
-    for (const slot of due) {
-      if (this.running >= this.concurrency) break;
-      void this.launch(slot);
-    }
+    const due: Slot[] = [];
     let next = Infinity;
-    for (const slot of this.slots.values()) if (!slot.running && slot.nextAt < next) next = slot.nextAt;
-    // Over the concurrency limit, what is due waits for a running probe to end.
-    if (next <= now) next = Infinity;
+    for (const slot of this.slots.values()) {
+      if (slot.running) continue;
+      if (slot.nextAt <= now) due.push(slot);
+      else if (slot.nextAt < next) next = slot.nextAt;
+    }
+    const room = this.concurrency - this.running;
+    if (due.length > room) due.sort((a, b) => a.nextAt - b.nextAt);
+    for (let i = 0; i < due.length && i < room; i++) {
+      const slot = due[i]!;
+      void this.launch(slot);
+      // A refused admission (open, isolated) moved its time on.
+      if (!slot.running && slot.nextAt > now && slot.nextAt < next) next = slot.nextAt;
+    }
+    // Over the concurrency limit, what is still due waits for a running probe to end.
     this.arm(next, now);
   }
 

@@ -13,6 +13,13 @@ export const WORKSPACE_ENV = 'LLM_HEALTH_IT_WORKSPACE';
 /** `'true'` or `'false'`: whether the runner opened the workspace trusted. */
 export const TRUSTED_ENV = 'LLM_HEALTH_IT_TRUSTED';
 
+/**
+ * A prefix the reporter puts before each line it prints. A runner that reads
+ * the workbench's whole log (code-server's `codeAutomationLog`) picks mocha's
+ * lines out by it; unset, the lines are printed as they are.
+ */
+export const OUTPUT_TAG_ENV = 'LLM_HEALTH_IT_OUTPUT_TAG';
+
 /** The extension's identifier, `<publisher>.<name>` from package.json. */
 export const EXTENSION_ID = 'llm-health.llm-provider-health';
 

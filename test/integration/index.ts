@@ -5,7 +5,8 @@
 import Mocha from 'mocha';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RESULTS_FILE_ENV } from './environment';
+import { format } from 'node:util';
+import { OUTPUT_TAG_ENV, RESULTS_FILE_ENV } from './environment';
 import type { SuiteResults, TestOutcome } from './environment';
 
 const TEST_FILE = /\.test\.js$/;
@@ -32,6 +33,16 @@ function writeResults(tests: readonly TestOutcome[]): SuiteResults {
   return results;
 }
 
+// Mocha's reporters print through Base.consoleLog, with printf-style
+// arguments. The workbench forwards those unformatted, drops calls whose
+// first argument is not a string (blank lines), and mixes them into its own
+// log; one tagged, formatted string per call survives all of that.
+function tagReporterOutput(): void {
+  const tag = process.env[OUTPUT_TAG_ENV];
+  if (tag === undefined) return;
+  Mocha.reporters.Base.consoleLog = (...args: unknown[]) => console.log(tag + format(...args));
+}
+
 /**
  * Runs every compiled `*.test.js` below this folder with mocha (tdd UI) and
  * rejects when any test or hook failed. Mocha's spec reporter prints through
@@ -39,6 +50,7 @@ function writeResults(tests: readonly TestOutcome[]): SuiteResults {
  * an automated run, to `window.codeAutomationLog`).
  */
 export function run(): Promise<void> {
+  tagReporterOutput();
   const mocha = new Mocha({ ui: 'tdd', timeout: 60_000, color: false, reporter: 'spec' });
   const tests: TestOutcome[] = [];
   return new Promise<void>((resolve, reject) => {

@@ -1,0 +1,29 @@
+/** Every ID the manifest declares, declared once here; a test checks package.json against it. */
+
+export const EXTENSION_NAME = 'LLM Provider Health';
+export const CONFIG_SECTION = 'llmHealth';
+export const VIEW_CONTAINER = 'llmHealth';
+export const PROVIDERS_VIEW = 'llmHealth.providers';
+export const STATUS_ITEM = 'llmHealth.status';
+export const STATE_KEY = 'llmHealth.state';
+export const SECRET_PREFIX = 'llmHealth.apiKey.';
+
+export const COMMANDS = {
+  resetCircuit: 'llmHealth.resetCircuit',
+  resetAll: 'llmHealth.resetAll',
+  probeNow: 'llmHealth.probeNow',
+  probeAll: 'llmHealth.probeAll',
+  isolate: 'llmHealth.isolate',
+  setApiKey: 'llmHealth.setApiKey',
+  clearApiKey: 'llmHealth.clearApiKey',
+  addProvider: 'llmHealth.addProvider',
+  copySnapshot: 'llmHealth.copySnapshot',
+  showLog: 'llmHealth.showLog',
+  openSettings: 'llmHealth.openSettings',
+} as const;
+
+export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];
+
+/** Tree rows: `provider.<state>` for providers, so menus can be gated by state. */
+export const ROW_PROVIDER_PREFIX = 'provider.';
+export const ROW_STAT = 'stat';
