@@ -11,7 +11,8 @@ const watch = process.argv.includes('--watch');
 /** @type {import('esbuild').BuildOptions} */
 const options = {
   absWorkingDir: root,
-  entryPoints: { extension: 'src/extension.ts' },
+  // Two bundles: undici (in prober.js) loads after activation, not during it.
+  entryPoints: { extension: 'src/extension.ts', prober: 'src/net/prober.ts' },
   outdir: 'dist',
   bundle: true,
   platform: 'node',

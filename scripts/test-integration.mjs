@@ -110,6 +110,7 @@ export async function runInCodeServer({
   label,
   timeoutMs = DEFAULT_TIMEOUT_MS,
   verbose = false,
+  env = {},
   log = console.log,
 } = {}) {
   const started = Date.now();
@@ -145,7 +146,7 @@ export async function runInCodeServer({
       entry,
       disableWorkspaceTrust: trust,
       log: () => {},
-      env: { [RESULTS_FILE_ENV]: resultsFile, [WORKSPACE_ENV]: workspace, [TRUSTED_ENV]: String(trust), [OUTPUT_TAG_ENV]: OUTPUT_TAG },
+      env: { [RESULTS_FILE_ENV]: resultsFile, [WORKSPACE_ENV]: workspace, [TRUSTED_ENV]: String(trust), [OUTPUT_TAG_ENV]: OUTPUT_TAG, ...env },
     });
     log(`${name}: code-server ${version} on ${server.url}, workspace ${trust ? 'trusted' : 'untrusted (Restricted Mode)'}`);
     browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
@@ -228,6 +229,47 @@ function isMain() {
   }
 }
 
+/**
+ * The project's in-host suites: `trusted` (the extension against a fleet it
+ * configures itself), then `restricted` (Restricted Mode, with workspace
+ * settings naming a provider on a fleet this runner watches: it must see no
+ * request). Resolves to the exit code.
+ */
+export async function runSuites({ only, verbose = false, log = console.log } = {}) {
+  let failed = 0;
+  let passed = 0;
+  if (only === undefined || only === 'trusted') {
+    const r = await runInCodeServer({ trust: true, label: 'trusted', verbose, env: { LLM_HEALTH_IT_SUITE: 'trusted' }, log });
+    failed += r.failed + (r.exitCode === 0 ? 0 : r.failed === 0 ? 1 : 0);
+    passed += r.passed;
+  }
+  if (only === undefined || only === 'restricted') {
+    const { startFleet } = await import(pathToFileURL(join(ROOT, 'out', 'test', 'fixtures', 'fleet.js')).href);
+    const fleet = await startFleet();
+    try {
+      const workspaceSettings = {
+        'llmHealth.providers': [{ id: 'workspace-openai', preset: 'openai', baseUrl: `${fleet.url}/workspace-openai/v1` }],
+        'llmHealth.probe.intervalSeconds': 5,
+      };
+      const r = await runInCodeServer({ trust: false, label: 'restricted', verbose, workspaceSettings, env: { LLM_HEALTH_IT_SUITE: 'restricted', LLM_HEALTH_IT_FLEET: fleet.url }, log });
+      failed += r.failed + (r.exitCode === 0 ? 0 : r.failed === 0 ? 1 : 0);
+      passed += r.passed;
+      const seen = fleet.requests('workspace-openai').length;
+      if (seen === 0) {
+        passed++;
+        log('restricted: the workspace-defined provider was never probed (0 requests reached the fleet)');
+      } else {
+        failed++;
+        log(`restricted: FAILED: the workspace-defined provider was probed ${seen} time(s) in Restricted Mode`);
+      }
+    } finally {
+      await fleet.close();
+    }
+  }
+  log(`integration: ${passed} passed, ${failed} failed`);
+  return failed === 0 ? 0 : 1;
+}
+
 if (isMain()) {
   const argv = process.argv.slice(2);
   const unknown = argv.filter((a) => !['--untrusted', '--verbose'].includes(a));
@@ -235,10 +277,10 @@ if (isMain()) {
     console.error(`usage: node scripts/test-integration.mjs [--untrusted] [--verbose] (unknown: ${unknown.join(' ')})`);
     process.exit(2);
   }
-  const untrusted = argv.includes('--untrusted');
-  runInCodeServer({ trust: !untrusted, label: untrusted ? 'restricted' : undefined, verbose: argv.includes('--verbose') }).then(
-    (r) => {
-      process.exitCode = r.exitCode;
+  const only = argv.includes('--untrusted') ? 'restricted' : undefined;
+  runSuites({ only, verbose: argv.includes('--verbose') }).then(
+    (code) => {
+      process.exitCode = code;
     },
     (err) => {
       console.error(err instanceof Error ? err.message : err);

@@ -4,6 +4,7 @@ import type { Credential } from '../core/provider';
 import { Scheduler } from '../core/scheduler';
 import type { ProbeEvent } from '../core/scheduler';
 import { formatDiagnostic } from '../core/settings';
+import type { NotificationLevel } from '../core/settings';
 import { HealthTracker } from '../core/tracker';
 import type { ProviderSnapshot, TransitionEvent } from '../core/tracker';
 import type { Prober } from '../net/prober';
@@ -13,8 +14,13 @@ import { CONFIG_SECTION, STATE_KEY } from './ids';
 import type { ComponentLog } from './log';
 import type { Secrets } from './secrets';
 
+/** What dist/prober.js (src/net, with undici) exports. */
+export interface ProberModule {
+  readonly Prober: typeof Prober;
+}
+
 /** Loads src/net (undici) from its own bundle, off the activation path. */
-export type ProberLoader = () => Promise<typeof import('../net/prober')>;
+export type ProberLoader = () => Promise<ProberModule>;
 
 /** One provider as the views show it. */
 export interface ProviderView {
@@ -110,6 +116,10 @@ export class Runtime implements vscode.Disposable {
 
   get offline(): boolean {
     return this.tracker.offline;
+  }
+
+  get notificationLevel(): NotificationLevel {
+    return this.configuration.parsed.notifications;
   }
 
   get providers(): readonly ConfiguredProvider[] {

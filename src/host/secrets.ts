@@ -1,4 +1,4 @@
-import * as vscode from 'vscode';
+import type * as vscode from 'vscode';
 import { credentialFor } from '../core/provider';
 import type { Credential, ProviderDefinition } from '../core/provider';
 import { SECRET_PREFIX } from './ids';

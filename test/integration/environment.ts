@@ -20,6 +20,12 @@ export const TRUSTED_ENV = 'LLM_HEALTH_IT_TRUSTED';
  */
 export const OUTPUT_TAG_ENV = 'LLM_HEALTH_IT_OUTPUT_TAG';
 
+/** Which folder of suites to run: `trusted` (default) or `restricted`. */
+export const SUITE_ENV = 'LLM_HEALTH_IT_SUITE';
+
+/** The fake fleet's URL when the runner started one for the suite. */
+export const FLEET_URL_ENV = 'LLM_HEALTH_IT_FLEET';
+
 /** The extension's identifier, `<publisher>.<name>` from package.json. */
 export const EXTENSION_ID = 'llm-health.llm-provider-health';
 

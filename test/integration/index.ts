@@ -4,9 +4,9 @@
 // VS Code (test/integration/electron.mjs).
 import Mocha from 'mocha';
 import { readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { format } from 'node:util';
-import { OUTPUT_TAG_ENV, RESULTS_FILE_ENV } from './environment';
+import { OUTPUT_TAG_ENV, RESULTS_FILE_ENV, SUITE_ENV } from './environment';
 import type { SuiteResults, TestOutcome } from './environment';
 
 const TEST_FILE = /\.test\.js$/;
@@ -55,7 +55,11 @@ export function run(): Promise<void> {
   const tests: TestOutcome[] = [];
   return new Promise<void>((resolve, reject) => {
     try {
-      for (const file of testFiles(__dirname)) mocha.addFile(file);
+      // Top-level files run in every suite; a subfolder's only in the suite of that name.
+      const suite = process.env[SUITE_ENV] || 'trusted';
+      for (const file of testFiles(__dirname).filter((f) => !relative(__dirname, f).includes(sep) || relative(__dirname, f).startsWith(`${suite}${sep}`))) {
+        mocha.addFile(file);
+      }
       const runner = mocha.run((failures) => {
         const results = writeResults(tests);
         if (failures > 0) reject(new Error(`${failures} integration test(s) failed`));

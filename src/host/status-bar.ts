@@ -1,0 +1,33 @@
+import * as vscode from 'vscode';
+import { PROVIDERS_VIEW, STATUS_ITEM } from './ids';
+import type { Runtime } from './runtime';
+import { summarize, tooltip } from './summary';
+
+/** The one status-bar item: a glanceable summary; clicking focuses the tree view. */
+export class StatusBar implements vscode.Disposable {
+  private readonly item: vscode.StatusBarItem;
+  private readonly subscription: vscode.Disposable;
+
+  constructor(private readonly runtime: Runtime) {
+    this.item = vscode.window.createStatusBarItem(STATUS_ITEM, vscode.StatusBarAlignment.Left, 50);
+    this.item.name = vscode.l10n.t('LLM Provider Health');
+    this.item.command = `${PROVIDERS_VIEW}.focus`;
+    this.subscription = runtime.onDidChange(() => this.update());
+    this.update();
+    this.item.show();
+  }
+
+  update(): void {
+    const views = this.runtime.views();
+    const summary = summarize(views, this.runtime.offline);
+    this.item.text = summary.text;
+    this.item.accessibilityInformation = { label: summary.accessible, role: 'button' };
+    this.item.backgroundColor = summary.background ? new vscode.ThemeColor(`statusBarItem.${summary.background}Background`) : undefined;
+    this.item.tooltip = tooltip(views, this.runtime.offline, Date.now());
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.item.dispose();
+  }
+}
