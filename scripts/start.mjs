@@ -1,12 +1,36 @@
-// `npm start`: the demo (fake provider fleet + VS Code with the extension) arrives
-// with issue 5. Until then it builds the bundle and says what is there.
-import { execSync } from 'node:child_process';
-import { join } from 'node:path';
+// `npm start`: builds the extension and opens it against the demo fleet, in
+// desktop VS Code when `code` is on PATH, otherwise in code-server (printing
+// the address to open). Ctrl-C stops everything it started.
+import { spawn } from 'node:child_process';
+import { hasDesktopCode, prepare, ROOT, startDemoFleet } from './demo.mjs';
 
-const root = join(import.meta.dirname, '..');
-execSync('node scripts/ensure-deps.mjs', { cwd: root, stdio: 'inherit' });
-execSync('node scripts/build.mjs', { cwd: root, stdio: 'inherit' });
-console.log(
-  '\nThe extension is built in dist/. The demo workspace that opens it in VS Code against\n' +
-    'a local fake provider fleet is not written yet (issue 5). Run `npm test` for the test suites.',
-);
+const started = Date.now();
+prepare();
+const demo = await startDemoFleet();
+const stops = [demo.stop];
+let stopping = false;
+const stopAll = async (code = 0) => {
+  if (stopping) return;
+  stopping = true;
+  console.log('\nStopping the demo…');
+  for (const stop of stops.reverse()) await stop().catch((e) => console.error(String(e)));
+  process.exit(code);
+};
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
+
+if (hasDesktopCode() && !process.env.LLM_HEALTH_DEMO_CODE_SERVER) {
+  const code = spawn('code', ['--new-window', `--extensionDevelopmentPath=${ROOT}`, demo.workspace], { stdio: 'inherit' });
+  code.on('exit', () => console.log('VS Code was asked to open the demo. Press Ctrl-C here to stop the fake providers.'));
+} else {
+  const { ensureCodeServer, startCodeServer } = await import('./code-server.mjs');
+  await ensureCodeServer();
+  const port = Number(process.env.PORT) || 0;
+  const server = await startCodeServer({ port, disableWorkspaceTrust: true, log: () => {} });
+  stops.push(() => server.stop());
+  const authority = `127.0.0.1:${server.port}`;
+  const url = new URL(`http://${authority}/`);
+  url.searchParams.set('folder', demo.workspace);
+  url.searchParams.set('payload', JSON.stringify([['extensionDevelopmentPath', `vscode-remote://${authority}${ROOT}`], ['skipWelcome', 'true']]));
+  console.log(`\nThe demo is ready (${((Date.now() - started) / 1000).toFixed(0)} s). Open this address in a browser:\n\n  ${url}\n\nPress Ctrl-C to stop.`);
+}

@@ -189,6 +189,7 @@ export async function runInCodeServer({
     const exitCode = outcome.code !== 0 ? outcome.code : results.failed > 0 ? 1 : 0;
     if (exitCode !== 0) await keepArtifacts(name, page, exitLogs, log);
     finished = { exitCode, ...results };
+    for (const line of extensionLogLines(server.userDataDir, /activated in|prober loaded/)) log(`${name}: extension log: ${line}`);
   } finally {
     await browser?.close().catch(() => {});
     await server?.stop();
@@ -219,6 +220,18 @@ async function keepArtifacts(name, page, logs, log) {
   } catch (err) {
     log(`${name}: could not keep artifacts: ${err instanceof Error ? err.message : err}`);
   }
+}
+
+/** Lines of the extension's own log channel (its file in the user data dir) that match `pattern`. */
+function extensionLogLines(userDataDir, pattern) {
+  if (!userDataDir) return [];
+  const logs = join(userDataDir, 'logs');
+  if (!existsSync(logs)) return [];
+  return readdirSync(logs, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('LLM Provider Health.log'))
+    .flatMap((f) => readFileSync(join(logs, f), 'utf8').split('\n'))
+    .filter((line) => pattern.test(line))
+    .map((line) => line.trim());
 }
 
 function isMain() {

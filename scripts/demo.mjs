@@ -1,0 +1,76 @@
+// The demo behind `npm start`: a fake provider fleet on loopback in every
+// state design.md describes, and a workspace whose settings point at it.
+import { execSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import * as esbuild from 'esbuild';
+
+export const ROOT = join(import.meta.dirname, '..');
+const DEMO = join(ROOT, '.cache', 'demo');
+
+/** Installs what is missing and builds the extension; quiet when all is there. */
+export function prepare(log = console.log) {
+  execSync('node scripts/ensure-deps.mjs', { cwd: ROOT, stdio: 'inherit' });
+  log('Building the extension…');
+  execSync('node scripts/build.mjs', { cwd: ROOT, stdio: 'inherit' });
+}
+
+/** The fleet's modes: one provider per state the views can show. */
+const MODES = {
+  'openai-demo': { kind: 'healthy' },
+  'anthropic-demo': { kind: 'flaky', failureProbability: 0.3, failStatus: 529 },
+  'groq-demo': { kind: 'status', status: 429, retryAfter: '20' },
+  'mistral-demo': { kind: 'slow', latencyMs: 1500 },
+};
+
+/**
+ * Starts the fleet (bundled from test/fixtures/fleet.ts) and writes the demo
+ * workspace. Returns the workspace path and a stop function.
+ */
+export async function startDemoFleet(log = console.log) {
+  mkdirSync(DEMO, { recursive: true });
+  const bundle = join(DEMO, 'fleet.cjs');
+  await esbuild.build({ entryPoints: [join(ROOT, 'test', 'fixtures', 'fleet.ts')], outfile: bundle, bundle: true, platform: 'node', format: 'cjs', logLevel: 'warning' });
+  const { startFleet, closedPort } = createRequire(import.meta.url)(bundle);
+  const fleet = await startFleet({ modes: MODES, seed: 7 });
+  const downPort = await closedPort();
+  const workspace = join(DEMO, 'workspace');
+  mkdirSync(join(workspace, '.vscode'), { recursive: true });
+  const settings = {
+    'llmHealth.providers': [
+      { id: 'openai-demo', label: 'OpenAI (healthy)', preset: 'openai', baseUrl: `${fleet.url}/openai-demo/v1` },
+      { id: 'anthropic-demo', label: 'Anthropic (flaky)', preset: 'anthropic', baseUrl: `${fleet.url}/anthropic-demo` },
+      { id: 'groq-demo', label: 'Groq (rate-limited)', preset: 'groq', baseUrl: `${fleet.url}/groq-demo/v1` },
+      { id: 'mistral-demo', label: 'Mistral (slow)', preset: 'mistral', baseUrl: `${fleet.url}/mistral-demo/v1` },
+      { id: 'ollama-demo', label: 'Ollama (down)', preset: 'ollama', baseUrl: `http://127.0.0.1:${downPort}` },
+    ],
+    'llmHealth.probe.intervalSeconds': 5,
+    'llmHealth.probe.jitter': 0.2,
+    'llmHealth.breaker.minRequests': 3,
+    'llmHealth.breaker.cooldownSeconds': 15,
+    'llmHealth.breaker.maxCooldownSeconds': 60,
+    'llmHealth.status.latencyDegradedMs': 1000,
+    'llmHealth.notifications': 'off',
+  };
+  writeFileSync(join(workspace, '.vscode', 'settings.json'), `${JSON.stringify(settings, null, 2)}\n`);
+  writeFileSync(
+    join(workspace, 'README.md'),
+    [
+      '# LLM Provider Health demo',
+      '',
+      'The providers in `.vscode/settings.json` point at a fake provider fleet on this machine',
+      `(${fleet.url}): healthy, flaky, rate-limited (429 with Retry-After), slow, and one whose`,
+      'port is closed. Open the **LLM Health** view in the activity bar, hover the status bar item,',
+      'and try **LLM Health: Reset Circuit** from the command palette.',
+      '',
+    ].join('\n'),
+  );
+  log(`Fake provider fleet on ${fleet.url} (down provider: closed port ${downPort})`);
+  return { fleet, workspace, stop: () => fleet.close() };
+}
+
+/** True when desktop VS Code's `code` command is on PATH. */
+export function hasDesktopCode() {
+  return (process.env.PATH ?? '').split(':').some((dir) => dir && existsSync(join(dir, 'code')));
+}
