@@ -27,6 +27,7 @@ export function activate(context: vscode.ExtensionContext): LlmHealthApi {
   const current = new Runtime(context, secrets, log.for('health'), loadProber);
   runtime = current;
   const tree = new ProvidersTree(current);
+  const treeView = vscode.window.createTreeView(PROVIDERS_VIEW, { treeDataProvider: tree, showCollapseAll: true });
   const notifications = new Notifications(
     () => current.notificationLevel,
     (id) => current.find(id)?.definition.label ?? id,
@@ -35,7 +36,8 @@ export function activate(context: vscode.ExtensionContext): LlmHealthApi {
     log,
     current,
     tree,
-    vscode.window.createTreeView(PROVIDERS_VIEW, { treeDataProvider: tree, showCollapseAll: true }),
+    treeView,
+    tree.attach(treeView),
     new StatusBar(current),
     ...registerCommands(current, secrets, log),
     current.onDidTransition((event) => notifications.onTransition(event)),

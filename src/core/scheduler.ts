@@ -119,6 +119,16 @@ export class Scheduler {
     this.wake();
   }
 
+  /**
+   * Makes the next probe of one provider, or all, due now without waiting
+   * for it (after a manual reset, the old cooldown no longer applies).
+   */
+  probeSoon(id?: string): void {
+    const now = this.options.clock.now();
+    for (const slot of this.slots.values()) if ((id === undefined || slot.definition.id === id) && !slot.running) slot.nextAt = now;
+    this.wake();
+  }
+
   /** When the provider's next probe is due, for display. */
   nextProbeAt(id: string): number | undefined {
     const slot = this.slots.get(id);

@@ -153,6 +153,8 @@ export class Runtime implements vscode.Disposable {
   reset(id?: string): void {
     if (id === undefined) this.tracker.resetAll();
     else this.tracker.reset(id);
+    // The circuit is closed now: learn the provider's state at once, not after the old cooldown.
+    this.scheduler?.probeSoon(id);
     this.changed(id);
     this.scheduleSave();
   }

@@ -42,26 +42,25 @@ export function tooltip(views: readonly ProviderView[], offline: boolean, now: n
     return md;
   }
   md.appendMarkdown(`**${vscode.l10n.t('LLM Provider Health')}**${offline ? ` — $(debug-disconnect) ${vscode.l10n.t('offline')}` : ''}\n\n`);
-  md.appendMarkdown(`| ${[vscode.l10n.t('Provider'), vscode.l10n.t('Status'), vscode.l10n.t('Circuit'), vscode.l10n.t('Errors'), 'p95', vscode.l10n.t('Latency'), vscode.l10n.t('Last error'), ''].join(' | ')} |\n`);
-  md.appendMarkdown('|:--|:--|:--|--:|--:|:--|:--|:--|\n');
+  // Five columns: the hover is about 500 px wide.
+  md.appendMarkdown(`| ${[vscode.l10n.t('Provider'), vscode.l10n.t('Status'), vscode.l10n.t('Errors'), 'p95', vscode.l10n.t('Last error')].join(' | ')} |\n`);
+  md.appendMarkdown('|:--|:--|--:|:--|:--|\n');
   for (const v of views) {
     const s = v.snapshot;
     const id = v.configured.definition.id;
     const args = encodeURIComponent(JSON.stringify([id]));
     const actions = s
-      ? `[$(debug-restart)](command:${COMMANDS.resetCircuit}?${args} "${vscode.l10n.t('Reset Circuit')}") [$(pulse)](command:${COMMANDS.probeNow}?${args} "${vscode.l10n.t('Probe Now')}")`
+      ? ` [$(debug-restart)](command:${COMMANDS.resetCircuit}?${args} "${vscode.l10n.t('Reset Circuit')}")&nbsp;[$(pulse)](command:${COMMANDS.probeNow}?${args} "${vscode.l10n.t('Probe Now')}")`
       : '';
     const cells = s
       ? [
-          statusLabel(s.status),
-          stateLabel(s.state),
+          s.state === 'closed' ? statusLabel(s.status) : `${statusLabel(s.status)}, ${stateLabel(s.state)}`,
           s.calls > 0 ? percent(s.errorRate) : '–',
-          ms(s.latency?.p95),
-          sparkline(v.recentLatencies),
-          s.lastError ? `${escape(s.lastError.message)} (${relative(s.lastError.at, now)})` : '–',
+          `${ms(s.latency?.p95)} ${sparkline(v.recentLatencies)}`,
+          s.lastError ? `${escape(s.lastError.message)}, ${relative(s.lastError.at, now)}` : '–',
         ]
-      : [vscode.l10n.t('not probed'), '–', '–', '–', '', escape(v.configured.notProbed ?? '')];
-    md.appendMarkdown(`| ${escape(v.configured.definition.label)} | ${cells.join(' | ')} | ${actions} |\n`);
+      : [vscode.l10n.t('not probed'), '–', '–', escape(v.configured.notProbed ?? '')];
+    md.appendMarkdown(`| ${escape(v.configured.definition.label)}${actions} | ${cells.join(' | ')} |\n`);
   }
   return md;
 }

@@ -20,6 +20,8 @@ class StatNode {
 
 type Node = ProviderNode | StatNode;
 
+const RELATIVE_TIMES_EVERY_MS = 5_000;
+
 /**
  * The Providers view: one row per provider, expanding into its statistics.
  * Only rows that changed are refreshed; open circuits count down each second.
@@ -30,6 +32,7 @@ export class ProvidersTree implements vscode.TreeDataProvider<Node>, vscode.Disp
   private readonly nodes = new Map<string, ProviderNode>();
   private readonly subscription: vscode.Disposable;
   private countdown: NodeJS.Timeout | undefined;
+  private clockTick: NodeJS.Timeout | undefined;
 
   constructor(private readonly runtime: Runtime) {
     this.subscription = runtime.onDidChange((ids) => this.refresh(ids));
@@ -76,6 +79,7 @@ export class ProvidersTree implements vscode.TreeDataProvider<Node>, vscode.Disp
     const view = this.runtime.view(configured);
     const s = view.snapshot;
     item.description = describe(view);
+    item.accessibilityInformation = { label: `${configured.definition.label} ${item.description}` };
     item.iconPath = s ? statusIcon(s.status, s.state) : statusIcon('not-probed');
     item.contextValue = `${ROW_PROVIDER_PREFIX}${s ? s.state : 'not-probed'}`;
     item.tooltip = s
@@ -84,7 +88,18 @@ export class ProvidersTree implements vscode.TreeDataProvider<Node>, vscode.Disp
     return item;
   }
 
+  /** "5 s ago" must not go stale: while the view is visible, every row is redrawn every few seconds. */
+  attach(view: vscode.TreeView<Node>): vscode.Disposable {
+    const follow = () => {
+      clearInterval(this.clockTick);
+      this.clockTick = view.visible ? setInterval(() => this.changed.fire(undefined), RELATIVE_TIMES_EVERY_MS) : undefined;
+    };
+    follow();
+    return view.onDidChangeVisibility(follow);
+  }
+
   dispose(): void {
+    clearInterval(this.clockTick);
     clearInterval(this.countdown);
     this.subscription.dispose();
     this.changed.dispose();

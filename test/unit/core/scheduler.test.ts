@@ -194,6 +194,23 @@ describe('scheduler', () => {
     await h.scheduler.stop();
   });
 
+  it('probeSoon makes an open provider due at once (after a manual reset)', async () => {
+    const h = harness();
+    h.answers.set('a', fail('server'));
+    h.scheduler.configure([provider('a', { intervalMs: 10_000 })], health);
+    h.scheduler.start();
+    await h.timers.advance(22_000);
+    assert.equal(h.tracker.snapshot('a')!.state, 'open');
+    h.answers.set('a', { kind: 'success', latencyMs: 80 });
+    h.tracker.reset('a');
+    const resetAt = h.clock.t;
+    h.scheduler.probeSoon('a');
+    await h.timers.advance(1_000);
+    assert.equal(h.calls.at(-1)!.at, resetAt, 'probed right away, not when the old cooldown would have ended');
+    assert.equal(h.tracker.snapshot('a')!.status, 'healthy');
+    await h.scheduler.stop();
+  });
+
   it('stop() aborts running probes and records nothing more', async () => {
     const h = harness({ latencyMs: 5_000 });
     h.scheduler.configure([provider('a')], health);

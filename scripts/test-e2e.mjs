@@ -1,0 +1,205 @@
+// End-to-end UI tests: the extension loaded into a real VS Code (code-server,
+// the workbench in Debian's Chromium driven by playwright-core), watching a
+// fake provider fleet on loopback; the tests (test/e2e/*.e2e.mjs) read and
+// click what a user would. Also writes the README screenshots into
+// media/screenshots/.
+//
+//   npm run build && npx tsc -p tsconfig.test.json
+//   node scripts/test-e2e.mjs
+//
+// Prints one line per test and closes with `e2e: N passed, N failed`; exits
+// non-zero on a failure. A failed test leaves test-results/e2e-<test>.png.
+// See /work/shared/real-vscode.md for the background.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
+import { chromiumPath, ensureCodeServer, startCodeServer } from './code-server.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const SUITE = join(ROOT, 'test', 'e2e', 'provider-health.e2e.mjs');
+const FLEET = join(ROOT, 'out', 'test', 'fixtures', 'fleet.js');
+const SCREENSHOTS = join(ROOT, 'media', 'screenshots');
+const ARTIFACTS = join(ROOT, 'test-results');
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const VIEWPORT = { width: 1400, height: 900 };
+const STARTUP_TIMEOUT_MS = 120_000; // workbench load + extension activation (onStartupFinished)
+const TEST_TIMEOUT_MS = 150_000; // a hard stop per test; its own waits are <= 30 s each
+
+const log = (line) => console.log(line);
+
+function checkBuilt() {
+  for (const [file, how] of [
+    [join(ROOT, 'dist', 'extension.js'), 'npm run build'],
+    [FLEET, 'npx tsc -p tsconfig.test.json'],
+  ]) {
+    if (!existsSync(file)) throw new Error(`e2e: ${file} is missing; run ${how} first`);
+  }
+}
+
+function remoteUri(authority, path) {
+  return `vscode-remote://${authority}${pathToFileURL(path).pathname}`;
+}
+
+// The workbench on `workspace`, with this repository loaded as the extension
+// under development (no extensionTestsPath: the tests drive the UI).
+function workbenchUrl(port, workspace) {
+  const authority = `127.0.0.1:${port}`;
+  const url = new URL(`http://${authority}/`);
+  url.searchParams.set('folder', workspace);
+  url.searchParams.set('payload', JSON.stringify([
+    ['extensionDevelopmentPath', remoteUri(authority, ROOT)],
+    ['skipWelcome', 'true'],
+  ]));
+  return url.toString();
+}
+
+function workspaceSettings(fleetUrl, providers) {
+  return {
+    'llmHealth.providers': providers.map((p) => ({ id: p.id, label: p.label, preset: p.preset, baseUrl: `${fleetUrl}${p.path}` })),
+    'llmHealth.probe.intervalSeconds': 5,
+    'llmHealth.breaker.minRequests': 2,
+    // An opened circuit stays open until Reset Circuit during the run.
+    'llmHealth.breaker.cooldownSeconds': 600,
+    // No toasts over the status bar or in the screenshots.
+    'llmHealth.notifications': 'off',
+    'workbench.startupEditor': 'none',
+    'workbench.tips.enabled': false,
+    'extensions.ignoreRecommendations': true,
+  };
+}
+
+// Every live process below this one (what must be gone after the run).
+function descendantsOfSelf() {
+  const parents = new Map();
+  for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] !== 'Z') parents.set(Number(name), Number(fields[1]));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return [...parents.keys()].filter((pid) => {
+    for (let p = parents.get(pid); p !== undefined && p > 1; p = parents.get(p)) if (p === process.pid) return true;
+    return false;
+  });
+}
+
+function slug(name) {
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
+}
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000} s`)), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+// What was on screen and on the wire when a test failed.
+async function report(name, { page, fleet, server, providers, consoleLines, workbench }) {
+  const file = join(ARTIFACTS, `e2e-${slug(name)}.png`);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: file }).catch((err) => log(`    (no screenshot: ${err.message})`));
+  log(`    screenshot: ${file}`);
+  const status = await workbench.readStatus(page).catch((err) => `(unreadable: ${err.message.split('\n')[0]})`);
+  log(`    status bar: ${JSON.stringify(status)}`);
+  const rows = await workbench.treeRows(page).catch(() => []);
+  log(`    tree rows: ${rows.length ? rows.map((r) => `${'  '.repeat(r.level - 1)}${r.name} | ${r.description}`).join(' ; ') : '(none visible)'}`);
+  const toasts = await page.locator('.notification-toast').allInnerTexts().catch(() => []);
+  if (toasts.length) log(`    notifications: ${toasts.map((t) => t.replace(/\s+/g, ' ')).join(' | ')}`);
+  for (const p of providers) {
+    const reqs = fleet.requests(p.id);
+    const last = reqs.at(-1);
+    log(`    fleet ${p.id}: ${reqs.length} requests${last ? `, last ${last.method} ${last.path} ${Math.round((Date.now() - last.time) / 1000)} s ago` : ''}`);
+  }
+  if (consoleLines.length) log(`    last browser console errors:\n${consoleLines.slice(-8).map((l) => `      ${l}`).join('\n')}`);
+  log(`    last code-server output:\n${server.output().slice(-8).map((l) => `      ${l}`).join('\n')}`);
+}
+
+async function main() {
+  const started = Date.now();
+  checkBuilt();
+  const { tests, PROVIDERS } = await import(pathToFileURL(SUITE).href);
+  const workbench = await import(pathToFileURL(join(ROOT, 'test', 'e2e', 'workbench.mjs')).href);
+  const { startFleet } = await import(pathToFileURL(FLEET).href);
+  const { version } = await ensureCodeServer({ log });
+
+  let fleet;
+  let server;
+  let browser;
+  let scratch;
+  let passed = 0;
+  let failed = 0;
+  try {
+    fleet = await startFleet({ host: '127.0.0.1' });
+    // realpath: the extension host reports the folder's real path (/tmp may be a link).
+    scratch = realpathSync(mkdtempSync(join(tmpdir(), 'llm-health-e2e-')));
+    const workspace = join(scratch, 'workspace');
+    mkdirSync(join(workspace, '.vscode'), { recursive: true });
+    writeFileSync(join(workspace, '.vscode', 'settings.json'), `${JSON.stringify(workspaceSettings(fleet.url, PROVIDERS), null, 2)}\n`);
+
+    server = await startCodeServer({ port: 0, disableWorkspaceTrust: true, log: () => {} });
+    log(`e2e: code-server ${version} on ${server.url}, fleet on ${fleet.url}`);
+    browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
+    const page = await browser.newPage({ viewport: VIEWPORT });
+    const consoleLines = [];
+    page.on('console', (msg) => {
+      if (msg.type() !== 'error') return;
+      consoleLines.push(msg.text().split('\n')[0].slice(0, 300));
+      if (consoleLines.length > 30) consoleLines.shift();
+    });
+    page.on('pageerror', (err) => consoleLines.push(`pageerror: ${err.message.split('\n')[0]}`));
+
+    await page.goto(workbenchUrl(server.port, workspace));
+    await workbench.statusItem(page).waitFor({ state: 'visible', timeout: STARTUP_TIMEOUT_MS });
+    log(`e2e: workbench up and the extension's status bar item shown (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    const screenshot = async (file, options = {}) => {
+      const path = join(SCREENSHOTS, file);
+      await page.screenshot({ ...options, path });
+      log(`    screenshot: ${path}`);
+      return path;
+    };
+    const ctx = { page, fleet, screenshot };
+    for (const test of tests) {
+      const t0 = Date.now();
+      try {
+        await withTimeout(test.run(ctx), TEST_TIMEOUT_MS, `"${test.name}"`);
+        passed++;
+        log(`  ✓ ${test.name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+      } catch (err) {
+        failed++;
+        log(`  ✗ ${test.name} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n    ${err instanceof Error ? err.message : err}`);
+        await report(test.name, { page, fleet, server, providers: PROVIDERS, consoleLines, workbench });
+      }
+    }
+  } finally {
+    await browser?.close().catch(() => {});
+    await server?.stop().catch((err) => log(`e2e: ${err.message}`));
+    await fleet?.close();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  }
+  const left = descendantsOfSelf();
+  if (left.length) {
+    failed++;
+    log(`e2e: processes still running after the run: ${left.join(', ')}`);
+  }
+  log(`e2e: browser, code-server and fleet stopped, ${((Date.now() - started) / 1000).toFixed(1)} s in all`);
+  log(`e2e: ${passed} passed, ${failed} failed`);
+  return failed === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    console.error(`e2e: ${err instanceof Error ? err.stack ?? err.message : err}`);
+    console.log('e2e: 0 passed, 1 failed');
+    process.exitCode = 1;
+  },
+);
