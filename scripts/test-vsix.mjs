@@ -3,6 +3,7 @@
 // that the extension activates and its status-bar item appears and turns
 // healthy: what users install is what was tested.
 //   node scripts/test-vsix.mjs [path.vsix]   (after `npm run package`)
+/* global document -- page functions run in the browser */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
