@@ -51,7 +51,6 @@ export async function startDemoFleet(log = console.log) {
     'llmHealth.breaker.cooldownSeconds': 15,
     'llmHealth.breaker.maxCooldownSeconds': 60,
     'llmHealth.status.latencyDegradedMs': 1000,
-    'llmHealth.notifications': 'off',
   };
   writeFileSync(join(workspace, '.vscode', 'settings.json'), `${JSON.stringify(settings, null, 2)}\n`);
   writeFileSync(

@@ -17,8 +17,9 @@ export function ms(value: number | undefined): string {
 export function relative(at: number | undefined, now: number): string {
   if (at === undefined) return vscode.l10n.t('never');
   const delta = Math.round((at - now) / 1000);
+  if (delta === 0) return vscode.l10n.t('just now');
   const span = duration(Math.abs(delta));
-  return delta >= 0 ? vscode.l10n.t('in {0}', span) : vscode.l10n.t('{0} ago', span);
+  return delta > 0 ? vscode.l10n.t('in {0}', span) : vscode.l10n.t('{0} ago', span);
 }
 
 export function duration(seconds: number): string {
