@@ -4,7 +4,6 @@ import { execSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import * as esbuild from 'esbuild';
 
 export const ROOT = join(import.meta.dirname, '..');
 const DEMO = join(ROOT, '.cache', 'demo');
@@ -31,6 +30,8 @@ const MODES = {
 export async function startDemoFleet(log = console.log) {
   mkdirSync(DEMO, { recursive: true });
   const bundle = join(DEMO, 'fleet.cjs');
+  // Imported here, not at the top: on a fresh clone prepare() installs it first.
+  const esbuild = await import('esbuild');
   await esbuild.build({ entryPoints: [join(ROOT, 'test', 'fixtures', 'fleet.ts')], outfile: bundle, bundle: true, platform: 'node', format: 'cjs', logLevel: 'warning' });
   const { startFleet, closedPort } = createRequire(import.meta.url)(bundle);
   const fleet = await startFleet({ modes: MODES, seed: 7 });
