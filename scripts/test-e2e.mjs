@@ -10,12 +10,13 @@
 // Prints one line per test and closes with `e2e: N passed, N failed`; exits
 // non-zero on a failure. A failed test leaves test-results/e2e-<test>.png.
 // See /work/shared/real-vscode.md for the background.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { chromiumPath, ensureCodeServer, startCodeServer } from './code-server.mjs';
+import { descendantsOfSelf } from './processes.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SUITE = join(ROOT, 'test', 'e2e', 'provider-health.e2e.mjs');
@@ -70,23 +71,6 @@ function workspaceSettings(fleetUrl, providers) {
   };
 }
 
-// Every live process below this one (what must be gone after the run).
-function descendantsOfSelf() {
-  const parents = new Map();
-  for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (fields[0] !== 'Z') parents.set(Number(name), Number(fields[1]));
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return [...parents.keys()].filter((pid) => {
-    for (let p = parents.get(pid); p !== undefined && p > 1; p = parents.get(p)) if (p === process.pid) return true;
-    return false;
-  });
-}
 
 function slug(name) {
   return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);

@@ -19,6 +19,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { format } from 'node:util';
 import { chromium } from 'playwright-core';
 import { chromiumPath, ensureCodeServer, startCodeServer } from './code-server.mjs';
+import { descendantsOfSelf } from './processes.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const COMPILED = join(ROOT, 'out', 'test', 'integration');
@@ -58,23 +59,6 @@ function workbenchUrl({ port, workspace, testsPath }) {
   return url.toString();
 }
 
-// Every live process below this one (Linux /proc), to prove nothing is left.
-function descendantsOfSelf() {
-  const parents = new Map();
-  for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (fields[0] !== 'Z') parents.set(Number(name), Number(fields[1]));
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return [...parents.keys()].filter((pid) => {
-    for (let p = parents.get(pid); p !== undefined && p > 1; p = parents.get(p)) if (p === process.pid) return true;
-    return false;
-  });
-}
 
 function readResults(file) {
   try {

@@ -214,7 +214,8 @@ function readProbeSettings(raw: unknown, report: Report): ProbeSettings {
   };
 }
 
-const BREAKER_KEYS = [
+/** The keys of `llmHealth.breaker.*`, as the settings name them. */
+export const BREAKER_KEYS = [
   'windowSeconds',
   'buckets',
   'minRequests',

@@ -9,30 +9,14 @@ import { HealthTracker } from '../../../src/core/tracker';
 import type { HealthOptions } from '../../../src/core/tracker';
 import { FakeClock, fixedRandom } from '../fake-clock';
 import { FakeTimers } from '../fake-timers';
+import { openAiDefinition } from '../definitions';
 
 const health: HealthOptions = {
   breaker: { ...DEFAULT_BREAKER_OPTIONS, minRequests: 3, cooldownMs: 30_000 },
   status: DEFAULT_STATUS_OPTIONS,
 };
 
-function provider(id: string, extra: Partial<ProviderDefinition> = {}): ProviderDefinition {
-  const baseUrl = extra.baseUrl ?? `https://${id}.example.com/v1`;
-  return {
-    id,
-    label: id,
-    preset: 'openai',
-    baseUrl,
-    origin: new URL(baseUrl).origin,
-    probe: { method: 'GET', url: `${baseUrl}/models`, headers: {}, expectStatus: [], spendsTokens: false },
-    auth: { kind: 'bearer' },
-    intervalMs: 60_000,
-    timeoutMs: 5_000,
-    enabled: true,
-    local: false,
-    problems: [],
-    ...extra,
-  };
-}
+const provider = openAiDefinition;
 
 /** A prober that answers from a script, taking `latencyMs` of fake time per probe. */
 function harness(options: { concurrency?: number; jitter?: number; latencyMs?: number } = {}) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { PRESET_IDS } from '../../../src/core/provider';
-import { diffProviders, parseSettings } from '../../../src/core/settings';
+import { BREAKER_KEYS, diffProviders, parseSettings } from '../../../src/core/settings';
 import type { ParsedSettings, RawSettings } from '../../../src/core/settings';
 
 const anything = fc.anything({
@@ -69,19 +69,7 @@ const numbers = (keys: readonly string[]): fc.Arbitrary<unknown> =>
 const rawSettings: fc.Arbitrary<RawSettings> = fc.record(
   {
     providers: either(fc.array(either(providerLike), { maxLength: 6 })),
-    breaker: numbers([
-      'windowSeconds',
-      'buckets',
-      'minRequests',
-      'failureRateThreshold',
-      'slowCallRateThreshold',
-      'slowCallMs',
-      'cooldownSeconds',
-      'maxCooldownSeconds',
-      'halfOpenProbes',
-      'halfOpenSuccesses',
-      'halfOpenTimeoutSeconds',
-    ]),
+    breaker: numbers([...BREAKER_KEYS]),
     status: numbers(['degradedErrorRate', 'downErrorRate', 'degradedSlowCallRate', 'latencyDegradedMs']),
     probe: numbers(['concurrency', 'intervalSeconds', 'timeoutMs', 'jitter']),
     notifications: either(fc.constantFrom('off', 'open', 'all', 'loud')),

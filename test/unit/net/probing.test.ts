@@ -11,6 +11,7 @@ import { Prober } from '../../../src/net/prober';
 import { closedPort, startFleet } from '../../fixtures/fleet';
 import type { Fleet, Mode } from '../../fixtures/fleet';
 import { FakeClock, fixedRandom } from '../fake-clock';
+import { openAiDefinition } from '../definitions';
 
 const health: HealthOptions = {
   breaker: { ...DEFAULT_BREAKER_OPTIONS, minRequests: 5, cooldownMs: 5_000 },
@@ -18,20 +19,7 @@ const health: HealthOptions = {
 };
 
 function definition(id: string, baseUrl: string, intervalMs = 60_000): ProviderDefinition {
-  return {
-    id,
-    label: id,
-    preset: 'openai',
-    baseUrl,
-    origin: new URL(baseUrl).origin,
-    probe: { method: 'GET', url: `${baseUrl}/models`, headers: {}, expectStatus: [], spendsTokens: false },
-    auth: { kind: 'bearer' },
-    intervalMs,
-    timeoutMs: 1_000,
-    enabled: true,
-    local: true,
-    problems: [],
-  };
+  return openAiDefinition(id, { baseUrl, intervalMs, timeoutMs: 1_000 });
 }
 
 describe('probing the fleet: breaker transitions over a run (fake clock, real HTTP)', () => {
