@@ -10,5 +10,5 @@ const run = (command) => execSync(command, { cwd: root, stdio: 'inherit' });
 
 run('node scripts/ensure-deps.mjs');
 run('node scripts/build.mjs --production');
-run(`npx vsce package --no-dependencies --allow-missing-repository --out ${JSON.stringify(vsix)}`);
+run(`npx vsce package --no-dependencies --allow-missing-repository --no-rewrite-relative-links --out ${JSON.stringify(vsix)}`);
 console.log(`vsix ${vsix}: ${(statSync(vsix).size / 1024).toFixed(1)} KiB`);

@@ -1,8 +1,8 @@
 // End-to-end UI tests: the extension loaded into a real VS Code (code-server,
 // the workbench in Debian's Chromium driven by playwright-core), watching a
 // fake provider fleet on loopback; the tests (test/e2e/*.e2e.mjs) read and
-// click what a user would. Also writes the README screenshots into
-// media/screenshots/.
+// click what a user would. Also takes the README screenshots: into
+// test-results/screenshots/, or into media/screenshots/ with --update-screenshots.
 //
 //   npm run build && npx tsc -p tsconfig.test.json
 //   node scripts/test-e2e.mjs
@@ -21,7 +21,8 @@ import { descendantsOfSelf } from './processes.mjs';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SUITE = join(ROOT, 'test', 'e2e', 'provider-health.e2e.mjs');
 const FLEET = join(ROOT, 'out', 'test', 'fixtures', 'fleet.js');
-const SCREENSHOTS = join(ROOT, 'media', 'screenshots');
+// A test run leaves the committed pictures alone unless asked to replace them.
+const SCREENSHOTS = process.argv.includes('--update-screenshots') ? join(ROOT, 'media', 'screenshots') : join(ROOT, 'test-results', 'screenshots');
 const ARTIFACTS = join(ROOT, 'test-results');
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const VIEWPORT = { width: 1400, height: 900 };
