@@ -30,8 +30,14 @@ async function startFleetProcess(): Promise<{ url: string; child: ChildProcess }
     });
     child.once('exit', (code) => reject(new Error(`fleet exited with ${code}`)));
   });
-  // However this process ends, the fleet ends with it.
+  // However this process ends (done, crashed, or Ctrl-C), the fleet ends with it.
   process.once('exit', () => child.kill('SIGTERM'));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      child.kill('SIGTERM');
+      process.exit(130);
+    });
+  }
   return { url, child };
 }
 
