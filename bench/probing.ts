@@ -11,9 +11,9 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
 import { DEFAULT_HEALTH_OPTIONS, HealthTracker } from '../src/core/tracker';
 import { TurnClock } from '../src/core/clock';
-import type { ProviderDefinition } from '../src/core/provider';
 import { Scheduler } from '../src/core/scheduler';
 import { Prober } from '../src/net/prober';
+import { openAiDefinition } from '../test/unit/definitions';
 import { fmt, printTable, verdict } from './table';
 
 const PROVIDERS = 500;
@@ -96,23 +96,9 @@ async function ours(url: string): Promise<{ cpu: number; probes: number; p99: nu
     jitter: 0,
     onProbe: () => probes++,
   });
-  const definitions: ProviderDefinition[] = Array.from({ length: PROVIDERS }, (_, i) => {
-    const baseUrl = `${url}/p${i}/v1`;
-    return {
-      id: `p${i}`,
-      label: `p${i}`,
-      preset: 'openai',
-      baseUrl,
-      origin: new URL(baseUrl).origin,
-      probe: { method: 'GET', url: `${baseUrl}/models`, headers: {}, expectStatus: [], spendsTokens: false },
-      auth: { kind: 'bearer' },
-      intervalMs: 1000,
-      timeoutMs: 10_000,
-      enabled: true,
-      local: true,
-      problems: [],
-    };
-  });
+  const definitions = Array.from({ length: PROVIDERS }, (_, i) =>
+    openAiDefinition(`p${i}`, { baseUrl: `${url}/p${i}/v1`, intervalMs: 1000, timeoutMs: 10_000 }),
+  );
   const delay = monitorEventLoopDelay({ resolution: 10 });
   scheduler.configure(definitions, DEFAULT_HEALTH_OPTIONS);
   const start = process.cpuUsage();
