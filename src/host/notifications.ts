@@ -1,19 +1,12 @@
 import * as vscode from 'vscode';
+import { NotificationPolicy } from '../core/notification-policy';
 import type { NotificationLevel } from '../core/settings';
 import type { TransitionEvent } from '../core/tracker';
-import { COMMANDS } from './ids';
+import { COMMANDS, PROVIDERS_VIEW } from './ids';
 
-/** Once a provider was notified about, it stays quiet this long, however it flaps. */
-const QUIET_MS = 15 * 60_000;
-
-/**
- * Tells the user when a circuit opens (and, at `all`, when it recovers),
- * never twice for one provider within the quiet period.
- */
+/** Shows what the policy says is worth a notification, with the fix one click away. */
 export class Notifications {
-  private readonly lastShown = new Map<string, number>();
-  /** Providers whose opening was announced, so their recovery is worth announcing. */
-  private readonly announcedDown = new Set<string>();
+  private readonly policy = new NotificationPolicy();
 
   constructor(
     private readonly level: () => NotificationLevel,
@@ -21,35 +14,24 @@ export class Notifications {
   ) {}
 
   onTransition(event: TransitionEvent): void {
-    const level = this.level();
-    if (level === 'off') return;
-    const { provider, from, to } = event;
-    const opened = to.state === 'open' && from.state === 'closed';
-    const recovered = to.state === 'closed' && (from.state === 'half-open' || from.state === 'open') && to.status !== 'misconfigured';
-    if (opened) {
-      if (this.quiet(provider, event.at)) return;
-      this.announcedDown.add(provider);
+    const announcement = this.policy.decide(event, this.level());
+    const { provider } = event;
+    const name = this.label(provider);
+    const show = vscode.l10n.t('Show');
+    const act = (choice: string | undefined, command: string, label: string) => {
+      if (choice === label) void vscode.commands.executeCommand(command, provider);
+      else if (choice === show) void vscode.commands.executeCommand(`${PROVIDERS_VIEW}.focus`);
+    };
+    if (announcement === 'down') {
       const reset = vscode.l10n.t('Reset Circuit');
-      const show = vscode.l10n.t('Show');
-      const text =
-        to.status === 'misconfigured'
-          ? vscode.l10n.t('{0} is misconfigured: check its API key or base URL.', this.label(provider))
-          : vscode.l10n.t('{0} is down: its circuit opened.', this.label(provider));
-      const actions = to.status === 'misconfigured' ? [vscode.l10n.t('Set API Key'), show] : [reset, show];
-      void vscode.window.showWarningMessage(text, ...actions).then((choice) => {
-        if (choice === reset) void vscode.commands.executeCommand(COMMANDS.resetCircuit, provider);
-        else if (choice === show) void vscode.commands.executeCommand('llmHealth.providers.focus');
-        else if (choice !== undefined) void vscode.commands.executeCommand(COMMANDS.setApiKey, provider);
-      });
-    } else if (recovered && level === 'all' && this.announcedDown.delete(provider)) {
-      void vscode.window.showInformationMessage(vscode.l10n.t('{0} recovered: its circuit closed.', this.label(provider)));
+      void vscode.window.showWarningMessage(vscode.l10n.t('{0} is down: its circuit opened.', name), reset, show).then((c) => act(c, COMMANDS.resetCircuit, reset));
+    } else if (announcement === 'misconfigured') {
+      const setKey = vscode.l10n.t('Set API Key');
+      void vscode.window
+        .showWarningMessage(vscode.l10n.t('{0} is misconfigured: check its API key or base URL.', name), setKey, show)
+        .then((c) => act(c, COMMANDS.setApiKey, setKey));
+    } else if (announcement === 'recovered') {
+      void vscode.window.showInformationMessage(vscode.l10n.t('{0} recovered: its circuit closed.', name));
     }
-  }
-
-  private quiet(provider: string, at: number): boolean {
-    const last = this.lastShown.get(provider);
-    if (last !== undefined && at - last < QUIET_MS) return true;
-    this.lastShown.set(provider, at);
-    return false;
   }
 }
