@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { setInterval, clearInterval } from 'node:timers';
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE = join(ROOT, '.cache');
@@ -641,6 +641,25 @@ export async function startCodeServer({
     cleanup();
     throw err;
   }
+}
+
+/**
+ * The workbench address that opens `folder`, loading the extension at
+ * `extensionDevelopmentPath` and, if given, running the suite at
+ * `extensionTestsPath` in its host. Both paths are on this machine; the
+ * workbench wants them as vscode-remote://<authority><path>.
+ */
+export function workbenchUrl({ port, folder, extensionDevelopmentPath, extensionTestsPath }) {
+  const authority = `127.0.0.1:${port}`;
+  const remote = (path) => `vscode-remote://${authority}${pathToFileURL(path).pathname}`;
+  const url = new URL(`http://${authority}/`);
+  url.searchParams.set('folder', folder);
+  const payload = [];
+  if (extensionDevelopmentPath) payload.push(['extensionDevelopmentPath', remote(extensionDevelopmentPath)]);
+  if (extensionTestsPath) payload.push(['extensionTestsPath', remote(extensionTestsPath)]);
+  payload.push(['skipWelcome', 'true']);
+  url.searchParams.set('payload', JSON.stringify(payload));
+  return url.toString();
 }
 
 /** Debian's Chromium, for playwright-core's `executablePath`. */

@@ -5,7 +5,7 @@
 // the window. Prints how long each step took.
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { chromiumPath, ensureCodeServer, startCodeServer } from './code-server.mjs';
+import { chromiumPath, ensureCodeServer, startCodeServer, workbenchUrl } from './code-server.mjs';
 import { prepare, ROOT, startDemoFleet } from './demo.mjs';
 import { openHealthView, readStatus, setSidebarWidth, treeRow, treeRows, until } from '../test/e2e/workbench.mjs';
 
@@ -18,11 +18,8 @@ const server = await startCodeServer({ disableWorkspaceTrust: true, log: () => {
 const browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
-  const authority = `127.0.0.1:${server.port}`;
-  const url = new URL(`http://${authority}/`);
-  url.searchParams.set('folder', demo.workspace);
-  url.searchParams.set('payload', JSON.stringify([['extensionDevelopmentPath', `vscode-remote://${authority}${ROOT}`], ['skipWelcome', 'true']]));
-  await page.goto(url.toString());
+  const url = workbenchUrl({ port: server.port, folder: demo.workspace, extensionDevelopmentPath: ROOT });
+  await page.goto(url);
   console.log(`demo: workbench opening at ${since()}`);
   await openHealthView(page);
   await setSidebarWidth(page, 620);

@@ -23,14 +23,11 @@ if (hasDesktopCode() && !process.env.LLM_HEALTH_DEMO_CODE_SERVER) {
   const code = spawn('code', ['--new-window', `--extensionDevelopmentPath=${ROOT}`, demo.workspace], { stdio: 'inherit' });
   code.on('exit', () => console.log('VS Code was asked to open the demo. Press Ctrl-C here to stop the fake providers.'));
 } else {
-  const { ensureCodeServer, startCodeServer } = await import('./code-server.mjs');
+  const { ensureCodeServer, startCodeServer, workbenchUrl } = await import('./code-server.mjs');
   await ensureCodeServer();
   const port = Number(process.env.PORT) || 0;
   const server = await startCodeServer({ port, disableWorkspaceTrust: true, log: () => {} });
   stops.push(() => server.stop());
-  const authority = `127.0.0.1:${server.port}`;
-  const url = new URL(`http://${authority}/`);
-  url.searchParams.set('folder', demo.workspace);
-  url.searchParams.set('payload', JSON.stringify([['extensionDevelopmentPath', `vscode-remote://${authority}${ROOT}`], ['skipWelcome', 'true']]));
+  const url = workbenchUrl({ port: server.port, folder: demo.workspace, extensionDevelopmentPath: ROOT });
   console.log(`\nThe demo is ready (${((Date.now() - started) / 1000).toFixed(0)} s). Open this address in a browser:\n\n  ${url}\n\nPress Ctrl-C to stop.`);
 }

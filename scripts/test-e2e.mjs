@@ -10,13 +10,13 @@
 // Prints one line per test and closes with `e2e: N passed, N failed`; exits
 // non-zero on a failure. A failed test leaves test-results/e2e-<test>.png.
 // See /work/shared/real-vscode.md for the background.
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
-import { chromiumPath, ensureCodeServer, startCodeServer } from './code-server.mjs';
+import { chromiumPath, ensureCodeServer, startCodeServer, workbenchUrl } from './code-server.mjs';
 import { descendantsOfSelf } from './processes.mjs';
+import { scratchWorkspace } from './workspace.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SUITE = join(ROOT, 'test', 'e2e', 'provider-health.e2e.mjs');
@@ -40,22 +40,6 @@ function checkBuilt() {
   }
 }
 
-function remoteUri(authority, path) {
-  return `vscode-remote://${authority}${pathToFileURL(path).pathname}`;
-}
-
-// The workbench on `workspace`, with this repository loaded as the extension
-// under development (no extensionTestsPath: the tests drive the UI).
-function workbenchUrl(port, workspace) {
-  const authority = `127.0.0.1:${port}`;
-  const url = new URL(`http://${authority}/`);
-  url.searchParams.set('folder', workspace);
-  url.searchParams.set('payload', JSON.stringify([
-    ['extensionDevelopmentPath', remoteUri(authority, ROOT)],
-    ['skipWelcome', 'true'],
-  ]));
-  return url.toString();
-}
 
 function workspaceSettings(fleetUrl, providers) {
   return {
@@ -120,11 +104,8 @@ async function main() {
   let failed = 0;
   try {
     fleet = await startFleet({ host: '127.0.0.1' });
-    // realpath: the extension host reports the folder's real path (/tmp may be a link).
-    scratch = realpathSync(mkdtempSync(join(tmpdir(), 'llm-health-e2e-')));
-    const workspace = join(scratch, 'workspace');
-    mkdirSync(join(workspace, '.vscode'), { recursive: true });
-    writeFileSync(join(workspace, '.vscode', 'settings.json'), `${JSON.stringify(workspaceSettings(fleet.url, PROVIDERS), null, 2)}\n`);
+    let workspace;
+    ({ scratch, workspace } = scratchWorkspace('llm-health-e2e-', workspaceSettings(fleet.url, PROVIDERS)));
 
     server = await startCodeServer({ port: 0, disableWorkspaceTrust: true, log: () => {} });
     log(`e2e: code-server ${version} on ${server.url}, fleet on ${fleet.url}`);
@@ -138,7 +119,7 @@ async function main() {
     });
     page.on('pageerror', (err) => consoleLines.push(`pageerror: ${err.message.split('\n')[0]}`));
 
-    await page.goto(workbenchUrl(server.port, workspace));
+    await page.goto(workbenchUrl({ port: server.port, folder: workspace, extensionDevelopmentPath: ROOT }));
     await workbench.statusItem(page).waitFor({ state: 'visible', timeout: STARTUP_TIMEOUT_MS });
     log(`e2e: workbench up and the extension's status bar item shown (${((Date.now() - started) / 1000).toFixed(1)} s)`);
 

@@ -12,13 +12,13 @@
 // The suite also writes its results to a JSON file named by an environment
 // variable that reaches the extension host through code-server's own
 // environment. See /work/shared/real-vscode.md for the background.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { format } from 'node:util';
 import { chromium } from 'playwright-core';
-import { chromiumPath, ensureCodeServer, startCodeServer } from './code-server.mjs';
+import { chromiumPath, ensureCodeServer, startCodeServer, workbenchUrl } from './code-server.mjs';
+import { scratchWorkspace } from './workspace.mjs';
 import { descendantsOfSelf } from './processes.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -42,22 +42,6 @@ function checkBuilt(testsPath) {
   if (!existsSync(testsPath)) throw new Error(`integration: ${testsPath} is missing; compile the tests first (npx tsc -p tsconfig.test.json)`);
 }
 
-// A path as the workbench expects it on the server: vscode-remote://<authority><path>.
-function remoteUri(authority, path) {
-  return `vscode-remote://${authority}${pathToFileURL(path).pathname}`;
-}
-
-function workbenchUrl({ port, workspace, testsPath }) {
-  const authority = `127.0.0.1:${port}`;
-  const url = new URL(`http://${authority}/`);
-  url.searchParams.set('folder', workspace);
-  url.searchParams.set('payload', JSON.stringify([
-    ['extensionDevelopmentPath', remoteUri(authority, ROOT)],
-    ['extensionTestsPath', remoteUri(authority, testsPath)],
-    ['skipWelcome', 'true'],
-  ]));
-  return url.toString();
-}
 
 
 function readResults(file) {
@@ -105,15 +89,8 @@ export async function runInCodeServer({
   const { OUTPUT_TAG_ENV, RESULTS_FILE_ENV, TRUSTED_ENV, WORKSPACE_ENV } = await suiteEnvironment();
   const { entry, version } = await ensureCodeServer({ log });
 
-  // realpath: the extension host reports the folder's real path (/tmp may be a link).
-  const scratch = realpathSync(mkdtempSync(join(tmpdir(), `llm-health-it-${label ? `${label.replace(/[^\w-]/g, '_')}-` : ''}`)));
-  const workspace = join(scratch, 'workspace');
+  const { scratch, workspace } = scratchWorkspace(`llm-health-it-${label ? `${label.replace(/[^\w-]/g, '_')}-` : ''}`, workspaceSettings);
   const resultsFile = join(scratch, 'results.json');
-  mkdirSync(workspace);
-  if (workspaceSettings !== undefined) {
-    mkdirSync(join(workspace, '.vscode'));
-    writeFileSync(join(workspace, '.vscode', 'settings.json'), `${JSON.stringify(workspaceSettings, null, 2)}\n`);
-  }
 
   const recent = []; // the workbench's last log lines, for error messages
   const remember = (line) => {
@@ -157,7 +134,7 @@ export async function runInCodeServer({
     let timer;
     const timedOut = new Promise((r) => (timer = setTimeout(() => r({ timedOut: true }), timeoutMs)));
 
-    await page.goto(workbenchUrl({ port: server.port, workspace, testsPath }));
+    await page.goto(workbenchUrl({ port: server.port, folder: workspace, extensionDevelopmentPath: ROOT, extensionTestsPath: testsPath }));
     const outcome = await Promise.race([exited, serverDied, timedOut]).finally(() => clearTimeout(timer));
     if (!('code' in outcome)) {
       await keepArtifacts(name, page, exitLogs, log);

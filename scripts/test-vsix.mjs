@@ -5,12 +5,13 @@
 //   node scripts/test-vsix.mjs [path.vsix]   (after `npm run package`)
 /* global document -- page functions run in the browser */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { chromiumPath, ensureCodeServer, startCodeServer } from './code-server.mjs';
+import { chromiumPath, ensureCodeServer, startCodeServer, workbenchUrl } from './code-server.mjs';
 import { ROOT, startDemoFleet } from './demo.mjs';
+import { writeSettings } from './workspace.mjs';
 
 const { name, version, publisher } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 const vsix = process.argv[2] ?? join(ROOT, `${name}-${version}.vsix`);
@@ -31,13 +32,10 @@ async function main() {
   const checks = [];
   try {
     // One healthy provider only, so the item's text is predictable.
-    const settings = join(demo.workspace, '.vscode', 'settings.json');
-    const all = JSON.parse(readFileSync(settings, 'utf8'));
-    writeFileSync(settings, JSON.stringify({ ...all, 'llmHealth.providers': all['llmHealth.providers'].slice(0, 1) }, null, 2));
+    const all = JSON.parse(readFileSync(join(demo.workspace, '.vscode', 'settings.json'), 'utf8'));
+    writeSettings(demo.workspace, { ...all, 'llmHealth.providers': all['llmHealth.providers'].slice(0, 1) });
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    const url = new URL(server.url);
-    url.searchParams.set('folder', demo.workspace);
-    await page.goto(url.toString());
+    await page.goto(workbenchUrl({ port: server.port, folder: demo.workspace }));
     const item = page.locator(ITEM);
     await item.waitFor({ state: 'visible', timeout: 60_000 });
     checks.push(['the installed extension activates and its status-bar item appears', true]);

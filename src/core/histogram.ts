@@ -10,7 +10,6 @@ const GAMMA = 1.09;
 const LOG_GAMMA = Math.log(GAMMA);
 export const HISTOGRAM_LOW_MS = 0.25;
 export const HISTOGRAM_HIGH_MS = 600_000;
-export const MAX_RELATIVE_ERROR = (GAMMA - 1) / (GAMMA + 1);
 
 const LOG_BINS = Math.ceil(Math.log(HISTOGRAM_HIGH_MS / HISTOGRAM_LOW_MS) / LOG_GAMMA);
 /** Bins per histogram: underflow, the log bins, overflow. */

@@ -64,10 +64,6 @@ export class Scheduler {
     this.jitter = options.jitter;
   }
 
-  get offline(): boolean {
-    return this.options.tracker.offline;
-  }
-
   /**
    * Applies a configuration: providers added, removed, or changed. A provider
    * whose probe target or auth changed starts a fresh history; the rest keep it.
@@ -195,8 +191,7 @@ export class Scheduler {
     const permit = tracker.admit(id);
     if (!permit.admitted) {
       // Open (cooldown not over), isolated, or half-open with its trial out.
-      slot.nextAt = permit.retryAt ?? clock.now() + this.interval(slot);
-      if (permit.reason === 'isolated') slot.nextAt = clock.now() + this.interval(slot);
+      slot.nextAt = permit.reason !== 'isolated' && permit.retryAt !== undefined ? permit.retryAt : clock.now() + this.interval(slot);
       return Promise.resolve();
     }
     const controller = new AbortController();
@@ -252,10 +247,8 @@ export class Scheduler {
   private nextAtAfterProbe(slot: Slot): number {
     const { tracker, clock } = this.options;
     const now = clock.now();
-    const snapshot = tracker.snapshot(slot.definition.id);
     // An open circuit is probed again as its half-open call, when the cooldown ends.
-    if (snapshot?.state === 'open' && snapshot.halfOpenAt !== undefined) return snapshot.halfOpenAt;
-    return now + this.interval(slot);
+    return tracker.halfOpenAt(slot.definition.id) ?? now + this.interval(slot);
   }
 
   private interval(slot: Slot): number {

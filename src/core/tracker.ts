@@ -214,8 +214,12 @@ export class HealthTracker {
     return this.entries.has(id);
   }
 
-  ids(): string[] {
-    return [...this.entries.keys()];
+  /** When the provider's open circuit turns half-open; undefined unless it is open. */
+  halfOpenAt(id: string): number | undefined {
+    const entry = this.entries.get(id);
+    if (!entry) return undefined;
+    this.settle(entry, this.clock.now());
+    return entry.breaker.state === 'open' ? entry.breaker.openUntil : undefined;
   }
 
   /** May a call to this provider go ahead now? Synchronous and cheap. */

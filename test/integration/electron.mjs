@@ -11,10 +11,10 @@
 // Trusted runs only: runTests always adds --disable-workspace-trust, so a
 // Restricted-Mode suite runs through scripts/test-integration.mjs (trust: false).
 import { runTests } from '@vscode/test-electron';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { scratchWorkspace } from '../../scripts/workspace.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const COMPILED = join(ROOT, 'out', 'test', 'integration');
@@ -41,14 +41,8 @@ export async function runInDesktopVsCode({
   const environment = required(join(COMPILED, 'environment.js'), 'compile the tests first (npx tsc -p tsconfig.test.json)');
   const { RESULTS_FILE_ENV, TRUSTED_ENV, WORKSPACE_ENV } = await import(pathToFileURL(environment).href);
 
-  const scratch = realpathSync(mkdtempSync(join(tmpdir(), 'llm-health-it-desktop-')));
-  const workspace = join(scratch, 'workspace');
+  const { scratch, workspace } = scratchWorkspace('llm-health-it-desktop-', workspaceSettings);
   const resultsFile = join(scratch, 'results.json');
-  mkdirSync(workspace);
-  if (workspaceSettings !== undefined) {
-    mkdirSync(join(workspace, '.vscode'));
-    writeFileSync(join(workspace, '.vscode', 'settings.json'), `${JSON.stringify(workspaceSettings, null, 2)}\n`);
-  }
   try {
     let failure;
     try {

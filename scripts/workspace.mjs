@@ -1,0 +1,22 @@
+// A scratch folder with a workspace inside, as the test runners open it.
+import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * Makes `<tmp>/<prefix>XXXX/workspace`, with `.vscode/settings.json` when
+ * settings are given. realpath: the extension host reports the folder's real
+ * path (/tmp may be a link).
+ */
+export function scratchWorkspace(prefix, settings) {
+  const scratch = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
+  const workspace = join(scratch, 'workspace');
+  mkdirSync(workspace);
+  if (settings !== undefined) writeSettings(workspace, settings);
+  return { scratch, workspace };
+}
+
+export function writeSettings(workspace, settings) {
+  mkdirSync(join(workspace, '.vscode'), { recursive: true });
+  writeFileSync(join(workspace, '.vscode', 'settings.json'), `${JSON.stringify(settings, null, 2)}\n`);
+}
