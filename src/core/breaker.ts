@@ -98,6 +98,11 @@ export class CircuitBreaker {
     return this._state === 'open' ? this._openUntil : 0;
   }
 
+  /** Until when the provider asked us to wait (Retry-After); 0 when it never did. */
+  get waitUntil(): number {
+    return this.retryUntil;
+  }
+
   get consecutiveOpenings(): number {
     return this.openings;
   }

@@ -2,7 +2,13 @@ import type { CircuitState } from './breaker';
 import type { SlidingWindow } from './window';
 
 /** What a person reads for a provider (design.md, "Status"). */
-export type ProviderStatus = 'unknown' | 'healthy' | 'degraded' | 'down' | 'misconfigured';
+/**
+ * `unknown`: nothing in the window yet (views say "checking"); `misconfigured`:
+ * the last failure was auth/not_found and nothing succeeded since; `isolated`:
+ * held open by hand; `rate-limited`: the last failure was a 429 and nothing
+ * succeeded since. Only `down` is an outage.
+ */
+export type ProviderStatus = 'unknown' | 'healthy' | 'degraded' | 'down' | 'misconfigured' | 'isolated' | 'rate-limited';
 
 export interface StatusOptions {
   readonly degradedErrorRate: number;

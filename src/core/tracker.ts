@@ -65,6 +65,8 @@ export interface ProviderSnapshot {
   readonly latency: LatencySummary | undefined;
   readonly lastError: LastError | undefined;
   readonly lastSuccessAt: number | undefined;
+  /** While the provider asked us to wait (429/503 with Retry-After or x-ratelimit-reset*): until when. */
+  readonly rateLimitedUntil: number | undefined;
   /** Every recorded call since the provider was added, stale ones included. */
   readonly lifetime: { readonly calls: number; readonly byKind: KindCounts; readonly stale: number };
 }
@@ -220,6 +222,20 @@ export class HealthTracker {
     if (!entry) return undefined;
     this.settle(entry, this.clock.now());
     return entry.breaker.state === 'open' ? entry.breaker.openUntil : undefined;
+  }
+
+  /**
+   * The earliest time a probe may go: the end of an open circuit's cooldown,
+   * or a wait the provider asked for (Retry-After), whatever the state.
+   */
+  notBefore(id: string): number | undefined {
+    const entry = this.entries.get(id);
+    if (!entry) return undefined;
+    const now = this.clock.now();
+    this.settle(entry, now);
+    const open = entry.breaker.state === 'open' ? entry.breaker.openUntil : 0;
+    const at = Math.max(open, entry.breaker.waitUntil);
+    return at > now ? at : undefined;
   }
 
   /** May a call to this provider go ahead now? Synchronous and cheap. */
@@ -483,6 +499,7 @@ function snapshotOf(entry: Entry, now: number): ProviderSnapshot {
     latency: w.latency(),
     lastError: entry.lastError,
     lastSuccessAt: Number.isNaN(entry.lastSuccessAt) ? undefined : entry.lastSuccessAt,
+    rateLimitedUntil: breaker.waitUntil > now ? breaker.waitUntil : undefined,
     lifetime: {
       calls: entry.lifetime.reduce((a, b) => a + b, 0),
       byKind: countsOf((i) => entry.lifetime[i]!),

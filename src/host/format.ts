@@ -48,6 +48,10 @@ export function statusIcon(status: ProviderStatus | 'not-probed', state?: Circui
       return new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground'));
     case 'misconfigured':
       return new vscode.ThemeIcon('key', new vscode.ThemeColor('list.errorForeground'));
+    case 'isolated':
+      return new vscode.ThemeIcon('circle-slash');
+    case 'rate-limited':
+      return new vscode.ThemeIcon('watch', new vscode.ThemeColor('list.warningForeground'));
     case 'unknown':
       return new vscode.ThemeIcon('circle-large-outline');
     case 'not-probed':
@@ -80,5 +84,9 @@ export function statusLabel(status: ProviderStatus): string {
       return vscode.l10n.t('down');
     case 'misconfigured':
       return vscode.l10n.t('misconfigured');
+    case 'isolated':
+      return vscode.l10n.t('isolated');
+    case 'rate-limited':
+      return vscode.l10n.t('rate-limited');
   }
 }
