@@ -71,6 +71,12 @@ export interface ProviderDefinition {
   readonly problems: readonly string[];
 }
 
+/** Where a provider's key comes from, for display: never the key itself. */
+export type KeySource =
+  | { readonly kind: 'secret'; readonly origin: string }
+  | { readonly kind: 'env'; readonly variable: string }
+  | { readonly kind: 'none' };
+
 /** Headers that carry a key, and the one origin they may be sent to. */
 export interface Credential {
   readonly origin: string;

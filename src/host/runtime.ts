@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { TurnClock } from '../core/clock';
-import type { Credential } from '../core/provider';
+import type { Credential, KeySource } from '../core/provider';
 import { Scheduler } from '../core/scheduler';
 import type { ProbeEvent } from '../core/scheduler';
 import { formatDiagnostic } from '../core/settings';
@@ -31,6 +31,8 @@ export interface ProviderView {
   readonly probing: boolean;
   /** Latencies of the last probes, oldest first, for a sparkline. */
   readonly recentLatencies: readonly number[];
+  /** Where the key comes from (never the key); undefined until known. */
+  readonly keySource?: KeySource;
 }
 
 const RECENT_LATENCIES = 20;
