@@ -160,21 +160,56 @@ const NETWORK_TEXT: Readonly<Record<string, string>> = {
 };
 
 /**
+ * Errors that mean the server answered, but not in HTTP: a garbage status
+ * line, bad chunking, a flood of headers, a body shorter than it said. The
+ * network works; the provider is broken, so these are `bad_response`.
+ */
+const MALFORMED_TEXT: Readonly<Record<string, string>> = {
+  UND_ERR_HEADERS_OVERFLOW: 'response headers too large',
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'response body does not match its Content-Length',
+  UND_ERR_RES_EXCEEDED_MAX_SIZE: 'response too large',
+};
+
+/** What undici's SocketError says when the server sent a response nobody asked for (an early or 1xx one). */
+const MALFORMED_SOCKET_MESSAGES = new Set(['bad response', 'bad upgrade']);
+
+export interface ErrorContext {
+  /** We aborted the request ourselves (shutdown, configuration change). */
+  readonly canceled?: boolean;
+  /**
+   * The response's status line and headers had arrived: a connection that
+   * closes or resets now cut the server's own answer short.
+   */
+  readonly responseStarted?: boolean;
+}
+
+/**
  * Turns a thrown error (Node, undici, or one wrapping another in `cause`)
  * into an outcome. `canceled` is for an abort we asked for ourselves. The
  * message names the kind and code only: an error's own text can quote a URL
  * or header, so it is never passed on.
  */
-export function classifyError(error: unknown, latencyMs: number, options: { canceled?: boolean } = {}): ProbeResult {
-  if (options.canceled) return { kind: 'canceled', latencyMs, message: 'canceled' };
+export function classifyError(error: unknown, latencyMs: number, context: ErrorContext = {}): ProbeResult {
+  if (context.canceled) return { kind: 'canceled', latencyMs, message: 'canceled' };
   for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     const code = typeof (e as { code?: unknown }).code === 'string' ? ((e as { code: string }).code) : undefined;
     const name = (e as { name?: unknown }).name;
     if (code && TIMEOUT_CODES.has(code)) return { kind: 'timeout', latencyMs, message: `${NETWORK_TEXT[code] ?? 'timed out'} (${code})` };
     if (name === 'TimeoutError') return { kind: 'timeout', latencyMs, message: 'timed out' };
     if (code && isTlsCode(code)) return { kind: 'tls', latencyMs, message: `TLS error (${code})` };
-    if (code && NETWORK_CODES.has(code)) return { kind: 'network', latencyMs, message: `${NETWORK_TEXT[code] ?? 'network error'} (${code})` };
+    if (code?.startsWith('HPE_') || name === 'HTTPParserError') {
+      return { kind: 'bad_response', latencyMs, message: `malformed HTTP response${code ? ` (${code})` : ''}` };
+    }
+    if (code && MALFORMED_TEXT[code]) return { kind: 'bad_response', latencyMs, message: `${MALFORMED_TEXT[code]} (${code})` };
+    if (code === 'UND_ERR_SOCKET' && MALFORMED_SOCKET_MESSAGES.has(String((e as { message?: unknown }).message))) {
+      return { kind: 'bad_response', latencyMs, message: `malformed HTTP response (${code})` };
+    }
+    if (code && NETWORK_CODES.has(code)) {
+      if (context.responseStarted) return { kind: 'bad_response', latencyMs, message: `response cut short: ${NETWORK_TEXT[code] ?? 'network error'} (${code})` };
+      return { kind: 'network', latencyMs, message: `${NETWORK_TEXT[code] ?? 'network error'} (${code})` };
+    }
   }
+  if (context.responseStarted) return { kind: 'bad_response', latencyMs, message: 'response cut short' };
   return { kind: 'network', latencyMs, message: 'request failed' };
 }
 

@@ -73,10 +73,13 @@ export class Prober {
     const cancel = () => controller.abort();
     input.signal?.addEventListener('abort', cancel, { once: true });
     let ttfbMs: number | undefined;
+    // Set once this hop's status line and headers are in: an error after that is the server's answer breaking off.
+    let responseStarted = false;
     try {
       const { spec } = input;
       let url = new URL(spec.url);
       for (let hop = 0; ; hop++) {
+        responseStarted = false;
         const response = await request(url, {
           dispatcher: this.dispatcherFor(url, input.timeoutMs),
           method: spec.method,
@@ -88,6 +91,7 @@ export class Prober {
           maxRedirections: 0,
         });
         ttfbMs ??= elapsed();
+        responseStarted = true;
         const status = response.statusCode;
         const location = status >= 300 && status < 400 ? response.headers['location'] : undefined;
         if (typeof location === 'string' && hop < MAX_SAME_ORIGIN_REDIRECTS) {
@@ -110,7 +114,7 @@ export class Prober {
     } catch (error) {
       const canceled = !timedOut && (this.closed || input.signal?.aborted === true);
       if (timedOut) return { kind: 'timeout', latencyMs: elapsed(), message: `no answer within ${input.timeoutMs} ms`, ...(ttfbMs !== undefined && { ttfbMs }) };
-      return { ...classifyError(error, elapsed(), { canceled }), ...(ttfbMs !== undefined && { ttfbMs }) };
+      return { ...classifyError(error, elapsed(), { canceled, responseStarted }), ...(ttfbMs !== undefined && { ttfbMs }) };
     } finally {
       clearTimeout(timer);
       input.signal?.removeEventListener('abort', cancel);

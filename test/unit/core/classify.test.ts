@@ -111,6 +111,44 @@ describe('classifyError', () => {
     });
   }
 
+  // The server answered, but not in HTTP: its network works, the provider is broken.
+  const malformed: Array<[string, unknown]> = [
+    ['a parser error (garbage status line)', Object.assign(new Error('Response does not match the HTTP/1.1 protocol (Expected HTTP/)'), { name: 'HTTPParserError', code: 'HPE_INVALID_CONSTANT' })],
+    ['a parser error (bad chunk size)', Object.assign(new Error('x'), { name: 'HTTPParserError', code: 'HPE_INVALID_CHUNK_SIZE' })],
+    ['a parser error without a code', Object.assign(new Error('x'), { name: 'HTTPParserError' })],
+    ['UND_ERR_HEADERS_OVERFLOW', err('UND_ERR_HEADERS_OVERFLOW')],
+    ['UND_ERR_RES_CONTENT_LENGTH_MISMATCH', err('UND_ERR_RES_CONTENT_LENGTH_MISMATCH')],
+    ['UND_ERR_RES_EXCEEDED_MAX_SIZE', err('UND_ERR_RES_EXCEEDED_MAX_SIZE')],
+    ["undici's 'bad response' socket error (an unasked-for or 1xx-only answer)", Object.assign(new Error('bad response'), { code: 'UND_ERR_SOCKET' })],
+    ['a parser error wrapped in a cause', Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('x'), { code: 'HPE_INVALID_STATUS' }) })],
+  ];
+  for (const [what, error] of malformed) {
+    it(`${what} is bad_response`, () => {
+      const o = classifyError(error, 3);
+      assert.equal(o.kind, 'bad_response');
+      assert.doesNotMatch(o.message!, /Expected HTTP|sk-secret|Bearer/);
+    });
+  }
+
+  it('a connection lost after the response started is bad_response: the answer was cut short', () => {
+    for (const code of ['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE']) {
+      const o = classifyError(err(code), 3, { responseStarted: true });
+      assert.equal(o.kind, 'bad_response', code);
+      assert.match(o.message!, new RegExp(`response cut short.*${code}`));
+    }
+    assert.equal(classifyError(new Error('odd'), 3, { responseStarted: true }).kind, 'bad_response');
+  });
+
+  it('before the response started, a closed or reset connection stays network', () => {
+    assert.equal(classifyError(Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }), 3).kind, 'network');
+    assert.equal(classifyError(err('ECONNRESET'), 3, { responseStarted: false }).kind, 'network');
+  });
+
+  it('a timeout or a TLS failure keeps its kind after the response started', () => {
+    assert.equal(classifyError(err('UND_ERR_BODY_TIMEOUT'), 3, { responseStarted: true }).kind, 'timeout');
+    assert.equal(classifyError(err('ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC'), 3, { responseStarted: true }).kind, 'tls');
+  });
+
   it('is canceled when we aborted, whatever the error', () => {
     assert.equal(classifyError(err('ECONNRESET'), 3, { canceled: true }).kind, 'canceled');
   });
