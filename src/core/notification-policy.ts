@@ -1,4 +1,4 @@
-import type { NotificationLevel } from './settings';
+import type { NotificationLevel } from './settings-global';
 import type { TransitionEvent } from './tracker';
 
 /** What a transition is worth telling the user. */

@@ -1,7 +1,7 @@
 import type { Clock, Random } from './clock';
 import type { ProbeResult } from './outcome';
 import type { ProviderDefinition } from './provider';
-import { diffProviders } from './settings';
+import { diffProviders } from './provider-diff';
 import type { HealthOptions, HealthTracker } from './tracker';
 
 /** setTimeout/clearTimeout as the host has them; tests pass a fake. */

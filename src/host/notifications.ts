@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { NotificationPolicy } from '../core/notification-policy';
-import type { NotificationLevel } from '../core/settings';
+import type { NotificationLevel } from '../core/settings-global';
 import type { TransitionEvent } from '../core/tracker';
 import { COMMANDS, PROVIDERS_VIEW } from './ids';
 

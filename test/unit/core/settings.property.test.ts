@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { PRESET_IDS } from '../../../src/core/provider';
-import { BREAKER_KEYS, diffProviders, parseSettings } from '../../../src/core/settings';
+import { diffProviders } from '../../../src/core/provider-diff';
+import { BREAKER_KEYS } from '../../../src/core/settings-global';
+import { parseSettings } from '../../../src/core/settings';
 import type { ParsedSettings, RawSettings } from '../../../src/core/settings';
 
 const anything = fc.anything({

@@ -4,8 +4,11 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DEFAULT_BREAKER_OPTIONS } from '../../../src/core/breaker';
 import type { ProviderDefinition } from '../../../src/core/provider';
-import { diffProviders, formatDiagnostic, parseSettings } from '../../../src/core/settings';
-import type { Diagnostic, ParsedSettings, RawSettings } from '../../../src/core/settings';
+import { diffProviders } from '../../../src/core/provider-diff';
+import { parseSettings } from '../../../src/core/settings';
+import { formatDiagnostic } from '../../../src/core/settings-ranges';
+import type { ParsedSettings, RawSettings } from '../../../src/core/settings';
+import type { Diagnostic } from '../../../src/core/settings-ranges';
 import { DEFAULT_STATUS_OPTIONS } from '../../../src/core/status';
 
 const GOOD = { id: 'good', preset: 'openai' };

@@ -1,0 +1,46 @@
+import type { ProviderDefinition } from './provider';
+import { isRecord } from './settings-ranges';
+
+/*
+ * What a configuration change does to each provider's history (design.md,
+ * "Settings"): a provider keeps its window, circuit and isolation unless what
+ * is probed changed.
+ */
+
+export interface ProviderDiff {
+  readonly added: string[];
+  readonly removed: string[];
+  /** Probe target, auth or validity changed: the old history says nothing about the new target. */
+  readonly reset: string[];
+  /** Only presentation or timing changed: the history stays. */
+  readonly updated: string[];
+  readonly unchanged: string[];
+}
+
+export function diffProviders(before: readonly ProviderDefinition[], after: readonly ProviderDefinition[]): ProviderDiff {
+  const previous = new Map(before.map((d) => [d.id, d]));
+  const current = new Set(after.map((d) => d.id));
+  const diff: ProviderDiff = { added: [], removed: [], reset: [], updated: [], unchanged: [] };
+  for (const definition of after) {
+    const id = definition.id;
+    const old = previous.get(id);
+    if (old === undefined) diff.added.push(id);
+    else if (canonicalJson(targetOf(old)) !== canonicalJson(targetOf(definition))) diff.reset.push(id);
+    else if (canonicalJson(old) !== canonicalJson(definition)) diff.updated.push(id);
+    else diff.unchanged.push(id);
+  }
+  for (const definition of before) if (!current.has(definition.id)) diff.removed.push(definition.id);
+  return diff;
+}
+
+/** What a provider's history is a history of: change any of it and the old window misleads. */
+function targetOf(d: ProviderDefinition): unknown {
+  return { probe: d.probe, auth: d.auth, origin: d.origin, apiKeyEnv: d.apiKeyEnv ?? null, enabled: d.enabled, valid: d.problems.length === 0 };
+}
+
+/** JSON with sorted keys, so two equal definitions compare equal whatever their key order. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    isRecord(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]])) : v,
+  );
+}

@@ -1,0 +1,126 @@
+/*
+ * The vocabulary every settings reader shares: diagnostics and the Report
+ * that collects them, numbers with ranges, sections of global settings, and
+ * guards for plain values. Diagnostics name paths and never echo values,
+ * since a mistyped field may hold a key.
+ */
+
+export interface Diagnostic {
+  readonly path: string;
+  readonly message: string;
+  readonly providerId?: string;
+  /** Absent means error. Only errors disable a provider; a warning is a setting that was ignored. */
+  readonly severity?: 'error' | 'warning';
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  return `${d.path}: ${d.message}`;
+}
+
+export class Report {
+  readonly diagnostics: Diagnostic[] = [];
+
+  error(path: string, message: string, providerId?: string): void {
+    this.diagnostics.push(providerId === undefined ? { path, message, severity: 'error' } : { path, message, providerId, severity: 'error' });
+  }
+
+  warning(path: string, message: string, providerId?: string): void {
+    this.diagnostics.push(providerId === undefined ? { path, message, severity: 'warning' } : { path, message, providerId, severity: 'warning' });
+  }
+}
+
+/**
+ * The readers check every value they touch, so this only catches what a plain
+ * JSON value cannot produce (a proxy whose traps throw) from a caller that
+ * builds RawSettings itself; the promise never to throw holds for those too.
+ */
+export function guarded<T>(report: Report, path: string, fallback: T, read: () => T): T {
+  try {
+    return read();
+  } catch {
+    report.error(path, 'could not be read; using the defaults');
+    return fallback;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Numbers with ranges
+
+export interface Range {
+  readonly min: number;
+  readonly max: number;
+  readonly integer?: boolean;
+  /** The minimum itself is not allowed (a threshold of 0 would always trip). */
+  readonly aboveMin?: boolean;
+}
+
+export function inRange(value: unknown, range: Range): value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return false;
+  if (range.integer && !Number.isInteger(value)) return false;
+  return (range.aboveMin ? value > range.min : value >= range.min) && value <= range.max;
+}
+
+export function rangeText(range: Range): string {
+  if (range.aboveMin) return `must be a number above ${range.min} and at most ${range.max}`;
+  return `must be ${range.integer ? 'an integer' : 'a number'} from ${range.min} to ${range.max}`;
+}
+
+/** A section of global settings: its own reads, with an absent or invalid field falling back. */
+export class Section {
+  constructor(
+    private readonly values: Record<string, unknown>,
+    private readonly path: string,
+    private readonly report: Report,
+  ) {}
+
+  number(key: string, range: Range, fallback: number): number {
+    const value = own(this.values, key);
+    if (value === undefined) return fallback;
+    if (inRange(value, range)) return value;
+    this.report.error(`${this.path}.${key}`, rangeText(range));
+    return fallback;
+  }
+
+  /** A value that must also respect another setting, e.g. max cooldown ≥ cooldown. */
+  related(key: string, range: Range, fallback: number, ok: (value: number) => boolean, message: string): number {
+    const value = this.number(key, range, fallback);
+    if (value === fallback || ok(value)) return value;
+    this.report.error(`${this.path}.${key}`, message);
+    return fallback;
+  }
+}
+
+export function readSection(raw: unknown, name: string, known: readonly string[], report: Report): Section {
+  const path = `llmHealth.${name}`;
+  if (raw === undefined) return new Section({}, path, report);
+  if (!isRecord(raw)) {
+    report.error(path, 'must be an object; using the defaults');
+    return new Section({}, path, report);
+  }
+  for (const key of Object.keys(raw)) if (!known.includes(key)) report.warning(`${path}${segment(key)}`, 'unknown setting, ignored');
+  return new Section(raw, path, report);
+}
+
+// ---------------------------------------------------------------------------
+// Plain values
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Own properties only: a key named `constructor` or `__proto__` must not reach
+ * the prototype. A getter that throws reads as unset.
+ */
+export function own(record: Record<string, unknown>, key: string): unknown {
+  try {
+    return Object.prototype.hasOwnProperty.call(record, key) ? record[key] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `.name` when it reads plainly, `["odd name"]` otherwise. */
+export function segment(key: string): string {
+  return /^[A-Za-z_$][\w$-]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}
