@@ -52,41 +52,75 @@ export interface Trial {
   settled: boolean;
 }
 
+/**
+ * The breaker's state as a union: the data of a state lives in that state
+ * alone (cockatiel's shape), so an open circuit's deadline cannot linger into
+ * half-open and a trial cannot outlive the half-open state that gave it out.
+ */
+export type BreakerState =
+  | { readonly value: 'closed' }
+  | { readonly value: 'open'; readonly until: number; readonly cause: OutcomeKind }
+  | { readonly value: 'half-open'; readonly trials: Trial[]; successes: number; failures: number }
+  | { readonly value: 'isolated' };
+
 export interface SavedBreaker {
   readonly state: CircuitState;
   readonly generation: number;
   readonly openings: number;
+  /** When an open circuit turns half-open; 0 unless open. */
   readonly openUntil: number;
+  /** Until when the provider asked us to wait; 0 when it never did. */
+  readonly waitUntil?: number;
+  /** What opened an open circuit. */
+  readonly cause?: OutcomeKind;
 }
+
+const CLOSED: BreakerState = { value: 'closed' };
+const ISOLATED: BreakerState = { value: 'isolated' };
 
 /**
  * The circuit breaker of one provider: design.md's "Breaker". Time-driven
  * changes (cooldown over, half-open deadline passed) are applied lazily by
- * `update(now)`; nothing here runs a timer.
+ * `update(now)`, which every record applies first; nothing here runs a timer.
+ * Times are on a monotonic clock.
  */
 export class CircuitBreaker {
-  readonly window: SlidingWindow;
-  readonly options: BreakerOptions;
+  window: SlidingWindow;
+  private _options: BreakerOptions;
   private readonly random: Random;
-  private _state: CircuitState = 'closed';
+  private current: BreakerState = CLOSED;
   private _generation = 0;
   /** Consecutive openings that count for backoff (client-side ones do not). */
   private openings = 0;
-  private _openUntil = 0;
   /** The latest time a provider asked us to wait until; a past one changes nothing. */
   private retryUntil = 0;
-  private trials: Trial[] = [];
-  private trialSuccesses = 0;
-  private trialFailures = 0;
 
   constructor(options: BreakerOptions, random: Random) {
-    this.options = options;
+    this._options = options;
     this.random = random;
     this.window = new SlidingWindow(options);
   }
 
+  get options(): BreakerOptions {
+    return this._options;
+  }
+
+  /**
+   * New thresholds apply to the history already in the window; a window of
+   * another shape (length, bucket count) cannot hold it and starts empty.
+   */
+  configure(options: BreakerOptions, now: number): void {
+    const reshaped = options.windowMs !== this._options.windowMs || options.bucketCount !== this._options.bucketCount;
+    this._options = options;
+    if (reshaped) this.window = new SlidingWindow(options);
+    if (this.current.value === 'closed') {
+      this.window.at(now);
+      this.tripIfDue(now, this.lastFailureCause());
+    }
+  }
+
   get state(): CircuitState {
-    return this._state;
+    return this.current.value;
   }
 
   get generation(): number {
@@ -95,7 +129,12 @@ export class CircuitBreaker {
 
   /** When an open circuit turns half-open; 0 unless open. */
   get openUntil(): number {
-    return this._state === 'open' ? this._openUntil : 0;
+    return this.current.value === 'open' ? this.current.until : 0;
+  }
+
+  /** What opened the circuit, while it is open. */
+  get openCause(): OutcomeKind | undefined {
+    return this.current.value === 'open' ? this.current.cause : undefined;
   }
 
   /** Until when the provider asked us to wait (Retry-After); 0 when it never did. */
@@ -109,10 +148,11 @@ export class CircuitBreaker {
 
   /** The time of the next change that time alone brings, if any. */
   nextDueAt(): number | undefined {
-    if (this._state === 'open') return this._openUntil;
-    if (this._state === 'half-open') {
+    const s = this.current;
+    if (s.value === 'open') return s.until;
+    if (s.value === 'half-open') {
       let due: number | undefined;
-      for (const t of this.trials) if (!t.settled && (due === undefined || t.deadline < due)) due = t.deadline;
+      for (const t of s.trials) if (!t.settled && (due === undefined || t.deadline < due)) due = t.deadline;
       return due;
     }
     return undefined;
@@ -120,17 +160,19 @@ export class CircuitBreaker {
 
   /** Applies what time alone changes. */
   update(now: number): void {
-    if (this._state === 'open' && now >= this._openUntil) {
-      this.enterHalfOpen();
-    }
-    if (this._state === 'half-open') {
-      for (const trial of this.trials) {
+    const open = this.current;
+    if (open.value === 'open' && now >= open.until) this.enterHalfOpen();
+    const s = this.current;
+    if (s.value === 'half-open') {
+      let expired = false;
+      for (const trial of s.trials) {
         if (!trial.settled && now >= trial.deadline) {
           trial.settled = true;
-          this.trialFailures++;
+          s.failures++;
+          expired = true;
         }
       }
-      this.decideTrial(now, 'timeout');
+      if (expired) this.decideTrial(now, 'timeout');
     }
   }
 
@@ -139,10 +181,11 @@ export class CircuitBreaker {
    * hands out at most `halfOpenProbes` trials.
    */
   admit(now: number): 'closed' | Trial | RejectionReason {
-    if (this._state === 'closed') return 'closed';
+    if (this.current.value === 'closed') return 'closed';
     this.update(now);
     // update() may have moved the state on.
-    switch (this._state as CircuitState) {
+    const s = this.current as BreakerState;
+    switch (s.value) {
       case 'closed':
         return 'closed';
       case 'open':
@@ -150,9 +193,9 @@ export class CircuitBreaker {
       case 'isolated':
         return 'isolated';
       case 'half-open': {
-        if (this.trials.length >= this.options.halfOpenProbes) return 'half-open-full';
-        const trial: Trial = { deadline: now + this.options.halfOpenTimeoutMs, settled: false };
-        this.trials.push(trial);
+        if (s.trials.length >= this._options.halfOpenProbes) return 'half-open-full';
+        const trial: Trial = { deadline: now + this._options.halfOpenTimeoutMs, settled: false };
+        s.trials.push(trial);
         return trial;
       }
     }
@@ -160,115 +203,155 @@ export class CircuitBreaker {
 
   /** Gives back a trial whose call was not made or whose result means nothing. */
   release(trial: Trial): void {
-    const i = this.trials.indexOf(trial);
-    if (i >= 0 && !trial.settled) this.trials.splice(i, 1);
+    const s = this.current;
+    if (s.value !== 'half-open') return;
+    const i = s.trials.indexOf(trial);
+    if (i >= 0 && !trial.settled) s.trials.splice(i, 1);
   }
 
   /** When a refused caller may try again, if anything says. */
   retryAt(): number | undefined {
-    if (this._state === 'open') return this._openUntil;
-    if (this._state === 'half-open') return this.nextDueAt();
+    const s = this.current;
+    if (s.value === 'open') return s.until;
+    if (s.value === 'half-open') return this.nextDueAt();
     return undefined;
   }
 
   /**
    * Records a call of the current generation; `kind` is its index in
    * OUTCOME_KINDS and `trial` the half-open trial it was admitted as, if any.
-   * Returns false when the result came too late to count.
+   * What time alone changed is applied first, so a trial whose deadline has
+   * passed no longer decides anything. Returns false when the result came too
+   * late to count (the caller then counts it in lifetime totals only).
    */
   record(now: number, kind: number, latencyMs: number, retryAfterMs: number | undefined, trial?: Trial): boolean {
+    if (this.current.value !== 'closed') this.update(now);
+    const s = this.current;
     if (trial !== undefined) {
-      if (trial.settled || this._state !== 'half-open') return false;
+      if (trial.settled || s.value !== 'half-open' || !s.trials.includes(trial)) return false;
       trial.settled = true;
     }
     const success = kind === SUCCESS;
-    const slow = success && latencyMs >= this.options.slowCallMs;
-    this.window.record(now, kind, latencyMs, slow);
+    const slow = success && latencyMs >= this._options.slowCallMs;
     if (retryAfterMs !== undefined && retryAfterMs > 0 && now + retryAfterMs > this.retryUntil) {
       this.retryUntil = now + retryAfterMs;
     }
-    if (this._state === 'closed') {
-      if (!success || slow) this.tripIfDue(now, kind);
-    } else if (this._state === 'half-open' && trial !== undefined) {
-      if (success) this.trialSuccesses++;
-      else this.trialFailures++;
+    if (s.value === 'half-open' && trial !== undefined) {
+      if (success) s.successes++;
+      else s.failures++;
+      // A closing trial is the first call of the fresh window; any other result joins the old one.
       this.decideTrial(now, OUTCOME_KINDS[kind]!);
+      this.window.record(now, kind, latencyMs, slow);
+      return true;
     }
+    this.window.record(now, kind, latencyMs, slow);
+    if (s.value === 'closed' && (!success || slow)) this.tripIfDue(now, kind);
     return true;
   }
 
-  /** Manual reset: closed, fresh window, backoff cleared. */
+  /** Manual reset: closed, fresh window, backoff cleared, and no wait left from the provider. */
   reset(): void {
     this.openings = 0;
+    this.retryUntil = 0;
     this.close();
   }
 
   /** Held open until reset. */
   isolate(): void {
-    this._state = 'isolated';
+    this.current = ISOLATED;
     this.nextGeneration();
   }
 
   save(): SavedBreaker {
-    return { state: this._state, generation: this._generation, openings: this.openings, openUntil: this._openUntil };
+    const s = this.current;
+    return {
+      state: s.value,
+      generation: this._generation,
+      openings: this.openings,
+      openUntil: this.openUntil,
+      waitUntil: this.retryUntil,
+      ...(s.value === 'open' && { cause: s.cause }),
+    };
   }
 
   /** Restores saved state. A half-open circuit comes back half-open with no trial out. */
   load(saved: SavedBreaker): void {
-    this._state = saved.state;
+    switch (saved.state) {
+      case 'closed':
+        this.current = CLOSED;
+        break;
+      case 'isolated':
+        this.current = ISOLATED;
+        break;
+      case 'open':
+        this.current = { value: 'open', until: saved.openUntil, cause: saved.cause ?? 'server' };
+        break;
+      case 'half-open':
+        this.current = { value: 'half-open', trials: [], successes: 0, failures: 0 };
+        break;
+    }
     this._generation = saved.generation + 1;
     this.openings = saved.openings;
-    this._openUntil = saved.openUntil;
-    this.retryUntil = 0;
-    this.trials = [];
-    this.trialSuccesses = 0;
-    this.trialFailures = 0;
+    this.retryUntil = saved.waitUntil ?? 0;
+  }
+
+  private lastFailureCause(): number {
+    let cause = 0;
+    let most = 0;
+    for (let k = 1; k < OUTCOME_KINDS.length; k++) {
+      const c = this.window.count(k);
+      if (c > most) {
+        most = c;
+        cause = k;
+      }
+    }
+    return cause;
   }
 
   private tripIfDue(now: number, cause: number): void {
     const w = this.window;
-    if (w.calls < this.options.minRequests) return;
-    if (w.failureRate >= this.options.failureRateThreshold || w.slowCallRate >= this.options.slowCallRateThreshold) {
+    if (w.calls < this._options.minRequests) return;
+    if (w.failureRate >= this._options.failureRateThreshold || w.slowCallRate >= this._options.slowCallRateThreshold) {
       this.open(now, OUTCOME_KINDS[cause]!);
     }
   }
 
-  private decideTrial(now: number, lastKind: OutcomeKind): void {
-    const probes = Math.max(1, this.options.halfOpenProbes);
-    const needed = Math.min(probes, Math.max(1, this.options.halfOpenSuccesses));
-    if (this.trialSuccesses >= needed) {
+  /** Closes or re-opens a half-open circuit once its trials have said enough. */
+  private decideTrial(now: number, lastKind: OutcomeKind): CircuitState {
+    const s = this.current;
+    if (s.value !== 'half-open') return s.value;
+    const probes = Math.max(1, this._options.halfOpenProbes);
+    const needed = Math.min(probes, Math.max(1, this._options.halfOpenSuccesses));
+    if (s.successes >= needed) {
       this.openings = 0;
       this.close();
-    } else if (this.trialFailures > probes - needed) {
+    } else if (s.failures > probes - needed) {
       this.open(now, lastKind);
     }
+    return this.current.value;
   }
 
   private open(now: number, cause: OutcomeKind): void {
     if (!isClientSide(cause)) this.openings++;
     const level = Math.max(1, this.openings);
-    const base = Math.min(this.options.maxCooldownMs, this.options.cooldownMs * 2 ** (level - 1));
+    const base = Math.min(this._options.maxCooldownMs, this._options.cooldownMs * 2 ** (level - 1));
     const cooldown = base * (1 + COOLDOWN_JITTER * this.random());
-    this._openUntil = Math.max(now + cooldown, this.retryUntil);
-    this._state = 'open';
+    this.current = { value: 'open', until: Math.max(now + cooldown, this.retryUntil), cause };
     this.nextGeneration();
   }
 
   private close(): void {
-    this._state = 'closed';
+    this.current = CLOSED;
     this.window.clear();
     this.nextGeneration();
   }
 
   private enterHalfOpen(): void {
-    this._state = 'half-open';
+    this.current = { value: 'half-open', trials: [], successes: 0, failures: 0 };
     this.nextGeneration();
   }
 
   private nextGeneration(): void {
     this._generation++;
-    this.trials = [];
-    this.trialSuccesses = 0;
-    this.trialFailures = 0;
   }
 }

@@ -1,8 +1,8 @@
 import type { CircuitState } from './breaker';
 import type { SlidingWindow } from './window';
 
-/** What a person reads for a provider (design.md, "Status"). */
 /**
+ * What a person reads for a provider (design.md, "Status").
  * `unknown`: nothing in the window yet (views say "checking"); `misconfigured`:
  * the last failure was auth/not_found and nothing succeeded since; `isolated`:
  * held open by hand; `rate-limited`: the last failure was a 429 and nothing
@@ -26,28 +26,97 @@ export const DEFAULT_STATUS_OPTIONS: StatusOptions = {
   latencyDegradedMs: 0,
 };
 
+/** What the window alone says, for a closed circuit with calls: 0 healthy, 1 degraded, 2 down. */
+type Level = 0 | 1 | 2;
+const LEVEL_STATUS: readonly ProviderStatus[] = ['healthy', 'degraded', 'down'];
+
 /**
- * `misconfigured` wins because the fix is a setting, not a retry; an open
- * circuit is down whatever its window says.
+ * Hysteresis (design.md, "Status"): a status gets worse as soon as a
+ * threshold is reached, but it gets better only when the window is below
+ * every threshold of the worse status by this margin (leaving `degraded`
+ * at 10 % errors takes under 6 %)…
  */
-export function statusOf(
-  state: CircuitState,
-  window: SlidingWindow,
-  misconfigured: boolean,
-  options: StatusOptions,
-): ProviderStatus {
-  if (misconfigured) return 'misconfigured';
-  if (state === 'open' || state === 'isolated') return 'down';
-  // Half-open is a recovery under test; its window still holds the failures that opened it.
-  if (state === 'half-open') return 'degraded';
-  // This runs on every record: one division in the common case.
+export const RECOVERY_MARGIN = 0.4;
+/** …and has stayed there for this share of the window's calls in a row. */
+export const RECOVERY_HOLD = 0.5;
+
+/** Flags the tracker keeps from the calls it counted. */
+export interface StatusFlags {
+  /** The last failure was auth/not_found and nothing succeeded since. */
+  readonly misconfigured: boolean;
+  /** The last failure was a 429 and nothing succeeded since. */
+  readonly rateLimited: boolean;
+}
+
+function levelOf(window: SlidingWindow, options: StatusOptions, scale: number): Level {
   const calls = window.calls;
-  if (calls === 0) return 'unknown';
   const errorRate = window.failures / calls;
-  if (errorRate >= options.downErrorRate) return 'down';
-  if (errorRate >= options.degradedErrorRate) return 'degraded';
+  if (errorRate >= options.downErrorRate * scale) return 2;
+  if (errorRate >= options.degradedErrorRate * scale) return 1;
   const slow = window.slowCalls;
-  if (slow > 0 && slow / calls >= options.degradedSlowCallRate) return 'degraded';
-  if (options.latencyDegradedMs > 0 && window.percentile(0.95)! >= options.latencyDegradedMs) return 'degraded';
-  return 'healthy';
+  if (slow > 0 && slow / calls >= options.degradedSlowCallRate * scale) return 1;
+  if (options.latencyDegradedMs > 0 && window.percentile(0.95)! >= options.latencyDegradedMs * scale) return 1;
+  return 0;
+}
+
+/**
+ * The status of one provider, remembered between calls so it can hold.
+ * `isolated` is the user's choice and wins; then `misconfigured` (the fix is a
+ * setting, not a retry) and `rate-limited` (the provider asked us to wait),
+ * neither of which is an outage even with the circuit open; an open circuit
+ * is down; half-open is a recovery under test.
+ */
+export class StatusState {
+  private status: ProviderStatus = 'unknown';
+  /** Calls in a row that said "better" while a worse rate-based status held. */
+  private better = 0;
+
+  get current(): ProviderStatus {
+    return this.status;
+  }
+
+  /** Sets the status without deciding it (restoring saved state). */
+  restore(status: ProviderStatus): void {
+    this.status = status;
+    this.better = 0;
+  }
+
+  /**
+   * Decides the status now. `counted` says whether a call was just recorded:
+   * only calls count towards the hold, reads do not.
+   */
+  decide(state: CircuitState, window: SlidingWindow, flags: StatusFlags, options: StatusOptions, counted: boolean): ProviderStatus {
+    this.status = this.next(state, window, flags, options, counted);
+    return this.status;
+  }
+
+  private next(state: CircuitState, window: SlidingWindow, flags: StatusFlags, options: StatusOptions, counted: boolean): ProviderStatus {
+    const previous = this.status;
+    if (state === 'isolated') return 'isolated';
+    if (flags.misconfigured) return 'misconfigured';
+    if (flags.rateLimited) return 'rate-limited';
+    if (state === 'open') return 'down';
+    // Half-open: its window still holds the failures that opened it.
+    if (state === 'half-open') return 'degraded';
+    if (window.calls === 0) {
+      this.better = 0;
+      return 'unknown';
+    }
+    // This runs on every record: the common case is one division.
+    const level = levelOf(window, options, 1);
+    const held = previous === 'degraded' ? 1 : previous === 'down' ? 2 : -1;
+    if (level >= held) {
+      this.better = 0;
+      return LEVEL_STATUS[level]!;
+    }
+    const recovered = levelOf(window, options, 1 - RECOVERY_MARGIN);
+    if (recovered >= held) {
+      this.better = 0;
+      return previous;
+    }
+    if (counted) this.better++;
+    if (this.better < Math.ceil(window.calls * RECOVERY_HOLD)) return previous;
+    this.better = 0;
+    return LEVEL_STATUS[recovered]!;
+  }
 }

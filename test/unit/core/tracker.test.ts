@@ -104,14 +104,16 @@ describe('breaker: half-open', () => {
     assert.equal(t.snap().state, 'closed');
   });
 
-  it('closes with a fresh window: one failure right after recovery does not re-open', () => {
+  it('closes with a fresh window holding the closing trial: it reads healthy, and one failure right after recovery does not re-open', () => {
     const t = setup();
     trip(t);
     t.clock.advance(10_000);
     t.call(ok);
     const s = t.snap();
     assert.equal(s.state, 'closed');
-    assert.equal(s.calls, 0, 'the window starts afresh on close');
+    assert.equal(s.calls, 1, 'the window starts afresh on close, with the closing trial in it');
+    assert.equal(s.successes, 1);
+    assert.equal(s.status, 'healthy', 'a provider that just recovered reads healthy, not unknown');
     assert.equal(s.consecutiveOpenings, 0);
     t.call(fail());
     assert.equal(t.snap().state, 'closed');
@@ -220,9 +222,8 @@ describe('breaker: backoff', () => {
     assert.equal(t.snap().msUntilHalfOpen, 10_000);
     t.clock.advance(10_000);
     t.call(ok);
-    assert.equal(t.snap().status, 'unknown', 'closed with a fresh, empty window');
-    t.call(ok);
-    assert.equal(t.snap().status, 'healthy');
+    assert.equal(t.snap().status, 'healthy', 'closed with a fresh window holding the closing trial');
+    assert.equal(t.snap().calls, 1);
   });
 });
 
@@ -254,7 +255,7 @@ describe('breaker: generations and manual control', () => {
     const a = t.tracker.admit('p');
     assert.equal(!a.admitted && a.reason, 'isolated');
     assert.equal(t.snap().state, 'isolated');
-    assert.equal(t.snap().status, 'down');
+    assert.equal(t.snap().status, 'isolated', 'the user chose it: not an outage');
     t.tracker.reset('p');
     const s = t.snap();
     assert.equal(s.state, 'closed');
@@ -267,6 +268,7 @@ describe('breaker: generations and manual control', () => {
     const t = setup();
     const permit = t.tracker.admit('p');
     assert.ok(permit.admitted);
+    t.tracker.remove('p');
     t.tracker.add('p', { breaker: { minRequests: 9 } });
     t.tracker.record(permit, fail());
     assert.equal(t.snap().calls, 0);

@@ -1,0 +1,128 @@
+import type { CircuitState, SavedBreaker } from './breaker';
+import type { HealthEntry, LastError } from './health-entry';
+import { KIND_COUNT, isOutcomeKind } from './outcome';
+import type { ProviderStatus } from './status';
+import type { SerializedWindow } from './window';
+
+/**
+ * A provider's saved state. Every time in it is wall-clock milliseconds:
+ * monotonic readings mean nothing to the next extension host.
+ */
+export interface SavedProvider {
+  readonly breaker: SavedBreaker;
+  /** Bucket numbers count wall-clock bucket lengths. */
+  readonly window: SerializedWindow;
+  readonly lastError?: LastError;
+  readonly lastSuccessAt?: number;
+  readonly misconfigured: boolean;
+  readonly rateLimited?: boolean;
+  /** The status shown when it was saved: a status held by hysteresis comes back as it was. */
+  readonly status?: ProviderStatus;
+  readonly lifetime: number[];
+  readonly stale: number;
+}
+
+export interface SavedTracker {
+  /** 1: times from Date.now() read as wall time; 2: the same, with status and waits. */
+  readonly version: 1 | 2;
+  /** Wall-clock time of the save. */
+  readonly savedAt: number;
+  readonly providers: Record<string, SavedProvider>;
+}
+
+
+export function saveEntry(entry: HealthEntry, toWall: number): SavedProvider {
+  const breaker = entry.breaker.save();
+  const window = entry.breaker.window.serialize();
+  const at = (t: number) => (t > 0 ? t + toWall : t);
+  const bucketShift = Math.round(toWall / window.bucketMs);
+  return {
+    breaker: { ...breaker, openUntil: at(breaker.openUntil), waitUntil: at(breaker.waitUntil ?? 0) },
+    window: { bucketMs: window.bucketMs, buckets: window.buckets.map((b) => ({ ...b, n: b.n + bucketShift })) },
+    ...(entry.lastError && { lastError: { ...entry.lastError, at: entry.lastError.at + toWall } }),
+    ...(!Number.isNaN(entry.lastSuccessAt) && { lastSuccessAt: entry.lastSuccessAt + toWall }),
+    misconfigured: entry.misconfigured,
+    rateLimited: entry.rateLimited,
+    status: entry.status.current,
+    lifetime: Array.from(entry.lifetime),
+    stale: entry.stale,
+  };
+}
+
+/**
+ * Loads a saved provider into `entry` as of `now` (monotonic). `toMonotonic`
+ * maps a saved wall time to the monotonic time it stands for, already aged by
+ * the wall time elapsed since the save. What has aged out is dropped by the
+ * window and the breaker themselves on the next update.
+ */
+export function loadEntry(entry: HealthEntry, data: SavedProvider, toMonotonic: number, now: number): void {
+  const at = (t: number) => (t > 0 ? t + toMonotonic : t);
+  entry.breaker.load({ ...data.breaker, openUntil: at(data.breaker.openUntil), waitUntil: at(data.breaker.waitUntil ?? 0) });
+  const bucketShift = Math.floor(toMonotonic / data.window.bucketMs);
+  entry.breaker.window.restore({ bucketMs: data.window.bucketMs, buckets: data.window.buckets.map((b) => ({ ...b, n: b.n + bucketShift })) }, now);
+  entry.lastError = data.lastError && { ...data.lastError, at: data.lastError.at + toMonotonic };
+  entry.lastSuccessAt = data.lastSuccessAt === undefined ? NaN : data.lastSuccessAt + toMonotonic;
+  entry.misconfigured = data.misconfigured;
+  entry.rateLimited = data.rateLimited ?? false;
+  entry.state = entry.breaker.state;
+  if (data.status !== undefined) entry.status.restore(data.status);
+  data.lifetime.forEach((c, i) => {
+    if (i < KIND_COUNT) entry.lifetime[i] = c;
+  });
+  entry.stale = data.stale;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const STATES: readonly CircuitState[] = ['closed', 'open', 'half-open', 'isolated'];
+const STATUSES: readonly ProviderStatus[] = ['unknown', 'healthy', 'degraded', 'down', 'misconfigured', 'isolated', 'rate-limited'];
+
+export function isSavedTracker(value: unknown): value is SavedTracker {
+  return isRecord(value) && (value.version === 1 || value.version === 2) && Number.isFinite(value.savedAt) && isRecord(value.providers);
+}
+
+const finiteOrAbsent = (v: unknown) => v === undefined || Number.isFinite(v);
+
+export function isSavedProvider(value: unknown): value is SavedProvider {
+  if (!isRecord(value) || !isRecord(value.breaker) || !isRecord(value.window)) return false;
+  const b = value.breaker;
+  const w = value.window;
+  const lastError = value.lastError;
+  return (
+    STATES.includes(b.state as CircuitState) &&
+    Number.isFinite(b.generation) &&
+    Number.isFinite(b.openings) &&
+    Number.isFinite(b.openUntil) &&
+    finiteOrAbsent(b.waitUntil) &&
+    (b.cause === undefined || isOutcomeKind(b.cause)) &&
+    Number.isFinite(w.bucketMs) &&
+    (w.bucketMs as number) > 0 &&
+    Array.isArray(w.buckets) &&
+    w.buckets.every(isSavedBucket) &&
+    (lastError === undefined ||
+      (isRecord(lastError) && isOutcomeKind(lastError.kind) && typeof lastError.message === 'string' && Number.isFinite(lastError.at))) &&
+    finiteOrAbsent(value.lastSuccessAt) &&
+    typeof value.misconfigured === 'boolean' &&
+    (value.rateLimited === undefined || typeof value.rateLimited === 'boolean') &&
+    (value.status === undefined || STATUSES.includes(value.status as ProviderStatus)) &&
+    Array.isArray(value.lifetime) &&
+    value.lifetime.every((c) => Number.isFinite(c) && (c as number) >= 0) &&
+    Number.isFinite(value.stale)
+  );
+}
+
+function isSavedBucket(value: unknown): boolean {
+  return (
+    isRecord(value) &&
+    Number.isInteger(value.n) &&
+    Array.isArray(value.counts) &&
+    value.counts.every((c) => Number.isFinite(c) && (c as number) >= 0) &&
+    Number.isFinite(value.sum) &&
+    Number.isFinite(value.min) &&
+    Number.isFinite(value.max) &&
+    Array.isArray(value.bins) &&
+    value.bins.every((p) => Array.isArray(p) && p.length === 2 && Number.isInteger(p[0]) && Number.isInteger(p[1]) && p[1] >= 0)
+  );
+}
