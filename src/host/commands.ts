@@ -40,6 +40,10 @@ export function registerCommands(runtime: Runtime, secrets: Secrets, log: Log): 
       });
       if (key === undefined) return;
       await secrets.store(definition, key.trim());
+      // Not awaited: the toast stays until dismissed, the probe should not wait for it.
+      void vscode.window.showInformationMessage(
+        vscode.l10n.t('API key for {0} saved in SecretStorage. It is sent only to {1}.', definition.label, definition.origin),
+      );
       // A new key is the fix for auth failures: start that provider afresh.
       await runtime.reload();
       runtime.reset(definition.id);
@@ -51,6 +55,14 @@ export function registerCommands(runtime: Runtime, secrets: Secrets, log: Log): 
       await secrets.clear(id);
       await runtime.reload();
       runtime.reset(id);
+      const configured = runtime.find(id);
+      const label = configured?.definition.label ?? id;
+      const source = configured ? runtime.view(configured).keySource : undefined;
+      void vscode.window.showInformationMessage(
+        source?.kind === 'env'
+          ? vscode.l10n.t('API key for {0} cleared from SecretStorage. The environment variable {1} still provides one.', label, source.variable)
+          : vscode.l10n.t('API key for {0} cleared from SecretStorage.', label),
+      );
     },
     [COMMANDS.addProvider]: () => addProvider(runtime),
     [COMMANDS.copySnapshot]: async (arg) => {

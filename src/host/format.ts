@@ -1,5 +1,7 @@
 import * as vscode from 'vscode';
 import type { CircuitState } from '../core/breaker';
+import type { FailureKind } from '../core/outcome';
+import type { KeySource } from '../core/provider';
 import type { ProviderStatus } from '../core/status';
 
 /** How views put numbers and times into words. No secret ever passes through here. */
@@ -46,14 +48,15 @@ export function statusIcon(status: ProviderStatus | 'not-probed', state?: Circui
       return new vscode.ThemeIcon(state === 'half-open' ? 'debug-restart' : 'warning', new vscode.ThemeColor('list.warningForeground'));
     case 'down':
       return new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground'));
+    // The fix is a key or a setting: it asks for attention, it is no outage.
     case 'misconfigured':
-      return new vscode.ThemeIcon('key', new vscode.ThemeColor('list.errorForeground'));
+      return new vscode.ThemeIcon('key', new vscode.ThemeColor('notificationsInfoIcon.foreground'));
     case 'isolated':
       return new vscode.ThemeIcon('circle-slash');
     case 'rate-limited':
       return new vscode.ThemeIcon('watch', new vscode.ThemeColor('list.warningForeground'));
     case 'unknown':
-      return new vscode.ThemeIcon('circle-large-outline');
+      return new vscode.ThemeIcon('loading~spin');
     case 'not-probed':
       return new vscode.ThemeIcon('circle-slash', new vscode.ThemeColor('disabledForeground'));
   }
@@ -74,8 +77,9 @@ export function stateLabel(state: CircuitState): string {
 
 export function statusLabel(status: ProviderStatus): string {
   switch (status) {
+    // Nothing in the window yet: the first result is on its way.
     case 'unknown':
-      return vscode.l10n.t('unknown');
+      return vscode.l10n.t('checking');
     case 'healthy':
       return vscode.l10n.t('healthy');
     case 'degraded':
@@ -88,5 +92,43 @@ export function statusLabel(status: ProviderStatus): string {
       return vscode.l10n.t('isolated');
     case 'rate-limited':
       return vscode.l10n.t('rate-limited');
+  }
+}
+
+/** A failure kind as a person names it. */
+export function failureLabel(kind: FailureKind): string {
+  switch (kind) {
+    case 'timeout':
+      return vscode.l10n.t('Timeouts');
+    case 'network':
+      return vscode.l10n.t('Network errors');
+    case 'tls':
+      return vscode.l10n.t('TLS errors');
+    case 'server':
+      return vscode.l10n.t('Server errors (5xx)');
+    case 'overloaded':
+      return vscode.l10n.t('Overloaded (503/529)');
+    case 'rate_limited':
+      return vscode.l10n.t('Rate limited (429)');
+    case 'auth':
+      return vscode.l10n.t('Refused key (401/403)');
+    case 'not_found':
+      return vscode.l10n.t('Not found (404)');
+    case 'bad_response':
+      return vscode.l10n.t('Bad responses');
+  }
+}
+
+/** Where the key comes from, never the key: undefined while the runtime does not know yet. */
+export function keySourceLabel(source: KeySource | undefined): string {
+  switch (source?.kind) {
+    case 'secret':
+      return vscode.l10n.t('SecretStorage (for {0})', source.origin);
+    case 'env':
+      return vscode.l10n.t('environment variable {0}', source.variable);
+    case 'none':
+      return vscode.l10n.t('none');
+    case undefined:
+      return vscode.l10n.t('unknown');
   }
 }

@@ -24,6 +24,15 @@ export const COMMANDS = {
 
 export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];
 
-/** Tree rows: `provider.<state>` for providers, so menus can be gated by state. */
+/**
+ * Tree rows: `provider.<state>.<status>` for probed providers (e.g.
+ * `provider.open.misconfigured`), `provider.notProbed` for listed ones, so
+ * menus (`viewItem =~ …` in package.json) fit the provider's condition.
+ */
 export const ROW_PROVIDER_PREFIX = 'provider.';
+export const ROW_NOT_PROBED = `${ROW_PROVIDER_PREFIX}notProbed`;
 export const ROW_STAT = 'stat';
+
+export function providerRowContext(condition: { readonly state: string; readonly status: string } | undefined): string {
+  return condition ? `${ROW_PROVIDER_PREFIX}${condition.state}.${condition.status}` : ROW_NOT_PROBED;
+}

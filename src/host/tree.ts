@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
 import { FAILURE_KINDS } from '../core/outcome';
-import { ROW_PROVIDER_PREFIX, ROW_STAT } from './ids';
-import { ms, percent, relative, stateLabel, statusIcon, statusLabel } from './format';
+import type { ProviderSnapshot } from '../core/tracker';
+import { ROW_STAT, providerRowContext } from './ids';
+import { failureLabel, keySourceLabel, ms, percent, relative, stateLabel, statusIcon, statusLabel } from './format';
 import type { ProviderView, Runtime } from './runtime';
 
 /** A provider row; its id is what commands invoked from the row receive. */
@@ -81,7 +82,7 @@ export class ProvidersTree implements vscode.TreeDataProvider<Node>, vscode.Disp
     item.description = describe(view);
     item.accessibilityInformation = { label: `${configured.definition.label} ${item.description}` };
     item.iconPath = s ? statusIcon(s.status, s.state) : statusIcon('not-probed');
-    item.contextValue = `${ROW_PROVIDER_PREFIX}${s ? s.state : 'not-probed'}`;
+    item.contextValue = providerRowContext(s);
     item.tooltip = s
       ? `${configured.definition.label} — ${statusLabel(s.status)}, ${vscode.l10n.t('circuit {0}', stateLabel(s.state))}`
       : `${configured.definition.label} — ${configured.notProbed ?? ''}`;
@@ -114,14 +115,14 @@ export class ProvidersTree implements vscode.TreeDataProvider<Node>, vscode.Disp
     return node;
   }
 
-  /** While a circuit is open its row shows a live countdown; no timer otherwise. */
+  /** While a circuit is open or a provider asked us to wait, its row shows a live countdown; no timer otherwise. */
   private tickWhileOpen(views: readonly ProviderView[]): void {
-    const open = views.some((v) => v.snapshot?.state === 'open');
+    const open = views.some((v) => countsDown(v.snapshot));
     if (open && !this.countdown) {
       this.countdown = setInterval(() => {
         const openIds = this.runtime
           .views()
-          .filter((v) => v.snapshot?.state === 'open')
+          .filter((v) => countsDown(v.snapshot))
           .map((v) => this.nodes.get(v.configured.definition.id))
           .filter((n): n is ProviderNode => n !== undefined);
         if (openIds.length > 0) this.changed.fire(openIds);
@@ -137,43 +138,85 @@ export class ProvidersTree implements vscode.TreeDataProvider<Node>, vscode.Disp
   }
 }
 
-/** `open · 42% err · p95 830 ms` */
+function countsDown(s: ProviderSnapshot | undefined): boolean {
+  return s !== undefined && (s.state === 'open' || (s.rateLimitedUntil ?? 0) > Date.now());
+}
+
+/** `open · 42% err · p95 830 ms`, `rate-limited · resets in 42 s · 100% err`, `checking` */
 export function describe(view: ProviderView): string {
   const s = view.snapshot;
   if (!s) return vscode.l10n.t('not probed');
-  const parts: string[] = [s.state === 'closed' ? statusLabel(s.status) : stateLabel(s.state)];
+  const parts = [headline(s, Date.now())];
   if (s.calls > 0) parts.push(vscode.l10n.t('{0} err', percent(s.errorRate)));
   if (s.latency) parts.push(`p95 ${ms(s.latency.p95)}`);
   return parts.join(' · ');
 }
 
+/** What a provider's row says first: its circuit when that is the news, else its status. */
+function headline(s: ProviderSnapshot, now: number): string {
+  switch (s.status) {
+    case 'rate-limited':
+      return s.rateLimitedUntil !== undefined ? `${statusLabel(s.status)} · ${vscode.l10n.t('resets {0}', relative(s.rateLimitedUntil, now))}` : statusLabel(s.status);
+    case 'misconfigured':
+    case 'isolated':
+    case 'unknown':
+      return statusLabel(s.status);
+    default:
+      return s.state === 'closed' ? statusLabel(s.status) : stateLabel(s.state);
+  }
+}
+
+/**
+ * The drill-down. Each row fits the default side bar (about 300 px, some
+ * 40 characters for label and value together); the row's tooltip holds the rest.
+ */
 function statistics(view: ProviderView, now: number): StatNode[] {
   const { configured, snapshot: s } = view;
-  const id = configured.definition.id;
+  const { definition } = configured;
+  const id = definition.id;
   const stat = (label: string, value: string, tooltip?: string) => new StatNode(id, label, value, tooltip);
-  const endpoint = stat(vscode.l10n.t('Endpoint'), `${configured.definition.probe.method} ${configured.definition.probe.url}`);
-  if (!s) return [stat(vscode.l10n.t('Not probed'), configured.notProbed ?? ''), endpoint];
-  const circuit =
-    s.state === 'open' && s.halfOpenAt !== undefined
-      ? vscode.l10n.t('open · half-open {0}', relative(s.halfOpenAt, now))
-      : stateLabel(s.state);
-  const failures = FAILURE_KINDS.filter((k) => s.byKind[k] > 0).map((k) => `${k} ${s.byKind[k]}`);
+  const probe = new URL(definition.probe.url);
+  const endpoint = [
+    stat(vscode.l10n.t('Probe'), `${definition.probe.method} ${probe.pathname}${probe.search}`, `${definition.probe.method} ${definition.probe.url}`),
+    stat(vscode.l10n.t('Origin'), definition.origin),
+    stat(vscode.l10n.t('API key'), keySourceLabel(view.keySource)),
+  ];
+  if (!s) return [stat(vscode.l10n.t('Not probed'), configured.notProbed ?? ''), ...endpoint];
   const rows = [
-    stat(vscode.l10n.t('Circuit'), circuit + (s.consecutiveOpenings > 1 ? ` · ${vscode.l10n.t('opened {0}× in a row', s.consecutiveOpenings)}` : '')),
-    stat(vscode.l10n.t('Status'), statusLabel(s.status)),
+    stat(
+      vscode.l10n.t('Circuit'),
+      s.state === 'open' && s.halfOpenAt !== undefined ? vscode.l10n.t('open · half-open {0}', relative(s.halfOpenAt, now)) : stateLabel(s.state),
+    ),
+  ];
+  if (s.consecutiveOpenings > 1) rows.push(stat(vscode.l10n.t('Opened in a row'), `${s.consecutiveOpenings}×`));
+  rows.push(stat(vscode.l10n.t('Status'), statusLabel(s.status)));
+  if (s.rateLimitedUntil !== undefined && s.rateLimitedUntil > now) {
+    rows.push(stat(s.status === 'rate-limited' ? vscode.l10n.t('Rate limit resets') : vscode.l10n.t('Asked to wait'), relative(s.rateLimitedUntil, now)));
+  }
+  rows.push(
     stat(vscode.l10n.t('Error rate'), s.calls > 0 ? vscode.l10n.t('{0} ({1} of {2} calls)', percent(s.errorRate), s.failures, s.calls) : vscode.l10n.t('no calls in the window')),
     stat(
       vscode.l10n.t('Latency'),
-      s.latency ? `avg ${ms(s.latency.avg)} · p50 ${ms(s.latency.p50)} · p95 ${ms(s.latency.p95)} · p99 ${ms(s.latency.p99)}` : '–',
+      s.latency ? `avg ${ms(s.latency.avg)} · p50 ${ms(s.latency.p50)}` : '–',
       s.latency ? `min ${ms(s.latency.min)} · max ${ms(s.latency.max)}` : undefined,
     ),
+    stat(vscode.l10n.t('Tail latency'), s.latency ? `p95 ${ms(s.latency.p95)} · p99 ${ms(s.latency.p99)}` : '–'),
     stat(vscode.l10n.t('Slow calls'), s.calls > 0 ? `${s.slowCalls} (${percent(s.slowCallRate)})` : '–'),
-    stat(vscode.l10n.t('Failures'), failures.length > 0 ? failures.join(', ') : vscode.l10n.t('none')),
-    stat(vscode.l10n.t('Last error'), s.lastError ? `${s.lastError.message} · ${relative(s.lastError.at, now)}` : vscode.l10n.t('none')),
+  );
+  const failed = FAILURE_KINDS.filter((k) => s.byKind[k] > 0);
+  if (failed.length === 0) rows.push(stat(vscode.l10n.t('Failures'), vscode.l10n.t('none')));
+  for (const kind of failed) rows.push(stat(failureLabel(kind), String(s.byKind[kind])));
+  if (s.lastError) {
+    rows.push(
+      stat(vscode.l10n.t('Last error'), `${s.lastError.kind} · ${relative(s.lastError.at, now)}`),
+      stat(vscode.l10n.t('Message'), s.lastError.message, s.lastError.message),
+    );
+  } else rows.push(stat(vscode.l10n.t('Last error'), vscode.l10n.t('none')));
+  rows.push(
     stat(vscode.l10n.t('Last success'), relative(s.lastSuccessAt, now)),
     stat(vscode.l10n.t('Next probe'), view.probing ? vscode.l10n.t('probing now') : view.nextProbeAt !== undefined ? relative(view.nextProbeAt, now) : '–'),
-    endpoint,
-  ];
+    ...endpoint,
+  );
   return rows;
 }
 
