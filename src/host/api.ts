@@ -1,6 +1,6 @@
 import type * as vscode from 'vscode';
+import { checkOutcome, checkPermit, checkProviderId } from '../core/api-input';
 import type { Outcome } from '../core/outcome';
-import { isOutcomeKind } from '../core/outcome';
 import type { Admission, Permit, ProviderSnapshot, TransitionEvent } from '../core/tracker';
 import type { Runtime } from './runtime';
 
@@ -13,42 +13,50 @@ export interface LlmHealthApi {
   readonly version: 1;
   /** Every probed provider's state now. Holds no secret. */
   snapshots(): ProviderSnapshot[];
+  /** @throws TypeError when providerId is not a string of 1 to 64 characters. */
   snapshot(providerId: string): ProviderSnapshot | undefined;
   /** True while the machine's network looks down. */
   readonly offline: boolean;
   /** Fires when a provider's circuit state or status changes. */
   readonly onDidChange: vscode.Event<TransitionEvent>;
-  /** May a call go to this provider now? Synchronous; route elsewhere when refused. */
+  /**
+   * May a call go to this provider now? Synchronous; route elsewhere when refused.
+   * @throws TypeError when providerId is not a string of 1 to 64 characters.
+   */
   admit(providerId: string): Admission;
-  /** Feeds the outcome of an admitted call into the provider's window and breaker. */
+  /**
+   * Feeds the outcome of an admitted call into the provider's window and breaker.
+   * `latencyMs` is finite, 0 to 3,600,000; `retryAfterMs`, when given, finite, 0 to
+   * 86,400,000; `message` is shown sanitized (no key-like strings) and cut to 200 characters.
+   * @throws TypeError naming the field, when the permit is not one admit() returned or the outcome is invalid.
+   */
   record(permit: Permit, outcome: Outcome): void;
-  /** Feeds a call made without asking (counted only while the circuit is closed). */
+  /**
+   * Feeds a call made without asking (counted only while the circuit is closed).
+   * The outcome is checked as for record().
+   * @throws TypeError naming the field, when providerId or the outcome is invalid.
+   */
   report(providerId: string, outcome: Outcome): void;
 }
 
 export function createApi(runtime: Runtime): LlmHealthApi {
   const tracker = runtime.tracker;
+  // Only permits this API handed out are taken back; a look-alike gets a clear TypeError here, not deep in the tracker.
+  const issued = new WeakSet<object>();
   return {
     version: 1,
     snapshots: () => tracker.snapshots(),
-    snapshot: (id) => tracker.snapshot(id),
+    snapshot: (id) => tracker.snapshot(checkProviderId(id)),
     get offline() {
       return tracker.offline;
     },
     onDidChange: runtime.onDidTransition,
-    admit: (id) => tracker.admit(id),
-    record: (permit, outcome) => tracker.record(permit, checked(outcome)),
-    report: (id, outcome) => tracker.report(id, checked(outcome)),
+    admit: (id) => {
+      const admission = tracker.admit(checkProviderId(id));
+      if (admission.admitted) issued.add(admission);
+      return admission;
+    },
+    record: (permit, outcome) => tracker.record(checkPermit<Permit>(permit, (p) => issued.has(p)), checkOutcome(outcome)),
+    report: (id, outcome) => tracker.report(checkProviderId(id), checkOutcome(outcome)),
   };
-}
-
-/** Outcomes come from other extensions: refuse what would corrupt a window, with a clear message. */
-function checked(outcome: Outcome): Outcome {
-  if (typeof outcome !== 'object' || outcome === null || !isOutcomeKind(outcome.kind)) {
-    throw new TypeError(`LLM Health: outcome.kind must be one of success, timeout, network, tls, server, overloaded, rate_limited, auth, not_found, bad_response`);
-  }
-  if (typeof outcome.latencyMs !== 'number' || !(outcome.latencyMs >= 0)) {
-    throw new TypeError('LLM Health: outcome.latencyMs must be a number of milliseconds ≥ 0');
-  }
-  return outcome;
 }

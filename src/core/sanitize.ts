@@ -1,0 +1,90 @@
+/** What stands where a key-like string was. */
+export const REDACTED = '[redacted]';
+
+/** Longer input is cut before any work, so a huge message costs no more than a long one. */
+const MAX_INPUT = 16 * 1024;
+
+/** Line breaks and tabs: they would split a tree row or a log line, so they become spaces. */
+const BREAKS = /[\t\n\v\f\r\u0085\u2028\u2029]/g;
+
+/**
+ * Other control characters, zero-width and bidirectional formatting marks:
+ * invisible, or able to make a message read differently from what it holds.
+ */
+// eslint-disable-next-line no-control-regex
+const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]/g;
+
+/** `https://user:password@host`: credentials in a URL. */
+const URL_USERINFO = /(\/\/)[^/\s:@]+:[^/\s@]+@/g;
+
+/**
+ * A header, query or JSON field whose name says it holds a secret, with its
+ * value: `api-key: …`, `x-api-key=…`, `"access_token": "…"`, `Authorization:
+ * Bearer …`, `?key=…`. The name stays, so the reader still learns what was sent.
+ */
+const NAMED_SECRET =
+  /((?:api[-_]?key|(?:private|access|secret)[-_]?key(?:[-_]?id)?|token|secret|passw(?:or)?d|pwd|authorization|credentials?|session[-_]?id|cookie)|(?<=[?&;])(?:key|sig|signature|code))(["']?\s*[:=]\s*["']?)(?:(?:bearer|basic|token)\s+)?[^\s&"',;{}[\]]+/gi;
+
+/** `Bearer <token>`, `Basic <token>` on their own. */
+const AUTH_SCHEME = /\b(Bearer|Basic)(\s+)([A-Za-z0-9._~+/=-]+)/gi;
+
+/**
+ * OpenAI and Anthropic keys: `sk-…`, `sk-proj-…`, `sk-ant-…`. A long one is a
+ * key even glued to a word; a short one only at a word's start, so
+ * `disk-partition` stays.
+ */
+const SK_KEY = /sk-[A-Za-z0-9_-]{17,}|\bsk-[A-Za-z0-9_-]{8,}/g;
+
+/** Google API keys. */
+const GOOGLE_KEY = /AIza[A-Za-z0-9_-]{20,}/g;
+
+/** A JWT: three base64url parts, the first a JSON object (`eyJ`). */
+const JWT = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
+
+/** Any long run of token characters; `looksLikeToken` decides. */
+const LONG_RUN = /[A-Za-z0-9_-]{32,}/g;
+
+/**
+ * Makes a message from a server or another extension fit to show and log:
+ * one line with no control or invisible characters, key-like strings
+ * replaced by `[redacted]`, at most `max` characters (an ellipsis marks a
+ * cut). Applying it twice changes nothing more.
+ */
+export function sanitizeMessage(text: string, max = 200): string {
+  let s = String(text);
+  // A key cut in half by this is no longer whole for the rules below: drop the cut word.
+  if (s.length > MAX_INPUT) s = s.slice(0, MAX_INPUT).replace(/\S*$/, '');
+  s = s.replace(BREAKS, ' ').replace(INVISIBLE, '').replace(/\s+/g, ' ').trim();
+  s = redact(s);
+  return truncate(s, max);
+}
+
+function redact(s: string): string {
+  return s
+    .replace(URL_USERINFO, `$1${REDACTED}@`)
+    .replace(NAMED_SECRET, `$1$2${REDACTED}`)
+    .replace(AUTH_SCHEME, (whole: string, scheme: string, space: string, token: string) => (looksLikeSecret(token) ? `${scheme}${space}${REDACTED}` : whole))
+    .replace(SK_KEY, REDACTED)
+    .replace(GOOGLE_KEY, REDACTED)
+    .replace(JWT, REDACTED)
+    .replace(LONG_RUN, (run) => (looksLikeToken(run) ? REDACTED : run));
+}
+
+/** After `Bearer`/`Basic`: "Bearer token expired" is prose, "Bearer 4f9aK…" is not. */
+function looksLikeSecret(word: string): boolean {
+  return word.length >= 20 || /\d/.test(word) || /[._~+/=-]/.test(word) || (/[a-z]/.test(word) && /[A-Z]/.test(word.slice(1)));
+}
+
+/** A long run is a token when it has digits or mixes cases; `a_very_long_snake_case_identifier_name` is not. */
+function looksLikeToken(run: string): boolean {
+  return /\d/.test(run) || (/[a-z]/.test(run) && /[A-Z]/.test(run));
+}
+
+function truncate(s: string, max: number): string {
+  if (s.length <= max) return s;
+  if (max < 1) return '';
+  let cut = s.slice(0, max - 1);
+  // Never leave half of a surrogate pair in front of the ellipsis.
+  if (/[\ud800-\udbff]$/.test(cut)) cut = cut.slice(0, -1);
+  return `${cut.trimEnd()}…`;
+}
