@@ -8,6 +8,7 @@ import { Log } from './host/log';
 import { Notifications } from './host/notifications';
 import { Runtime } from './host/runtime';
 import type { ProberLoader, ProberModule } from './host/runtime';
+import { vscodeRuntimeHost } from './host/runtime-host';
 import { Secrets } from './host/secrets';
 import { StatusBar } from './host/status-bar';
 import { ProvidersTree } from './host/tree';
@@ -24,14 +25,16 @@ export function activate(context: vscode.ExtensionContext): LlmHealthApi {
   const started = performance.now();
   const log = new Log();
   const secrets = new Secrets(context.secrets, log.for('secrets'));
-  const current = new Runtime(context, secrets, log.for('health'), loadProber);
+  const current = new Runtime(vscodeRuntimeHost(context, log.for('settings')), secrets, log.for('health'), loadProber);
   runtime = current;
   const tree = new ProvidersTree(current);
   const treeView = vscode.window.createTreeView(PROVIDERS_VIEW, { treeDataProvider: tree, showCollapseAll: true });
-  const notifications = new Notifications(
-    () => current.notificationLevel,
-    (id) => current.find(id)?.definition.label ?? id,
-  );
+  const notifications = new Notifications({
+    level: () => current.notificationLevel,
+    label: (id) => current.find(id)?.definition.label ?? id,
+    now: () => current.steady.now(),
+  });
+  const reload = () => void current.reload();
   context.subscriptions.push(
     log,
     current,
@@ -41,23 +44,25 @@ export function activate(context: vscode.ExtensionContext): LlmHealthApi {
     new StatusBar(current),
     ...registerCommands(current, secrets, log),
     current.onDidTransition((event) => notifications.onTransition(event)),
+    current.onDidChangeOffline((offline) => notifications.onOffline(offline)),
+    current.onWillReset((id) => notifications.onReset(id)),
     vscode.workspace.onDidChangeConfiguration((event) => {
-      if (event.affectsConfiguration(CONFIG_SECTION) || event.affectsConfiguration('http.proxy') || event.affectsConfiguration('http.noProxy')) {
-        void current.reload();
-      }
+      if (event.affectsConfiguration(CONFIG_SECTION) || event.affectsConfiguration('http.proxy') || event.affectsConfiguration('http.noProxy')) reload();
     }),
-    vscode.workspace.onDidGrantWorkspaceTrust(() => void current.reload()),
+    vscode.workspace.onDidGrantWorkspaceTrust(reload),
     context.secrets.onDidChange((event) => {
-      if (event.key.startsWith(SECRET_PREFIX)) void current.reload();
+      if (event.key.startsWith(SECRET_PREFIX)) reload();
     }),
   );
-  const host = log.for('host');
-  setTimeout(() => current.start().catch((error: unknown) => host.error(`could not start probing: ${error instanceof Error ? error.message : String(error)}`)), 0);
-  host.info(`activated in ${(performance.now() - started).toFixed(1)} ms`);
+  // After activate returns: the first run loads undici, reads keys and restores state; it logs its own failures.
+  setTimeout(() => void current.start(), 0);
+  log.for('host').info(`activated in ${(performance.now() - started).toFixed(1)} ms`);
   return createApi(current);
 }
 
+/** Awaited by VS Code: stops probing, closes sockets and timers, and saves the state. */
 export async function deactivate(): Promise<void> {
-  await runtime?.stop();
+  const stopping = runtime;
   runtime = undefined;
+  await stopping?.stop();
 }

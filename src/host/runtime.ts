@@ -1,151 +1,179 @@
-import * as vscode from 'vscode';
-import { TurnClock } from '../core/clock';
-import type { Credential, KeySource } from '../core/provider';
+import { SteadyClock, TurnClock } from '../core/clock';
+import { LatestWinsPipeline } from '../core/pipeline';
+import type { Run } from '../core/pipeline';
+import type { KeySource } from '../core/provider';
 import { Scheduler } from '../core/scheduler';
-import type { ProbeEvent } from '../core/scheduler';
-import { formatDiagnostic } from '../core/settings-ranges';
-import type { NotificationLevel } from '../core/settings-global';
+import type { ProbeEvent, Timers } from '../core/scheduler';
+import type { ParsedSettings } from '../core/settings';
+import type { Diagnostic } from '../core/settings-ranges';
 import { HealthTracker } from '../core/tracker';
-import type { ProviderSnapshot, TransitionEvent } from '../core/tracker';
-import type { Prober } from '../net/prober';
-import { readConfiguration, readProxySettings } from './configuration';
+import type { TransitionEvent } from '../core/tracker';
+import type { Prober, ProberOptions } from '../net/prober';
+import type { ProxySettings } from '../net/proxy';
 import type { Configuration, ConfiguredProvider } from './configuration';
-import { CONFIG_SECTION, STATE_KEY } from './ids';
+import { DueTimer } from './due-timer';
+import { Emitter } from './emitter';
+import type { Disposable } from './emitter';
 import type { ComponentLog } from './log';
-import type { Secrets } from './secrets';
+import type { ProviderKey, Secrets } from './secrets';
+import { StateStore } from './state-store';
+import type { StateMemento } from './state-store';
+import { ViewModel } from './view-model';
+import type { ProviderView } from './view-model';
 
-/** What dist/prober.js (src/net, with undici) exports. */
+export type { ProviderView } from './view-model';
+
+/** What the runtime uses of a prober: dist/prober.js's Prober (src/net, with undici). */
+export type ProbeClient = Pick<Prober, 'probe' | 'setProxy' | 'close'>;
+
+/** What dist/prober.js exports. */
 export interface ProberModule {
-  readonly Prober: typeof Prober;
+  readonly Prober: new (options: ProberOptions) => ProbeClient;
 }
 
 /** Loads src/net (undici) from its own bundle, off the activation path. */
 export type ProberLoader = () => Promise<ProberModule>;
 
-/** One provider as the views show it. */
-export interface ProviderView {
-  readonly configured: ConfiguredProvider;
-  /** Undefined for a provider that is listed but not probed. */
-  readonly snapshot: ProviderSnapshot | undefined;
-  readonly nextProbeAt: number | undefined;
-  readonly probing: boolean;
-  /** Latencies of the last probes, oldest first, for a sparkline. */
-  readonly recentLatencies: readonly number[];
-  /** Where the key comes from (never the key); undefined until known. */
-  readonly keySource?: KeySource;
+/**
+ * What the runtime needs from VS Code, passed in so that the runtime runs in
+ * plain Node tests too (see runtime-host.ts for the real one).
+ */
+export interface RuntimeHost {
+  /** The `llmHealth` settings as they are now (Restricted Mode applied). */
+  readConfiguration(): Configuration;
+  isTrusted(): boolean;
+  readProxySettings(): ProxySettings;
+  /** Tells the user about settings problems (each is also logged by the runtime). */
+  reportDiagnostics(diagnostics: readonly Diagnostic[]): void;
+  /** Where the tracker's state survives a window reload (workspaceState). */
+  readonly state: StateMemento;
+  readonly stateKey: string;
+  readonly timers: Timers;
+  /** Time sources; the defaults are performance.now and Date.now. */
+  readonly time?: { readonly monotonic: () => number; readonly wall: () => number; readonly defer: (callback: () => void) => void };
+  readonly env?: NodeJS.ProcessEnv;
 }
 
-const RECENT_LATENCIES = 20;
-const SAVE_EVERY_MS = 30_000;
-const REFRESH_EVERY_MS = 250;
+/** After a failed configuration run (SecretStorage locked, say), try again this much later. */
+const RETRY_AFTER_FAILURE_MS = 30_000;
 
 /**
- * The running extension: settings → tracker, scheduler and prober; events
- * out to the views, batched so the views refresh a few times a second at most.
+ * The running extension: settings and keys → scheduler, tracker and prober
+ * through one latest-wins pipeline; transitions out to the views and
+ * notifications; state saved within a second of any change.
  */
-export class Runtime implements vscode.Disposable {
-  readonly clock = new TurnClock(Date.now, setImmediate);
-  readonly tracker = new HealthTracker({ clock: this.clock });
-  private configuration: Configuration;
+export class Runtime implements Disposable {
+  /** Monotonic: windows, cooldowns, deadlines and schedules run on it; wall time is for display only. */
+  readonly steady: SteadyClock;
+  /** The tracker's hot-path clock: read once per event-loop turn. */
+  readonly clock: TurnClock;
+  readonly tracker: HealthTracker;
+  private readonly viewModel: ViewModel;
+  private readonly store: StateStore;
+  private readonly dueTimer: DueTimer;
+  private readonly pipeline: LatestWinsPipeline;
   private scheduler: Scheduler | undefined;
-  private prober: Prober | undefined;
-  private readonly credentials = new Map<string, Credential | undefined>();
-  private readonly recent = new Map<string, number[]>();
-  private readonly disposables: vscode.Disposable[] = [];
-  private readonly changedEmitter = new vscode.EventEmitter<ReadonlySet<string> | undefined>();
-  private readonly transitionEmitter = new vscode.EventEmitter<TransitionEvent>();
-  private readonly diagnosticsShown = new Set<string>();
-  private pending: Set<string> | undefined = new Set();
-  private refreshTimer: NodeJS.Timeout | undefined;
-  private saveTimer: NodeJS.Timeout | undefined;
+  private prober: ProbeClient | undefined;
+  private proberModule: Promise<ProberModule> | undefined;
+  private credentials = new Map<string, ProviderKey>();
+  private readonly transitionEmitter: Emitter<TransitionEvent>;
+  private readonly offlineEmitter: Emitter<boolean>;
+  private readonly resetEmitter: Emitter<string | undefined>;
+  private readonly subscriptions: Disposable[] = [];
+  private retryTimer: unknown;
+  private restoring = false;
   private disposed = false;
-  private applying: Promise<void> = Promise.resolve();
+  private stopping: Promise<void> | undefined;
 
   /** Providers whose rows changed (undefined: the whole list). At most every 250 ms. */
-  readonly onDidChange = this.changedEmitter.event;
-  /** Circuit state or status transitions, as they happen. */
-  readonly onDidTransition = this.transitionEmitter.event;
+  readonly onDidChange;
+  /** Circuit state or status transitions, as they happen. Restoring saved state fires none. */
+  readonly onDidTransition;
+  /** The network looks down (true) or back (false). */
+  readonly onDidChangeOffline;
+  /** A provider (undefined: every one) is about to be reset by hand: what follows is no recovery. */
+  readonly onWillReset;
 
   constructor(
-    private readonly context: vscode.ExtensionContext,
-    private readonly secrets: Secrets,
+    private readonly host: RuntimeHost,
+    private readonly secrets: Pick<Secrets, 'credential'>,
     private readonly log: ComponentLog,
     private readonly loadProber: ProberLoader,
   ) {
-    this.configuration = readConfiguration(vscode.workspace.isTrusted);
-    this.disposables.push(
-      this.changedEmitter,
-      this.transitionEmitter,
-      this.tracker.onDidChange((event) => {
-        this.log.info(`${event.provider}: ${event.from.state}/${event.from.status} → ${event.to.state}/${event.to.status}`);
-        this.transitionEmitter.fire(event);
-        this.changed(event.provider);
-      }),
+    const time = host.time ?? { monotonic: () => performance.timeOrigin + performance.now(), wall: Date.now, defer: setImmediate };
+    const { timers } = host;
+    const onError = (error: unknown) => this.log.error(`unexpected: ${describe(error)}`);
+    this.steady = new SteadyClock({ monotonic: time.monotonic, wall: time.wall });
+    this.clock = new TurnClock(() => this.steady.now(), time.defer);
+    this.tracker = new HealthTracker({ clock: this.clock, wall: time.wall });
+    this.viewModel = new ViewModel({ tracker: this.tracker, schedule: () => this.scheduler, toWall: (t) => this.steady.toWall(t), timers, onError });
+    this.store = new StateStore({
+      memento: host.state,
+      key: host.stateKey,
+      state: () => this.tracker.serialize(),
+      timers,
+      onError: (error) => this.log.error(`could not save state: ${describe(error)}`),
+    });
+    this.dueTimer = new DueTimer({ now: () => this.steady.now(), nextDueAt: () => this.tracker.nextDueAt(), onDue: () => this.tracker.poll(), timers, onError });
+    this.pipeline = new LatestWinsPipeline(
+      (run) => this.configure(run),
+      (error) => this.failed(error),
+    );
+    this.transitionEmitter = new Emitter(onError);
+    this.offlineEmitter = new Emitter(onError);
+    this.resetEmitter = new Emitter(onError);
+    this.onDidChange = this.viewModel.onDidChange;
+    this.onDidTransition = this.transitionEmitter.event;
+    this.onDidChangeOffline = this.offlineEmitter.event;
+    this.onWillReset = this.resetEmitter.event;
+    this.subscriptions.push(
+      this.tracker.onDidChange((event) => this.transitioned(event)),
       this.tracker.onDidChangeOffline((offline) => {
         this.log.warn(offline ? 'every remote provider is unreachable: the network looks down (offline)' : 'back online');
-        this.changed(undefined);
+        this.offlineEmitter.fire(offline);
+        this.viewModel.changed(undefined);
       }),
     );
   }
 
-  /** Starts probing. Called after activation returns: it loads undici. */
-  async start(): Promise<void> {
-    const started = performance.now();
-    const { Prober } = await this.loadProber();
-    if (this.disposed) return;
-    this.prober = new Prober({ ...readProxySettings(), env: process.env });
-    this.log.info(`prober loaded in ${(performance.now() - started).toFixed(1)} ms`);
-    const prober = this.prober;
-    this.scheduler = new Scheduler({
-      clock: this.clock,
-      timers: { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout) },
-      random: Math.random,
-      tracker: this.tracker,
-      probe: (definition, signal) => prober.probe({ spec: definition.probe, credential: this.credentials.get(definition.id), timeoutMs: definition.timeoutMs, signal }),
-      concurrency: this.configuration.parsed.probe.concurrency,
-      jitter: this.configuration.parsed.probe.jitter,
-      onProbe: (event) => this.probed(event),
-    });
-    await this.apply(true);
-    this.scheduler.start();
+  /** Starts probing: the first run of the pipeline loads the prober (undici), reads keys and restores saved state. */
+  start(): Promise<void> {
+    return this.pipeline.request();
   }
 
-  /** Re-reads settings (and keys); unchanged providers keep their history. */
+  /** Re-reads settings and keys; resolves once they are applied (or failed, which is logged). */
   reload(): Promise<void> {
-    this.applying = this.applying.then(() => this.apply(false));
-    return this.applying;
+    return this.pipeline.request();
   }
 
   get offline(): boolean {
     return this.tracker.offline;
   }
 
-  get notificationLevel(): NotificationLevel {
-    return this.configuration.parsed.notifications;
+  /** Nothing is announced before the first configuration is applied. */
+  get notificationLevel(): ParsedSettings['notifications'] {
+    return this.viewModel.settings?.notifications ?? 'off';
+  }
+
+  /** True once a configuration was applied: until then the views list nothing. */
+  get started(): boolean {
+    return this.viewModel.settings !== undefined;
   }
 
   get providers(): readonly ConfiguredProvider[] {
-    return this.configuration.providers;
+    return this.viewModel.providers;
   }
 
   find(id: string): ConfiguredProvider | undefined {
-    return this.configuration.providers.find((p) => p.definition.id === id);
+    return this.viewModel.find(id);
   }
 
   views(): ProviderView[] {
-    return this.configuration.providers.map((configured) => this.view(configured));
+    return this.viewModel.views();
   }
 
   view(configured: ConfiguredProvider): ProviderView {
-    const id = configured.definition.id;
-    const probed = configured.notProbed === undefined && this.tracker.has(id);
-    return {
-      configured,
-      snapshot: probed ? this.tracker.snapshot(id) : undefined,
-      nextProbeAt: probed ? this.scheduler?.nextProbeAt(id) : undefined,
-      probing: this.scheduler?.isProbing(id) ?? false,
-      recentLatencies: this.recent.get(id) ?? [],
-    };
+    return this.viewModel.view(configured);
   }
 
   probeNow(id?: string): Promise<void> {
@@ -153,109 +181,186 @@ export class Runtime implements vscode.Disposable {
   }
 
   reset(id?: string): void {
+    if (this.disposed) return;
+    this.resetEmitter.fire(id);
     if (id === undefined) this.tracker.resetAll();
     else this.tracker.reset(id);
     // The circuit is closed now: learn the provider's state at once, not after the old cooldown.
     this.scheduler?.probeSoon(id);
-    this.changed(id);
-    this.scheduleSave();
+    this.touched(id);
   }
 
   isolate(id: string): void {
+    if (this.disposed) return;
     this.tracker.isolate(id);
-    this.changed(id);
-    this.scheduleSave();
+    this.touched(id);
   }
 
+  /**
+   * Another extension recorded an outcome through the public API: saved
+   * within a second, and the due timer re-armed for what it changed.
+   */
+  recordedOutside(id: string): void {
+    this.touched(id);
+  }
+
+  /** Stops everything; `stop()` is the awaited form (deactivate). */
   dispose(): void {
+    void this.stop();
+  }
+
+  /**
+   * Stops probing, closes every socket and timer, and saves the state once
+   * more; resolves when all of that is done. Safe in the middle of start-up:
+   * a run waiting for the prober bundle or for keys applies nothing.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutDown();
+    return this.stopping;
+  }
+
+  private async shutDown(): Promise<void> {
     this.disposed = true;
-    clearTimeout(this.refreshTimer);
-    clearTimeout(this.saveTimer);
-    this.save();
-    void this.scheduler?.stop();
-    void this.prober?.close();
-    for (const d of this.disposables) d.dispose();
+    this.host.timers.clearTimeout(this.retryTimer);
+    this.dueTimer.dispose();
+    await this.pipeline.dispose();
+    // Nothing was applied after this point: no new scheduler or prober can appear.
+    const scheduler = this.scheduler;
+    const prober = this.prober;
+    await scheduler?.stop();
+    await Promise.all([this.store.close(), prober?.close()]);
+    this.viewModel.dispose();
+    for (const s of this.subscriptions) s.dispose();
+    this.transitionEmitter.dispose();
+    this.offlineEmitter.dispose();
+    this.resetEmitter.dispose();
   }
 
-  /** Stops probing and closes every socket; awaited by deactivate. */
-  async stop(): Promise<void> {
-    await this.scheduler?.stop();
-    await this.prober?.close();
-  }
+  /**
+   * One pipeline run. Everything it waits for comes first, each await
+   * checked by `run.step`; the rest is synchronous, so the scheduler and the
+   * views get the new configuration together or not at all.
+   */
+  private async configure(run: Run): Promise<void> {
+    const configuration = this.host.readConfiguration();
+    const trusted = this.host.isTrusted();
+    const probed = configuration.providers.filter((p) => p.notProbed === undefined);
+    const [module, keys] = await run.step(Promise.all([this.loadProberOnce(), this.readKeys(probed, trusted)]));
 
-  private async apply(first: boolean): Promise<void> {
-    if (this.disposed || !this.scheduler) return;
-    const trusted = vscode.workspace.isTrusted;
-    this.configuration = readConfiguration(trusted);
-    const { parsed, providers } = this.configuration;
-    this.reportDiagnostics();
-    const probed = providers.filter((p) => p.notProbed === undefined);
-    await Promise.all(
-      probed.map(async (p) => this.credentials.set(p.definition.id, await this.secrets.credential(p.definition, trusted || !p.fromWorkspace))),
-    );
-    this.prober?.setProxy({ ...readProxySettings(), env: process.env });
-    this.scheduler.configure(
+    const first = this.scheduler === undefined;
+    const scheduler = this.scheduler ?? this.createScheduler(module, configuration);
+    this.prober!.setProxy({ ...this.host.readProxySettings(), env: this.env });
+    this.credentials = keys;
+    const { health, probe } = configuration.parsed;
+    const keyIds = new Map([...keys].map(([id, key]) => [id, key.identity]));
+    scheduler.configure(
       probed.map((p) => p.definition),
-      parsed.health,
-      parsed.probe,
+      health,
+      probe,
+      keyIds,
     );
-    if (first) this.tracker.restore(this.context.workspaceState.get(STATE_KEY));
-    this.log.info(`${providers.length} provider(s) configured, ${probed.length} probed${trusted ? '' : ' (Restricted Mode)'}`);
-    this.changed(undefined);
+    if (first) this.restore();
+    const keySources = new Map<string, KeySource>([...keys].map(([id, key]) => [id, key.source]));
+    this.viewModel.show({ configuration, keySources });
+    if (first) scheduler.start();
+    this.reportDiagnostics(configuration);
+    this.log.info(`${configuration.providers.length} provider(s) configured, ${probed.length} probed${trusted ? '' : ' (Restricted Mode)'}`);
+    this.dueTimer.arm();
+    this.store.changed();
   }
 
-  private reportDiagnostics(): void {
-    const diagnostics = this.configuration.parsed.diagnostics;
-    for (const d of diagnostics) this.log.warn(`settings: ${formatDiagnostic(d)}`);
-    const fresh = diagnostics.filter((d) => (d.severity ?? 'error') === 'error').map(formatDiagnostic).filter((text) => !this.diagnosticsShown.has(text));
-    if (fresh.length === 0) return;
-    for (const text of fresh) this.diagnosticsShown.add(text);
-    const openSettings = vscode.l10n.t('Open Settings');
-    void vscode.window
-      .showWarningMessage(vscode.l10n.t('LLM Provider Health: {0}', fresh.length === 1 ? fresh[0]! : vscode.l10n.t('{0} problems in settings, e.g. {1}', fresh.length, fresh[0]!)), openSettings)
-      .then((choice) => {
-        if (choice === openSettings) void vscode.commands.executeCommand('workbench.action.openSettings', CONFIG_SECTION);
+  private loadProberOnce(): Promise<ProberModule> {
+    if (!this.proberModule) {
+      const started = performance.now();
+      this.proberModule = this.loadProber().then((module) => {
+        this.log.info(`prober loaded in ${(performance.now() - started).toFixed(1)} ms`);
+        return module;
       });
+      // A failed load is tried again by the next run.
+      this.proberModule.catch(() => (this.proberModule = undefined));
+    }
+    return this.proberModule;
+  }
+
+  private async readKeys(probed: readonly ConfiguredProvider[], trusted: boolean): Promise<Map<string, ProviderKey>> {
+    const entries = await Promise.all(
+      probed.map(async (p) => [p.definition.id, await this.secrets.credential(p.definition, trusted || !p.fromWorkspace)] as const),
+    );
+    return new Map(entries);
+  }
+
+  private createScheduler(module: ProberModule, configuration: Configuration): Scheduler {
+    const prober = new module.Prober({ ...this.host.readProxySettings(), env: this.env });
+    this.prober = prober;
+    this.scheduler = new Scheduler({
+      clock: this.clock,
+      timers: this.host.timers,
+      random: Math.random,
+      tracker: this.tracker,
+      probe: (definition, signal) => prober.probe({ spec: definition.probe, credential: this.credentials.get(definition.id)?.credential, timeoutMs: definition.timeoutMs, signal }),
+      concurrency: configuration.parsed.probe.concurrency,
+      jitter: configuration.parsed.probe.jitter,
+      onProbe: (event) => this.probed(event),
+    });
+    return this.scheduler;
+  }
+
+  /** Saved state comes back as it was, aged by the time since; it announces nothing. */
+  private restore(): void {
+    this.restoring = true;
+    try {
+      this.tracker.restore(this.store.load());
+    } finally {
+      this.restoring = false;
+    }
+  }
+
+  private failed(error: unknown): void {
+    if (this.disposed) {
+      this.log.error(`could not apply the settings: ${describe(error)}`);
+      return;
+    }
+    this.log.error(`could not apply the settings: ${describe(error)}; trying again in ${RETRY_AFTER_FAILURE_MS / 1000} s or at the next change`);
+    this.host.timers.clearTimeout(this.retryTimer);
+    this.retryTimer = this.host.timers.setTimeout(() => void this.pipeline.request(), RETRY_AFTER_FAILURE_MS);
+  }
+
+  private reportDiagnostics(configuration: Configuration): void {
+    try {
+      this.host.reportDiagnostics(configuration.parsed.diagnostics);
+    } catch (error) {
+      this.log.error(`could not report settings problems: ${describe(error)}`);
+    }
+  }
+
+  private transitioned(event: TransitionEvent): void {
+    this.log.info(`${event.provider}: ${event.from.state}/${event.from.status} → ${event.to.state}/${event.to.status}`);
+    if (!this.restoring) this.transitionEmitter.fire(event);
+    this.touched(event.provider);
   }
 
   private probed(event: ProbeEvent): void {
     const { provider, result, recorded } = event;
-    const latency = `${Math.round(result.latencyMs)} ms`;
-    const line = `${provider}: probe ${result.kind}${result.message && result.kind !== 'success' ? ` (${result.message})` : ''} in ${latency}${recorded ? '' : ' — not recorded'}`;
+    const line = `${provider}: probe ${result.kind}${result.message && result.kind !== 'success' ? ` (${result.message})` : ''} in ${Math.round(result.latencyMs)} ms${recorded ? '' : ' — not recorded'}`;
     if (result.kind === 'success') this.log.trace(line);
     else this.log.info(line);
-    if (result.kind !== 'canceled') {
-      const list = this.recent.get(provider) ?? [];
-      list.push(result.latencyMs);
-      if (list.length > RECENT_LATENCIES) list.shift();
-      this.recent.set(provider, list);
-    }
-    this.changed(provider);
-    this.scheduleSave();
+    if (result.kind !== 'canceled') this.viewModel.probed(provider, result.latencyMs);
+    this.touched(provider);
   }
 
-  /** Batches row changes: views refresh a few times a second at most. */
-  private changed(id: string | undefined): void {
-    if (id === undefined) this.pending = undefined;
-    else this.pending?.add(id);
-    if (this.refreshTimer || this.disposed) return;
-    this.refreshTimer = setTimeout(() => {
-      this.refreshTimer = undefined;
-      const ids = this.pending;
-      this.pending = new Set();
-      this.changedEmitter.fire(ids);
-    }, REFRESH_EVERY_MS);
+  /** A provider's state changed: refresh its row, save soon, and re-arm the due timer. */
+  private touched(id: string | undefined): void {
+    if (this.disposed) return;
+    this.viewModel.changed(id);
+    this.store.changed();
+    this.dueTimer.arm();
   }
 
-  private scheduleSave(): void {
-    if (this.saveTimer || this.disposed) return;
-    this.saveTimer = setTimeout(() => {
-      this.saveTimer = undefined;
-      this.save();
-    }, SAVE_EVERY_MS);
+  private get env(): NodeJS.ProcessEnv {
+    return this.host.env ?? process.env;
   }
+}
 
-  private save(): void {
-    void this.context.workspaceState.update(STATE_KEY, this.tracker.serialize());
-  }
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

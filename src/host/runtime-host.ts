@@ -1,0 +1,37 @@
+import * as vscode from 'vscode';
+import { formatDiagnostic } from '../core/settings-ranges';
+import type { Diagnostic } from '../core/settings-ranges';
+import { readConfiguration, readProxySettings } from './configuration';
+import { CONFIG_SECTION, STATE_KEY } from './ids';
+import type { ComponentLog } from './log';
+import type { RuntimeHost } from './runtime';
+
+/** The runtime's view of VS Code: settings, trust, workspace state, real timers. */
+export function vscodeRuntimeHost(context: vscode.ExtensionContext, log: ComponentLog): RuntimeHost {
+  const shown = new Set<string>();
+  return {
+    readConfiguration: () => readConfiguration(vscode.workspace.isTrusted),
+    isTrusted: () => vscode.workspace.isTrusted,
+    readProxySettings,
+    reportDiagnostics: (diagnostics) => reportDiagnostics(diagnostics, shown, log),
+    state: context.workspaceState,
+    stateKey: STATE_KEY,
+    timers: { setTimeout: (callback, ms) => setTimeout(callback, ms), clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout) },
+  };
+}
+
+/** Every problem is logged; errors not shown before are also shown once, with a way to the settings. */
+function reportDiagnostics(diagnostics: readonly Diagnostic[], shown: Set<string>, log: ComponentLog): void {
+  for (const d of diagnostics) log.warn(`settings: ${formatDiagnostic(d)}`);
+  const fresh = diagnostics
+    .filter((d) => (d.severity ?? 'error') === 'error')
+    .map(formatDiagnostic)
+    .filter((text) => !shown.has(text));
+  if (fresh.length === 0) return;
+  for (const text of fresh) shown.add(text);
+  const openSettings = vscode.l10n.t('Open Settings');
+  const message = fresh.length === 1 ? fresh[0]! : vscode.l10n.t('{0} problems in settings, e.g. {1}', fresh.length, fresh[0]!);
+  void vscode.window.showWarningMessage(vscode.l10n.t('LLM Provider Health: {0}', message), openSettings).then((choice) => {
+    if (choice === openSettings) void vscode.commands.executeCommand('workbench.action.openSettings', CONFIG_SECTION);
+  });
+}

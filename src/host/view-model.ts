@@ -1,0 +1,134 @@
+import type { KeySource } from '../core/provider';
+import type { Timers } from '../core/scheduler';
+import type { ParsedSettings } from '../core/settings';
+import type { HealthTracker, ProviderSnapshot } from '../core/tracker';
+import type { Configuration, ConfiguredProvider } from './configuration';
+import { Emitter } from './emitter';
+
+/** One provider as the views show it. Times are wall-clock milliseconds. */
+export interface ProviderView {
+  readonly configured: ConfiguredProvider;
+  /** Undefined for a provider that is listed but not probed. */
+  readonly snapshot: ProviderSnapshot | undefined;
+  readonly nextProbeAt: number | undefined;
+  readonly probing: boolean;
+  /** Latencies of the last probes, oldest first, for a sparkline. */
+  readonly recentLatencies: readonly number[];
+  /** Where the key comes from (never the key); undefined for a provider that is not probed. */
+  readonly keySource?: KeySource;
+}
+
+/** A configuration as the scheduler has it: only such a one is shown. */
+export interface AppliedConfiguration {
+  readonly configuration: Configuration;
+  readonly keySources: ReadonlyMap<string, KeySource>;
+}
+
+/** What the views ask the scheduler; its times are monotonic. */
+export interface ProbeSchedule {
+  nextProbeAt(id: string): number | undefined;
+  isProbing(id: string): boolean;
+}
+
+export interface ViewModelOptions {
+  readonly tracker: HealthTracker;
+  readonly schedule: () => ProbeSchedule | undefined;
+  /** Monotonic time to wall time, for display. */
+  readonly toWall: (t: number) => number;
+  readonly timers: Timers;
+  readonly onError: (error: unknown) => void;
+}
+
+const RECENT_LATENCIES = 20;
+const REFRESH_EVERY_MS = 250;
+
+/**
+ * What the views read: the applied configuration's providers with their
+ * snapshots, and one change event batched so the views refresh a few
+ * times a second at most.
+ */
+export class ViewModel {
+  private applied: AppliedConfiguration | undefined;
+  private readonly recent = new Map<string, number[]>();
+  private readonly changes: Emitter<ReadonlySet<string> | undefined>;
+  private pending: Set<string> | undefined = new Set();
+  private timer: unknown;
+  private disposed = false;
+
+  /** Providers whose rows changed (undefined: the whole list). At most every 250 ms. */
+  readonly onDidChange;
+
+  constructor(private readonly options: ViewModelOptions) {
+    this.changes = new Emitter(options.onError);
+    this.onDidChange = this.changes.event;
+  }
+
+  /** Shows a configuration the scheduler has just applied. */
+  show(applied: AppliedConfiguration): void {
+    this.applied = applied;
+    const ids = new Set(applied.configuration.providers.map((p) => p.definition.id));
+    for (const id of this.recent.keys()) if (!ids.has(id)) this.recent.delete(id);
+    this.changed(undefined);
+  }
+
+  get settings(): ParsedSettings | undefined {
+    return this.applied?.configuration.parsed;
+  }
+
+  get providers(): readonly ConfiguredProvider[] {
+    return this.applied?.configuration.providers ?? [];
+  }
+
+  find(id: string): ConfiguredProvider | undefined {
+    return this.providers.find((p) => p.definition.id === id);
+  }
+
+  views(): ProviderView[] {
+    return this.providers.map((configured) => this.view(configured));
+  }
+
+  view(configured: ConfiguredProvider): ProviderView {
+    const id = configured.definition.id;
+    const { tracker, schedule, toWall } = this.options;
+    const probed = configured.notProbed === undefined && tracker.has(id);
+    const scheduler = schedule();
+    const nextProbeAt = probed ? scheduler?.nextProbeAt(id) : undefined;
+    const keySource = probed ? this.applied?.keySources.get(id) : undefined;
+    return {
+      configured,
+      snapshot: probed ? tracker.snapshot(id) : undefined,
+      nextProbeAt: nextProbeAt === undefined ? undefined : toWall(nextProbeAt),
+      probing: probed && (scheduler?.isProbing(id) ?? false),
+      recentLatencies: this.recent.get(id) ?? [],
+      ...(keySource && { keySource }),
+    };
+  }
+
+  /** A probe ended with this latency (canceled ones are not passed). */
+  probed(id: string, latencyMs: number): void {
+    const list = this.recent.get(id) ?? [];
+    list.push(latencyMs);
+    if (list.length > RECENT_LATENCIES) list.shift();
+    this.recent.set(id, list);
+  }
+
+  /** A row changed (undefined: the list). The views hear of it within 250 ms, batched. */
+  changed(id: string | undefined): void {
+    if (id === undefined) this.pending = undefined;
+    else this.pending?.add(id);
+    if (this.timer !== undefined || this.disposed) return;
+    this.timer = this.options.timers.setTimeout(() => {
+      this.timer = undefined;
+      const ids = this.pending;
+      this.pending = new Set();
+      this.changes.fire(ids);
+    }, REFRESH_EVERY_MS);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    if (this.timer !== undefined) this.options.timers.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.changes.dispose();
+  }
+}

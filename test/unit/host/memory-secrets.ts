@@ -1,0 +1,41 @@
+import type { ComponentLog } from '../../../src/host/log';
+
+/** SecretStorage in memory; `failNext` makes the next reads reject, as a locked keychain does. */
+export class MemorySecretStorage {
+  readonly values = new Map<string, string>();
+  private failures = 0;
+
+  failNext(reads = 1): void {
+    this.failures = reads;
+  }
+
+  get(key: string): Promise<string | undefined> {
+    if (this.failures > 0) {
+      this.failures--;
+      return Promise.reject(new Error('SecretStorage: the keychain is locked'));
+    }
+    return Promise.resolve(this.values.get(key));
+  }
+
+  store(key: string, value: string): Promise<void> {
+    this.values.set(key, value);
+    return Promise.resolve();
+  }
+
+  delete(key: string): Promise<void> {
+    this.values.delete(key);
+    return Promise.resolve();
+  }
+}
+
+/** A ComponentLog that keeps its lines, for assertions. */
+export function memoryLog(): ComponentLog & { readonly lines: string[] } {
+  const lines: string[] = [];
+  return {
+    lines,
+    trace: (m) => lines.push(`trace ${m}`),
+    info: (m) => lines.push(`info ${m}`),
+    warn: (m) => lines.push(`warn ${m}`),
+    error: (m) => lines.push(`error ${m}`),
+  };
+}
