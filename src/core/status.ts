@@ -70,9 +70,15 @@ export class StatusState {
   private status: ProviderStatus = 'unknown';
   /** Calls in a row that said "better" while a worse rate-based status held. */
   private better = 0;
+  private fresh = false;
 
   get current(): ProviderStatus {
     return this.status;
+  }
+
+  /** The next decision reads the window afresh, holding nothing (new thresholds). */
+  reconsider(): void {
+    this.fresh = true;
   }
 
   /** Sets the status without deciding it (restoring saved state). */
@@ -87,11 +93,12 @@ export class StatusState {
    */
   decide(state: CircuitState, window: SlidingWindow, flags: StatusFlags, options: StatusOptions, counted: boolean): ProviderStatus {
     this.status = this.next(state, window, flags, options, counted);
+    this.fresh = false;
     return this.status;
   }
 
   private next(state: CircuitState, window: SlidingWindow, flags: StatusFlags, options: StatusOptions, counted: boolean): ProviderStatus {
-    const previous = this.status;
+    const previous = this.fresh ? 'unknown' : this.status;
     if (state === 'isolated') return 'isolated';
     if (flags.misconfigured) return 'misconfigured';
     if (flags.rateLimited) return 'rate-limited';

@@ -100,6 +100,7 @@ export class HealthTracker {
     const now = this.clock.now();
     existing.options = options;
     existing.breaker.configure(options.breaker, now);
+    existing.status.reconsider();
     this.settle(existing, now, false);
   }
 

@@ -1,0 +1,206 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DEFAULT_BREAKER_OPTIONS } from '../../../src/core/breaker';
+import type { BreakerOptions } from '../../../src/core/breaker';
+import type { Outcome, OutcomeKind } from '../../../src/core/outcome';
+import { DEFAULT_STATUS_OPTIONS, RECOVERY_MARGIN } from '../../../src/core/status';
+import { HealthTracker } from '../../../src/core/tracker';
+import type { TransitionEvent } from '../../../src/core/tracker';
+import { FakeClock, fixedRandom } from '../fake-clock';
+
+const ok: Outcome = { kind: 'success', latencyMs: 100 };
+const fail = (kind: OutcomeKind = 'server', extra: Partial<Outcome> = {}): Outcome => ({ kind, latencyMs: 50, message: kind, ...extra });
+
+function setup(breaker: Partial<BreakerOptions> = {}) {
+  const clock = new FakeClock();
+  const tracker = new HealthTracker({
+    clock,
+    random: fixedRandom(0),
+    defaults: { breaker: { ...DEFAULT_BREAKER_OPTIONS, minRequests: 5, cooldownMs: 10_000, ...breaker }, status: DEFAULT_STATUS_OPTIONS },
+  });
+  tracker.add('p');
+  const events: TransitionEvent[] = [];
+  tracker.onDidChange((e) => events.push(e));
+  const call = (outcome: Outcome) => {
+    const a = tracker.admit('p');
+    assert.ok(a.admitted, `expected p to admit, got ${JSON.stringify(a)}`);
+    tracker.record(a, outcome);
+  };
+  const snap = () => tracker.snapshot('p')!;
+  return { clock, tracker, events, call, snap };
+}
+
+/** A deterministic pseudo-random sequence (mulberry32). */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('status as a person reads it', () => {
+  it('a wrong key reads misconfigured, not down, even once the circuit is open', () => {
+    const t = setup();
+    for (let i = 0; i < 5; i++) t.call(fail('auth'));
+    assert.equal(t.snap().state, 'open');
+    assert.equal(t.snap().status, 'misconfigured');
+    assert.ok(!t.events.some((e) => e.to.status === 'down'), 'never reported down on the way');
+  });
+
+  it('a misconfigured provider probed again and again does not grow its backoff', () => {
+    const t = setup();
+    for (let i = 0; i < 5; i++) t.call(fail('auth'));
+    for (let round = 0; round < 4; round++) {
+      assert.equal(t.snap().msUntilHalfOpen, 10_000, `round ${round}: the cooldown stays at its base`);
+      t.clock.advance(10_000);
+      t.call(fail('auth'));
+    }
+    assert.equal(t.snap().consecutiveOpenings, 0);
+  });
+
+  it('an isolated provider reads isolated, not down', () => {
+    const t = setup();
+    for (let i = 0; i < 5; i++) t.call(fail());
+    assert.equal(t.snap().status, 'down');
+    t.tracker.isolate('p');
+    assert.equal(t.snap().status, 'isolated');
+    t.tracker.isolate('p');
+    t.clock.advance(3_600_000);
+    assert.equal(t.snap().status, 'isolated');
+  });
+
+  it('a provider answering 429 reads rate-limited with the time until it resets, not down', () => {
+    const t = setup();
+    for (let i = 0; i < 5; i++) t.call(fail('rate_limited', { retryAfterMs: 120_000 }));
+    const s = t.snap();
+    assert.equal(s.state, 'open', 'the breaker still keeps calls away');
+    assert.equal(s.status, 'rate-limited');
+    assert.equal(s.rateLimitedUntil, t.clock.now() + 120_000);
+    assert.equal(s.msUntilHalfOpen, 120_000, 'the circuit opens for at least the Retry-After');
+  });
+
+  it('a 429 while closed: no probe before its Retry-After, whatever the state', () => {
+    const t = setup();
+    t.call(ok);
+    t.call(fail('rate_limited', { retryAfterMs: 90_000 }));
+    assert.equal(t.snap().state, 'closed');
+    assert.equal(t.snap().status, 'rate-limited');
+    assert.equal(t.tracker.notBefore('p'), t.clock.now() + 90_000);
+    t.clock.advance(90_000);
+    assert.equal(t.tracker.notBefore('p'), undefined);
+    t.call(ok);
+    assert.notEqual(t.snap().status, 'rate-limited', 'a success ends it');
+  });
+
+  it('a success clears misconfigured and rate-limited', () => {
+    const t = setup();
+    t.call(fail('auth'));
+    assert.equal(t.snap().status, 'misconfigured');
+    t.call(ok);
+    t.call(fail('rate_limited'));
+    assert.equal(t.snap().status, 'rate-limited');
+    t.call(ok);
+    assert.ok(['healthy', 'degraded', 'down'].includes(t.snap().status));
+  });
+
+  it('an outage while a wrong key is also reported: a server failure after auth reads down', () => {
+    const t = setup();
+    t.call(fail('auth'));
+    for (let i = 0; i < 4; i++) t.call(fail('server'));
+    assert.equal(t.snap().status, 'down');
+  });
+});
+
+describe('status hysteresis', () => {
+  /**
+   * Calls one per `gapMs` for `calls` calls with a steady `rate` of failures
+   * (seeded), and counts status transitions.
+   */
+  function steady(rate: number, gapMs: number, calls: number, seed: number): number {
+    const t = setup({ minRequests: 1_000_000 }); // the breaker never opens: this is about status
+    const random = prng(seed);
+    for (let i = 0; i < calls; i++) {
+      t.call(random() < rate ? fail() : ok);
+      t.clock.advance(gapMs);
+    }
+    return t.events.length;
+  }
+
+  for (const [label, gapMs] of [
+    ['1 call a second (300 in the window)', 1_000],
+    ['5 calls a second (1,500 in the window)', 200],
+  ] as const) {
+    it(`a steady 10 % error rate gives at most 5 transitions per 100,000 calls: ${label}`, () => {
+      for (const seed of [1, 2, 3]) {
+        const transitions = steady(0.1, gapMs, 100_000, seed);
+        assert.ok(transitions <= 5, `seed ${seed}: ${transitions} transitions`);
+      }
+    });
+  }
+
+  it('a steady 50 % error rate does not flap between degraded and down', () => {
+    const transitions = steady(0.5, 1_000, 100_000, 7);
+    assert.ok(transitions <= 5, `${transitions} transitions`);
+  });
+
+  it('gets worse at once when a threshold is reached', () => {
+    const t = setup({ minRequests: 1000 });
+    for (let i = 0; i < 9; i++) t.call(ok);
+    t.call(fail());
+    assert.equal(t.snap().status, 'degraded', '1 in 10 is 10 %');
+  });
+
+  it(`gets better only below the threshold by ${RECOVERY_MARGIN * 100} % of it, held for half the window's calls`, () => {
+    const t = setup({ minRequests: 1000 });
+    for (let i = 0; i < 9; i++) t.call(ok);
+    t.call(fail());
+    t.call(ok); // 1 in 11 = 9.1 %: below 10 %, not below 6 %
+    assert.equal(t.snap().status, 'degraded');
+    for (let i = 0; i < 6; i++) t.call(ok); // 1 in 17 = 5.9 %: below 6 % from here on
+    assert.equal(t.snap().status, 'degraded', 'held: not yet half the window');
+    const before = t.events.length;
+    for (let i = 0; i < 30; i++) t.call(ok);
+    assert.equal(t.snap().status, 'healthy');
+    assert.equal(t.events.length, before + 1, 'one transition back');
+  });
+
+  it('an idle window still empties to unknown', () => {
+    const t = setup({ minRequests: 1000 });
+    t.call(fail());
+    assert.equal(t.snap().status, 'down');
+    t.clock.advance(DEFAULT_BREAKER_OPTIONS.windowMs);
+    assert.equal(t.snap().status, 'unknown');
+  });
+});
+
+describe('configuration changes keep history', () => {
+  it('a threshold change applies to the existing window: calls, open circuit and isolation stay', () => {
+    const t = setup({ minRequests: 100 });
+    for (let i = 0; i < 8; i++) t.call(ok);
+    t.call(fail());
+    t.call(fail());
+    assert.equal(t.snap().calls, 10);
+    assert.equal(t.snap().status, 'degraded');
+    t.tracker.add('p', { status: { degradedErrorRate: 0.3 } });
+    assert.equal(t.snap().calls, 10, 'the window is kept');
+    assert.equal(t.snap().status, 'healthy', 'the new threshold reads the old history');
+    t.tracker.add('p', { breaker: { minRequests: 5, failureRateThreshold: 0.2 } });
+    assert.equal(t.snap().state, 'open', '20 % of 10 calls already reaches the new threshold');
+    t.tracker.isolate('p');
+    t.tracker.add('p', { breaker: { cooldownMs: 99_000 } });
+    assert.equal(t.snap().state, 'isolated', 'isolation survives a settings edit');
+  });
+
+  it('a window of another shape starts the window afresh but keeps the circuit', () => {
+    const t = setup();
+    t.call(ok);
+    t.tracker.isolate('p');
+    t.tracker.add('p', { breaker: { windowMs: 600_000 } });
+    assert.equal(t.snap().calls, 0);
+    assert.equal(t.snap().state, 'isolated');
+  });
+});
