@@ -10,14 +10,24 @@ import { isRecord } from './settings-ranges';
 export interface ProviderDiff {
   readonly added: string[];
   readonly removed: string[];
-  /** Probe target, auth or validity changed: the old history says nothing about the new target. */
+  /** What is probed, its auth or its key changed: the old history says nothing about the new target. */
   readonly reset: string[];
-  /** Only presentation or timing changed: the history stays. */
+  /** Only presentation, timing or plain headers changed: the history stays. */
   readonly updated: string[];
   readonly unchanged: string[];
 }
 
-export function diffProviders(before: readonly ProviderDefinition[], after: readonly ProviderDefinition[]): ProviderDiff {
+/**
+ * Opaque identities of the providers' keys (provider id → e.g. a hash the
+ * host computed; never the key), before and after. A provider whose identity
+ * differs, a key added or removed included, is reset.
+ */
+export interface KeyIdentities {
+  readonly before: ReadonlyMap<string, string>;
+  readonly after: ReadonlyMap<string, string>;
+}
+
+export function diffProviders(before: readonly ProviderDefinition[], after: readonly ProviderDefinition[], keys?: KeyIdentities): ProviderDiff {
   const previous = new Map(before.map((d) => [d.id, d]));
   const current = new Set(after.map((d) => d.id));
   const diff: ProviderDiff = { added: [], removed: [], reset: [], updated: [], unchanged: [] };
@@ -26,6 +36,7 @@ export function diffProviders(before: readonly ProviderDefinition[], after: read
     const old = previous.get(id);
     if (old === undefined) diff.added.push(id);
     else if (canonicalJson(targetOf(old)) !== canonicalJson(targetOf(definition))) diff.reset.push(id);
+    else if (keys !== undefined && keys.before.get(id) !== keys.after.get(id)) diff.reset.push(id);
     else if (canonicalJson(old) !== canonicalJson(definition)) diff.updated.push(id);
     else diff.unchanged.push(id);
   }
@@ -33,9 +44,23 @@ export function diffProviders(before: readonly ProviderDefinition[], after: read
   return diff;
 }
 
-/** What a provider's history is a history of: change any of it and the old window misleads. */
+/**
+ * What a provider's history is a history of: change any of it and the old
+ * window misleads. Timing, the label and headers that carry no key (settings
+ * refuse auth headers) are left out: the same endpoint answers the same way.
+ * The variable named by apiKeyEnv stands for the key when the host gives no
+ * key identities.
+ */
 function targetOf(d: ProviderDefinition): unknown {
-  return { probe: d.probe, auth: d.auth, origin: d.origin, apiKeyEnv: d.apiKeyEnv ?? null, enabled: d.enabled, valid: d.problems.length === 0 };
+  const { method, url, expectStatus, bodyCheck, body } = d.probe;
+  return {
+    origin: d.origin,
+    probe: { method, url, expectStatus, bodyCheck: bodyCheck ?? null, body: body ?? null },
+    auth: d.auth,
+    apiKeyEnv: d.apiKeyEnv ?? null,
+    enabled: d.enabled,
+    valid: d.problems.length === 0,
+  };
 }
 
 /** JSON with sorted keys, so two equal definitions compare equal whatever their key order. */

@@ -399,7 +399,6 @@ describe('diffProviders', () => {
     ['the base URL', { baseUrl: 'https://proxy.example.com/v1' }],
     ['the probe path', { probe: { path: '/models/gpt-4o' } }],
     ['the method', { probe: { method: 'HEAD' } }],
-    ['a header', { headers: { 'x-team': 'core' } }],
     ['the expected statuses', { probe: { expectStatus: [200, 401] } }],
     ['the body check', { probe: { bodyContains: 'gpt' } }],
     ['the body', { probe: { method: 'POST', path: '/chat/completions', body: '{}' } }],
@@ -424,6 +423,7 @@ describe('diffProviders', () => {
     ['its label', { label: 'Work' }],
     ['its interval', { intervalSeconds: 15 }],
     ['its timeout', { timeoutMs: 2000 }],
+    ['a header that carries no key', { headers: { 'x-team': 'core' } }],
   ];
   for (const [name, change] of updates) {
     it(`updates a provider in place when only ${name} changes`, () => {
@@ -431,6 +431,26 @@ describe('diffProviders', () => {
       assert.deepEqual(diff, { added: [], removed: [], reset: [], updated: ['a'], unchanged: ['b'] });
     });
   }
+
+  it('resets a provider whose key changed, was set or was cleared, and only that one', () => {
+    const providers = parse([A, B, { id: 'c', preset: 'openai' }]);
+    const before = new Map([
+      ['a', 'key-1'],
+      ['b', 'key-2'],
+    ]);
+    const after = new Map([
+      ['a', 'key-1b'],
+      ['c', 'key-3'],
+    ]);
+    const diff = diffProviders(providers, providers, { before, after });
+    assert.deepEqual(diff, { added: [], removed: [], reset: ['a', 'b', 'c'], updated: [], unchanged: [] });
+  });
+
+  it('keeps a provider whose key stayed the same', () => {
+    const keys = new Map([['a', 'key-1']]);
+    const diff = diffProviders(parse([A]), parse([{ ...A, label: 'Work' }]), { before: keys, after: new Map(keys) });
+    assert.deepEqual(diff, { added: [], removed: [], reset: [], updated: ['a'], unchanged: [] });
+  });
 });
 
 describe('package.json agrees with the parser', () => {
