@@ -1,8 +1,8 @@
 import type { Clock, Random } from './clock';
-import type { ProbeResult } from './outcome';
+import type { Outcome, ProbeResult } from './outcome';
 import type { ProviderDefinition } from './provider';
 import { diffProviders } from './provider-diff';
-import type { HealthOptions, HealthTracker } from './tracker';
+import type { HealthOptions, HealthTracker, Permit, Rejection } from './tracker';
 
 /** setTimeout/clearTimeout as the host has them; tests pass a fake. */
 export interface Timers {
@@ -10,17 +10,19 @@ export interface Timers {
   clearTimeout(handle: unknown): void;
 }
 
-/** Runs one probe; `signal` aborts it for shutdown or a configuration change. */
+/** Runs one probe; `signal` aborts it for shutdown, a configuration change or the watchdog. */
 export type ProbeFunction = (definition: ProviderDefinition, signal: AbortSignal) => Promise<ProbeResult>;
 
+/** One per probe, once its result's fate is known (a result held for the offline decision waits for it). */
 export interface ProbeEvent {
   readonly provider: string;
   readonly result: ProbeResult;
-  /** False when the result was not recorded: canceled, stale, or held back while offline. */
+  /** False when the result was not recorded: canceled, stale, or a failure explained by being offline. */
   readonly recorded: boolean;
 }
 
 export interface SchedulerOptions {
+  /** Monotonic: every time the scheduler uses comes from here. */
   readonly clock: Clock;
   readonly timers: Timers;
   readonly random: Random;
@@ -33,25 +35,70 @@ export interface SchedulerOptions {
   readonly onProbe?: (event: ProbeEvent) => void;
 }
 
+/** One launched probe. It ends exactly once: settled, given up by the watchdog, or canceled. */
+interface Run {
+  readonly controller: AbortController;
+  readonly permit: Permit;
+  readonly startedAt: number;
+  watchdog: unknown;
+  ended: boolean;
+  readonly done: Promise<void>;
+  readonly resolve: () => void;
+}
+
 interface Slot {
   definition: ProviderDefinition;
+  /** An opaque identity of the provider's key, from the host; undefined when none was given. */
+  keyId: string | undefined;
   nextAt: number;
-  running: AbortController | undefined;
-  /** Remote providers only: did the last probe get through to a server? */
-  reached: boolean | undefined;
+  run: Run | undefined;
+}
+
+/** A network or timeout failure kept out of the window until the offline round decides. */
+interface Held {
+  readonly slot: Slot;
+  readonly permit: Permit;
+  readonly result: Outcome;
+}
+
+/**
+ * The round of probes that tells "this provider is unreachable" from "this
+ * machine is offline" (design.md, "Status"): started by a remote provider's
+ * network or timeout failure, it probes every other remote provider at once
+ * and decides when each has answered or dropped out.
+ */
+interface Round {
+  /** Remote providers whose answer is still awaited. */
+  readonly awaited: Set<string>;
+  /** Remote providers that answered in this round. */
+  readonly answered: Set<string>;
+  /** Some answer came from a server (any status): the machine's network works. */
+  reached: boolean;
+  readonly held: Held[];
 }
 
 /** New providers are probed within this long, spread out, so the views fill fast. */
 const FIRST_PROBE_SPREAD_MS = 2_000;
 
 /**
+ * How long past its own timeout a probe may take before the watchdog gives up
+ * on it. The prober enforces `timeoutMs` itself; this only catches a probe
+ * that never settles (a hung socket, a bug), so it is generous.
+ */
+export const WATCHDOG_GRACE_MS = 5_000;
+
+const CANCELED: ProbeResult = { kind: 'canceled', latencyMs: 0 };
+
+/**
  * Probes each enabled provider every interval (with jitter), at most
  * `concurrency` at a time; an open provider is probed as its half-open call
- * when its cooldown ends. Pure: time, timers and the prober are injected.
+ * when its cooldown ends; no provider is probed before a Retry-After it sent.
+ * Decides the global offline state from rounds of probes. Pure: time, timers
+ * and the prober are injected.
  */
 export class Scheduler {
   private readonly slots = new Map<string, Slot>();
-  private readonly inFlight = new Set<Promise<void>>();
+  private round: Round | undefined;
   private timer: unknown;
   private timerAt = Infinity;
   private running = 0;
@@ -66,40 +113,61 @@ export class Scheduler {
 
   /**
    * Applies a configuration: providers added, removed, or changed. A provider
-   * whose probe target or auth changed starts a fresh history; the rest keep it.
-   * Only definitions that may be probed should be passed (enabled, valid, trusted).
+   * whose probe target, auth or key changed starts afresh; the rest keep
+   * their window, circuit and isolation, and threshold changes apply to that
+   * history (the tracker's `add` decides what a new window shape costs).
+   * Only definitions that may be probed should be passed (enabled, valid,
+   * trusted). `keyIds` maps a provider id to an opaque identity of its key
+   * (e.g. a hash; never the key); a provider missing from it has no key.
+   * Without `keyIds`, the identities given last time stand.
    */
-  configure(definitions: readonly ProviderDefinition[], health: HealthOptions, probe?: { concurrency: number; jitter: number }): void {
+  configure(
+    definitions: readonly ProviderDefinition[],
+    health: HealthOptions,
+    probe?: { concurrency: number; jitter: number },
+    keyIds?: ReadonlyMap<string, string>,
+  ): void {
     const { tracker, clock, random } = this.options;
     if (probe) {
       this.concurrency = Math.max(1, probe.concurrency);
       this.jitter = probe.jitter;
     }
-    const before = [...this.slots.values()].map((s) => s.definition);
-    const diff = diffProviders(before, definitions);
+    const before = [...this.slots.values()];
+    const keysBefore = new Map<string, string>();
+    for (const slot of before) if (slot.keyId !== undefined) keysBefore.set(slot.definition.id, slot.keyId);
+    const keysAfter = keyIds ?? keysBefore;
+    const diff = diffProviders(
+      before.map((s) => s.definition),
+      definitions,
+      { before: keysBefore, after: keysAfter },
+    );
     const now = clock.now();
     for (const id of diff.removed) {
-      this.slots.get(id)?.running?.abort();
-      this.slots.delete(id);
+      this.retire(id);
       tracker.remove(id);
     }
     for (const definition of definitions) {
-      tracker.add(definition.id, { breaker: health.breaker, status: health.status });
-      const slot = this.slots.get(definition.id);
-      if (slot === undefined || diff.reset.includes(definition.id)) {
-        slot?.running?.abort();
-        if (slot) tracker.reset(definition.id);
-        this.slots.set(definition.id, {
+      const id = definition.id;
+      tracker.add(id, { breaker: health.breaker, status: health.status });
+      const slot = this.slots.get(id);
+      if (slot === undefined || diff.reset.includes(id)) {
+        if (slot) {
+          this.retire(id);
+          tracker.reset(id);
+        }
+        this.slots.set(id, {
           definition,
+          keyId: keysAfter.get(id),
           nextAt: now + random() * Math.min(FIRST_PROBE_SPREAD_MS, definition.intervalMs),
-          running: undefined,
-          reached: undefined,
+          run: undefined,
         });
       } else {
         if (definition.intervalMs < slot.definition.intervalMs) slot.nextAt = Math.min(slot.nextAt, now + definition.intervalMs);
         slot.definition = definition;
+        slot.keyId = keysAfter.get(id);
       }
     }
+    this.redecideOffline(now);
     if (!this.stopped) this.wake();
   }
 
@@ -108,61 +176,71 @@ export class Scheduler {
     this.wake();
   }
 
-  /** Probes one provider, or all, at once; resolves when those probes have ended. */
+  /**
+   * Probes one provider, or all, at once (an explicit request: a Retry-After
+   * does not hold it back, admission still applies); resolves when those
+   * probes have ended.
+   */
   async probeNow(id?: string): Promise<void> {
     const slots = id === undefined ? [...this.slots.values()] : [this.slots.get(id)].filter((s): s is Slot => s !== undefined);
-    await Promise.all(slots.map((slot) => this.launch(slot)));
+    const runs = slots.map((slot) => slot.run ?? this.launch(slot, true)).filter((r): r is Run => r !== undefined);
     this.wake();
+    await Promise.all(runs.map((r) => r.done));
   }
 
   /**
    * Makes the next probe of one provider, or all, due now without waiting
-   * for it (after a manual reset, the old cooldown no longer applies).
+   * for it (after a manual reset, the old cooldown no longer applies; a
+   * Retry-After still does).
    */
   probeSoon(id?: string): void {
     const now = this.options.clock.now();
-    for (const slot of this.slots.values()) if ((id === undefined || slot.definition.id === id) && !slot.running) slot.nextAt = now;
+    for (const slot of this.slots.values()) if ((id === undefined || slot.definition.id === id) && !slot.run) slot.nextAt = now;
     this.wake();
   }
 
   /** When the provider's next probe is due, for display. */
   nextProbeAt(id: string): number | undefined {
     const slot = this.slots.get(id);
-    return slot && !slot.running ? slot.nextAt : undefined;
+    return slot && !slot.run ? slot.nextAt : undefined;
   }
 
   isProbing(id: string): boolean {
-    return this.slots.get(id)?.running !== undefined;
+    return this.slots.get(id)?.run !== undefined;
   }
 
-  /** Stops: no timer is left, running probes are aborted and awaited, nothing more is recorded. */
+  /**
+   * Stops: no timer is left, running probes are aborted and end at once (one
+   * that ignores its signal is not waited for), nothing more is recorded.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.disarm();
-    for (const slot of this.slots.values()) slot.running?.abort();
-    await Promise.all([...this.inFlight]);
+    const runs: Run[] = [];
+    for (const slot of this.slots.values()) {
+      if (!slot.run) continue;
+      runs.push(slot.run);
+      this.cancel(slot, slot.run);
+    }
+    const round = this.round;
+    this.round = undefined;
+    if (round) for (const held of round.held) this.release(held.slot, held.permit, held.result);
+    await Promise.all(runs.map((r) => r.done));
   }
 
-  /** Starts what is due (the most overdue first), then sleeps until the next thing is. */
+  /** Starts what is due (the most overdue first) while there is room, then sleeps until the next thing is. */
   private wake(): void {
     if (this.stopped) return;
     const now = this.options.clock.now();
-    const due: Slot[] = [];
+    const due = [...this.slots.values()].filter((s) => !s.run && s.nextAt <= now).sort((a, b) => a.nextAt - b.nextAt);
+    // A refused admission takes no place: the next due provider gets it.
+    for (const slot of due) {
+      if (this.running >= this.concurrency) break;
+      this.launch(slot, false);
+    }
+    // What is still due waits for a running probe to end, which wakes this again.
     let next = Infinity;
-    for (const slot of this.slots.values()) {
-      if (slot.running) continue;
-      if (slot.nextAt <= now) due.push(slot);
-      else if (slot.nextAt < next) next = slot.nextAt;
-    }
-    const room = this.concurrency - this.running;
-    if (due.length > room) due.sort((a, b) => a.nextAt - b.nextAt);
-    for (let i = 0; i < due.length && i < room; i++) {
-      const slot = due[i]!;
-      void this.launch(slot);
-      // A refused admission (open, isolated) moved its time on.
-      if (!slot.running && slot.nextAt > now && slot.nextAt < next) next = slot.nextAt;
-    }
-    // Over the concurrency limit, what is still due waits for a running probe to end.
+    for (const slot of this.slots.values()) if (!slot.run && slot.nextAt > now && slot.nextAt < next) next = slot.nextAt;
     this.arm(next, now);
   }
 
@@ -184,71 +262,216 @@ export class Scheduler {
     this.timerAt = Infinity;
   }
 
-  private launch(slot: Slot): Promise<void> {
-    if (slot.running || this.stopped) return Promise.resolve();
-    const { tracker, clock } = this.options;
+  /**
+   * Starts a probe unless something says not yet: a Retry-After (unless the
+   * user asked), or the breaker's admission. Returns the run, or undefined
+   * when it did not start (its next time has then moved on).
+   */
+  private launch(slot: Slot, explicit: boolean): Run | undefined {
+    if (slot.run || this.stopped) return slot.run;
+    const { tracker, clock, timers } = this.options;
     const id = slot.definition.id;
+    const now = clock.now();
+    const notBefore = explicit ? undefined : tracker.notBefore(id);
+    if (notBefore !== undefined) {
+      slot.nextAt = notBefore;
+      this.dropFromRound(id);
+      return undefined;
+    }
     const permit = tracker.admit(id);
     if (!permit.admitted) {
-      // Open (cooldown not over), isolated, or half-open with its trial out.
-      slot.nextAt = permit.reason !== 'isolated' && permit.retryAt !== undefined ? permit.retryAt : clock.now() + this.interval(slot);
-      return Promise.resolve();
+      slot.nextAt = this.retryTime(slot, permit, now);
+      this.dropFromRound(id);
+      return undefined;
     }
-    const controller = new AbortController();
-    slot.running = controller;
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => (resolve = r));
+    const run: Run = { controller: new AbortController(), permit, startedAt: now, watchdog: undefined, ended: false, done, resolve };
+    slot.run = run;
     this.running++;
-    const task = this.options
-      .probe(slot.definition, controller.signal)
-      .catch((): ProbeResult => ({ kind: 'network', latencyMs: 0, message: 'probe failed' }))
+    // Recorded as a timeout, not dropped: the provider did not answer in time,
+    // which is what a person expects to read, and it frees a half-open trial.
+    run.watchdog = timers.setTimeout(() => {
+      const waited = clock.now() - run.startedAt;
+      run.controller.abort();
+      this.end(slot, run, { kind: 'timeout', latencyMs: waited, message: `no answer after ${Math.round(waited)} ms` });
+      this.wake();
+    }, slot.definition.timeoutMs + WATCHDOG_GRACE_MS);
+    let probe: Promise<ProbeResult>;
+    try {
+      probe = this.options.probe(slot.definition, run.controller.signal);
+    } catch (error) {
+      probe = Promise.reject(error);
+    }
+    void probe
+      .catch((): ProbeResult => ({ kind: 'network', latencyMs: clock.now() - now, message: 'probe failed' }))
       .then((result) => {
-        const current = this.slots.get(id) === slot && !controller.signal.aborted;
-        let recorded = false;
-        if (result.kind === 'canceled' || !current) {
-          tracker.release(permit);
-        } else if (this.heldBackAsOffline(slot, result)) {
-          tracker.release(permit);
-        } else {
-          tracker.record(permit, result);
-          recorded = true;
-        }
-        this.options.onProbe?.({ provider: id, result, recorded });
-      })
-      .finally(() => {
-        slot.running = undefined;
-        this.running--;
-        this.inFlight.delete(task);
-        if (this.slots.get(id) === slot) slot.nextAt = this.nextAtAfterProbe(slot);
+        // A probe the watchdog or a configuration change already ended changes nothing.
+        if (run.ended) return;
+        this.end(slot, run, result);
         this.wake();
       });
-    this.inFlight.add(task);
-    return task;
+    return run;
+  }
+
+  /** Ends a run once: frees its place, settles its result, and sets the slot's next time. */
+  private end(slot: Slot, run: Run, result: ProbeResult): void {
+    if (run.ended) return;
+    run.ended = true;
+    this.options.timers.clearTimeout(run.watchdog);
+    slot.run = undefined;
+    this.running--;
+    if (this.slots.get(slot.definition.id) === slot) {
+      slot.nextAt = this.options.clock.now() + this.interval(slot);
+    }
+    this.conclude(slot, run.permit, result);
+    if (this.slots.get(slot.definition.id) === slot && !slot.run) this.align(slot);
+    run.resolve();
+  }
+
+  /** Aborts a run and ends it at once: a probe that ignores its signal is not waited for. */
+  private cancel(slot: Slot, run: Run): void {
+    run.controller.abort();
+    this.end(slot, run, CANCELED);
+  }
+
+  /** Records, holds back or releases a probe's result (the offline rule lives here). */
+  private conclude(slot: Slot, permit: Permit, result: ProbeResult): void {
+    const { tracker } = this.options;
+    const id = slot.definition.id;
+    if (result.kind === 'canceled' || this.slots.get(id) !== slot || this.stopped) {
+      this.release(slot, permit, result);
+      this.dropFromRound(id);
+      return;
+    }
+    if (slot.definition.local) return this.record(slot, permit, result);
+    if (result.kind !== 'network' && result.kind !== 'timeout') {
+      // A server answered, whatever it said: the machine's own network works.
+      tracker.setOffline(false);
+      this.record(slot, permit, result);
+      if (this.round) {
+        this.round.reached = true;
+        this.answer(this.round, id);
+      }
+      return;
+    }
+    // Still offline: this failure says nothing about the provider.
+    if (tracker.offline) return this.release(slot, permit, result);
+    if (this.round) {
+      this.round.held.push({ slot, permit, result });
+      this.answer(this.round, id);
+      return;
+    }
+    const others = [...this.slots.values()].filter((s) => s !== slot && !s.definition.local);
+    // With no other remote provider, a failure cannot be told from this provider's outage.
+    if (others.length === 0) return this.record(slot, permit, result);
+    const now = this.options.clock.now();
+    this.round = { awaited: new Set(others.map((s) => s.definition.id)), answered: new Set([id]), reached: false, held: [{ slot, permit, result }] };
+    // The others go now, ahead of their interval (concurrency and admission still apply).
+    for (const other of others) if (!other.run) other.nextAt = Math.min(other.nextAt, now);
+  }
+
+  private answer(round: Round, id: string): void {
+    round.answered.add(id);
+    round.awaited.delete(id);
+    this.decideRound();
+  }
+
+  /** A provider that cannot answer in this round (refused, removed, canceled) is not waited for. */
+  private dropFromRound(id: string): void {
+    if (!this.round?.awaited.delete(id)) return;
+    this.decideRound();
   }
 
   /**
-   * The offline rule: when every remote provider's latest probe failed with a
-   * network or timeout error and none got through, the machine's own network
-   * is the likely cause, so those results open no breaker.
+   * Offline when every remote provider that answered failed with network or
+   * timeout errors, and there were at least two of them; their failures are
+   * then not the providers' fault and are not recorded. Otherwise each held
+   * failure counts as the failure it was.
    */
-  private heldBackAsOffline(slot: Slot, result: ProbeResult): boolean {
-    if (slot.definition.local) return false;
-    const { tracker } = this.options;
-    const unreachable = result.kind === 'network' || result.kind === 'timeout';
-    slot.reached = !unreachable;
-    if (!unreachable) {
-      tracker.setOffline(false);
-      return false;
+  private decideRound(): void {
+    const round = this.round;
+    if (!round || round.awaited.size > 0) return;
+    this.round = undefined;
+    const offline = !round.reached && round.answered.size >= 2;
+    if (offline) this.options.tracker.setOffline(true);
+    for (const { slot, permit, result } of round.held) {
+      if (offline || this.slots.get(slot.definition.id) !== slot) {
+        this.release(slot, permit, result);
+        continue;
+      }
+      this.record(slot, permit, result);
+      if (!slot.run) this.align(slot);
     }
-    const remote = [...this.slots.values()].filter((s) => !s.definition.local && s.reached !== undefined);
-    const offline = remote.every((s) => s.reached === false);
-    tracker.setOffline(offline);
-    return offline;
   }
 
-  private nextAtAfterProbe(slot: Slot): number {
-    const { tracker, clock } = this.options;
-    const now = clock.now();
-    // An open circuit is probed again as its half-open call, when the cooldown ends.
-    return tracker.halfOpenAt(slot.definition.id) ?? now + this.interval(slot);
+  /**
+   * After a configuration change: a round forgets the providers that are
+   * gone; offline needs two remote providers, and while it holds, every
+   * remote provider is probed again at once so the new set decides it.
+   */
+  private redecideOffline(now: number): void {
+    const { tracker } = this.options;
+    const round = this.round;
+    if (round) {
+      for (const id of [...round.awaited]) if (!this.slots.has(id)) round.awaited.delete(id);
+      for (const id of [...round.answered]) if (!this.slots.has(id)) round.answered.delete(id);
+      this.decideRound();
+    }
+    if (!tracker.offline) return;
+    const remote = [...this.slots.values()].filter((s) => !s.definition.local);
+    if (remote.length < 2) {
+      tracker.setOffline(false);
+      return;
+    }
+    for (const slot of remote) if (!slot.run) slot.nextAt = Math.min(slot.nextAt, now);
+  }
+
+  /** Ends a provider's slot: its probe is canceled and a result held for the offline round is dropped. */
+  private retire(id: string): void {
+    const slot = this.slots.get(id);
+    if (!slot) return;
+    this.slots.delete(id);
+    if (slot.run) this.cancel(slot, slot.run);
+    const round = this.round;
+    if (!round) return;
+    for (const held of round.held.filter((h) => h.slot === slot)) {
+      round.held.splice(round.held.indexOf(held), 1);
+      this.release(slot, held.permit, held.result);
+    }
+    round.answered.delete(id);
+    this.dropFromRound(id);
+  }
+
+  private record(slot: Slot, permit: Permit, result: Outcome): void {
+    this.options.tracker.record(permit, result);
+    this.options.onProbe?.({ provider: slot.definition.id, result, recorded: true });
+  }
+
+  private release(slot: Slot, permit: Permit, result: ProbeResult): void {
+    this.options.tracker.release(permit);
+    this.options.onProbe?.({ provider: slot.definition.id, result, recorded: false });
+  }
+
+  /**
+   * What the tracker says about the next probe: an open circuit is probed as
+   * its half-open call when the cooldown ends, and never before a Retry-After.
+   */
+  private align(slot: Slot): void {
+    const { tracker } = this.options;
+    const id = slot.definition.id;
+    const halfOpenAt = tracker.halfOpenAt(id);
+    const notBefore = tracker.notBefore(id) ?? 0;
+    slot.nextAt = halfOpenAt !== undefined ? Math.max(halfOpenAt, notBefore) : Math.max(slot.nextAt, notBefore);
+  }
+
+  /** When to ask again after a refused admission. */
+  private retryTime(slot: Slot, refusal: Rejection, now: number): number {
+    // Isolated: held open by hand until a reset, which calls probeSoon; until then, look in now and then.
+    const at = refusal.reason === 'isolated' || refusal.retryAt === undefined ? now + this.interval(slot) : refusal.retryAt;
+    const notBefore = this.options.tracker.notBefore(slot.definition.id) ?? 0;
+    // Never at `now` itself, which would spin.
+    return Math.max(at, notBefore, now + 1);
   }
 
   private interval(slot: Slot): number {
