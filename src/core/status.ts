@@ -31,14 +31,22 @@ type Level = 0 | 1 | 2;
 const LEVEL_STATUS: readonly ProviderStatus[] = ['healthy', 'degraded', 'down'];
 
 /**
- * Hysteresis (design.md, "Status"): a status gets worse as soon as a
- * threshold is reached, but it gets better only when the window is below
- * every threshold of the worse status by this margin (leaving `degraded`
- * at 10 % errors takes under 6 %)…
+ * Hysteresis (design.md, "Status"). A status gets worse as soon as a
+ * threshold is reached. It gets better only when the window is clearly below
+ * every threshold of the worse status, and has stayed there for
+ * RECOVERY_HOLD of the window's calls in a row. Clearly below: by
+ * RECOVERY_MARGIN of the threshold (leaving `down` at 50 % takes under 40 %),
+ * and for the degraded error rate also by RECOVERY_Z standard errors (with
+ * 300 calls in the window, leaving `degraded` at 10 % takes under about 6 %).
  */
-export const RECOVERY_MARGIN = 0.4;
-/** …and has stayed there for this share of the window's calls in a row. */
+export const RECOVERY_MARGIN = 0.2;
+export const RECOVERY_Z = 3;
 export const RECOVERY_HOLD = 0.5;
+/**
+ * With fewer calls than this in the window the status follows the thresholds
+ * as they are: a handful of calls says too little to hold a status on.
+ */
+export const HYSTERESIS_MIN_CALLS = 30;
 
 /** Flags the tracker keeps from the calls it counted. */
 export interface StatusFlags {
@@ -48,14 +56,35 @@ export interface StatusFlags {
   readonly rateLimited: boolean;
 }
 
-function levelOf(window: SlidingWindow, options: StatusOptions, scale: number): Level {
+/**
+ * The level the window reads at the thresholds themselves. An error rate
+ * reads down only with `minRequests` calls in the window (the count the
+ * breaker needs to open): one failed call of two is not an outage yet.
+ * Runs on every record.
+ */
+function levelOf(window: SlidingWindow, options: StatusOptions, minRequests: number): Level {
   const calls = window.calls;
   const errorRate = window.failures / calls;
-  if (errorRate >= options.downErrorRate * scale) return 2;
-  if (errorRate >= options.degradedErrorRate * scale) return 1;
+  if (errorRate >= options.downErrorRate && calls >= minRequests) return 2;
+  if (errorRate >= options.degradedErrorRate) return 1;
   const slow = window.slowCalls;
-  if (slow > 0 && slow / calls >= options.degradedSlowCallRate * scale) return 1;
-  if (options.latencyDegradedMs > 0 && window.percentile(0.95)! >= options.latencyDegradedMs * scale) return 1;
+  if (slow > 0 && slow / calls >= options.degradedSlowCallRate) return 1;
+  if (options.latencyDegradedMs > 0 && window.percentile(0.95)! >= options.latencyDegradedMs) return 1;
+  return 0;
+}
+
+const under = (value: number, threshold: number) => value < threshold * (1 - RECOVERY_MARGIN);
+
+/** The level the window is clearly at or below (see RECOVERY_MARGIN). */
+function recoveredLevelOf(window: SlidingWindow, options: StatusOptions): Level {
+  const calls = window.calls;
+  const errorRate = window.failures / calls;
+  if (!under(errorRate, options.downErrorRate)) return 2;
+  const noise = RECOVERY_Z * Math.sqrt((errorRate * (1 - errorRate)) / calls);
+  if (!under(errorRate, options.degradedErrorRate) || errorRate + noise >= options.degradedErrorRate) return 1;
+  const slow = window.slowCalls;
+  if (slow > 0 && !under(slow / calls, options.degradedSlowCallRate)) return 1;
+  if (options.latencyDegradedMs > 0 && !under(window.percentile(0.95)!, options.latencyDegradedMs)) return 1;
   return 0;
 }
 
@@ -91,13 +120,13 @@ export class StatusState {
    * Decides the status now. `counted` says whether a call was just recorded:
    * only calls count towards the hold, reads do not.
    */
-  decide(state: CircuitState, window: SlidingWindow, flags: StatusFlags, options: StatusOptions, counted: boolean): ProviderStatus {
-    this.status = this.next(state, window, flags, options, counted);
+  decide(state: CircuitState, window: SlidingWindow, flags: StatusFlags, options: StatusOptions, minRequests: number, counted: boolean): ProviderStatus {
+    this.status = this.next(state, window, flags, options, minRequests, counted);
     this.fresh = false;
     return this.status;
   }
 
-  private next(state: CircuitState, window: SlidingWindow, flags: StatusFlags, options: StatusOptions, counted: boolean): ProviderStatus {
+  private next(state: CircuitState, window: SlidingWindow, flags: StatusFlags, options: StatusOptions, minRequests: number, counted: boolean): ProviderStatus {
     const previous = this.fresh ? 'unknown' : this.status;
     if (state === 'isolated') return 'isolated';
     if (flags.misconfigured) return 'misconfigured';
@@ -110,13 +139,13 @@ export class StatusState {
       return 'unknown';
     }
     // This runs on every record: the common case is one division.
-    const level = levelOf(window, options, 1);
+    const level = levelOf(window, options, minRequests);
     const held = previous === 'degraded' ? 1 : previous === 'down' ? 2 : -1;
-    if (level >= held) {
+    if (level >= held || window.calls < HYSTERESIS_MIN_CALLS) {
       this.better = 0;
       return LEVEL_STATUS[level]!;
     }
-    const recovered = levelOf(window, options, 1 - RECOVERY_MARGIN);
+    const recovered = recoveredLevelOf(window, options);
     if (recovered >= held) {
       this.better = 0;
       return previous;

@@ -360,7 +360,7 @@ export class HealthTracker {
     const state = breaker.state;
     const before = entry.status.current;
     const flags = entry;
-    const status = entry.status.decide(state, breaker.window, flags, entry.options.status, counted);
+    const status = entry.status.decide(state, breaker.window, flags, entry.options.status, entry.options.breaker.minRequests, counted);
     if (state === entry.state && status === before) return;
     const event: TransitionEvent = {
       provider: entry.id,

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { DEFAULT_BREAKER_OPTIONS } from '../../../src/core/breaker';
 import type { BreakerOptions } from '../../../src/core/breaker';
 import type { Outcome, OutcomeKind } from '../../../src/core/outcome';
-import { DEFAULT_STATUS_OPTIONS, RECOVERY_MARGIN } from '../../../src/core/status';
+import { DEFAULT_STATUS_OPTIONS } from '../../../src/core/status';
 import { HealthTracker } from '../../../src/core/tracker';
 import type { TransitionEvent } from '../../../src/core/tracker';
 import { FakeClock, fixedRandom } from '../fake-clock';
@@ -120,10 +120,11 @@ describe('status hysteresis', () => {
    * Calls one per `gapMs` for `calls` calls with a steady `rate` of failures
    * (seeded), and counts status transitions.
    */
-  function steady(rate: number, gapMs: number, calls: number, seed: number): number {
-    const t = setup({ minRequests: 1_000_000 }); // the breaker never opens: this is about status
+  function steady(rate: number, gapMs: number, calls: number, seed: number, warmUp = 0): number {
+    const t = setup({ minRequests: 5, failureRateThreshold: 1 }); // the breaker never opens here: this is about status
     const random = prng(seed);
-    for (let i = 0; i < calls; i++) {
+    for (let i = 0; i < warmUp + calls; i++) {
+      if (i === warmUp) t.events.length = 0;
       t.call(random() < rate ? fail() : ok);
       t.clock.advance(gapMs);
     }
@@ -134,44 +135,83 @@ describe('status hysteresis', () => {
     ['1 call a second (300 in the window)', 1_000],
     ['5 calls a second (1,500 in the window)', 200],
   ] as const) {
-    it(`a steady 10 % error rate gives at most 5 transitions per 100,000 calls: ${label}`, () => {
+    it(`a steady 10 % error rate gives at most 5 transitions per 100,000 calls once the window has filled: ${label}`, () => {
       for (const seed of [1, 2, 3]) {
-        const transitions = steady(0.1, gapMs, 100_000, seed);
+        const transitions = steady(0.1, gapMs, 100_000, seed, DEFAULT_BREAKER_OPTIONS.windowMs / gapMs);
         assert.ok(transitions <= 5, `seed ${seed}: ${transitions} transitions`);
       }
     });
   }
 
-  it('a steady 50 % error rate does not flap between degraded and down', () => {
-    const transitions = steady(0.5, 1_000, 100_000, 7);
+  it('a steady 50 % error rate does not flap between degraded and down once the window has filled', () => {
+    const transitions = steady(0.5, 1_000, 100_000, 7, 300);
     assert.ok(transitions <= 5, `${transitions} transitions`);
   });
 
   it('gets worse at once when a threshold is reached', () => {
-    const t = setup({ minRequests: 1000 });
+    const t = setup({ minRequests: 5, failureRateThreshold: 1 });
     for (let i = 0; i < 9; i++) t.call(ok);
     t.call(fail());
     assert.equal(t.snap().status, 'degraded', '1 in 10 is 10 %');
   });
 
-  it(`gets better only below the threshold by ${RECOVERY_MARGIN * 100} % of it, held for half the window's calls`, () => {
-    const t = setup({ minRequests: 1000 });
-    for (let i = 0; i < 9; i++) t.call(ok);
-    t.call(fail());
-    t.call(ok); // 1 in 11 = 9.1 %: below 10 %, not below 6 %
-    assert.equal(t.snap().status, 'degraded');
-    for (let i = 0; i < 6; i++) t.call(ok); // 1 in 17 = 5.9 %: below 6 % from here on
-    assert.equal(t.snap().status, 'degraded', 'held: not yet half the window');
+  it('gets better only when clearly below the threshold, and after holding there for half the window\'s calls', () => {
+    const t = setup({ minRequests: 5, failureRateThreshold: 1 });
+    for (let i = 0; i < 27; i++) t.call(ok);
+    for (let i = 0; i < 3; i++) t.call(fail());
+    assert.equal(t.snap().status, 'degraded', '3 of 30 is 10 %');
+    t.call(ok); // 3 of 31 = 9.7 %: below 10 %, but not clearly
+    assert.equal(t.snap().status, 'degraded', 'held: not clearly below the threshold');
+    let calls = 31;
+    // 3 failures are clearly below 10 % (under 8 %, and by 3 standard errors) from 81 calls on.
+    while (calls < 80) {
+      t.call(ok);
+      calls++;
+    }
     const before = t.events.length;
-    for (let i = 0; i < 30; i++) t.call(ok);
+    // Held for half the window's calls in a row: from the 81st call, k more with k + 1 ≥ (81 + k) / 2.
+    for (let i = 0; i < 79; i++) t.call(ok);
+    assert.equal(t.snap().calls, 159);
+    assert.equal(t.snap().status, 'degraded', 'held: not yet for half the window');
+    t.call(ok);
     assert.equal(t.snap().status, 'healthy');
     assert.equal(t.events.length, before + 1, 'one transition back');
   });
 
-  it('an idle window still empties to unknown', () => {
-    const t = setup({ minRequests: 1000 });
+  it('a provider failing a steady 30 % after an unlucky start reads degraded, not down', () => {
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const t = setup({ minRequests: 5, failureRateThreshold: 1 });
+      t.call(ok);
+      t.call(fail());
+      t.call(fail());
+      t.call(ok);
+      t.call(fail());
+      assert.equal(t.snap().status, 'down', '3 of 5 failed');
+      const random = prng(seed);
+      for (let i = 0; i < 35; i++) t.call(random() < 0.3 ? fail() : ok);
+      const s = t.snap();
+      if (s.errorRate < 0.5) assert.equal(s.status, 'degraded', `seed ${seed}: ${Math.round(s.errorRate * 100)} % errors`);
+    }
+  });
+
+  it('with few calls in the window the status follows the thresholds as they are', () => {
+    const t = setup({ minRequests: 5 });
     t.call(fail());
+    assert.equal(t.snap().status, 'degraded', 'one failed call of one is not an outage yet');
+    for (let i = 0; i < 4; i++) t.call(fail());
     assert.equal(t.snap().status, 'down');
+    t.tracker.reset('p');
+    t.call(fail());
+    for (let i = 0; i < 9; i++) t.call(ok);
+    assert.equal(t.snap().status, 'degraded', '1 of 10');
+    t.call(ok);
+    assert.equal(t.snap().status, 'healthy', '1 of 11');
+  });
+
+  it('an idle window still empties to unknown', () => {
+    const t = setup({ minRequests: 5, failureRateThreshold: 1 });
+    t.call(fail());
+    assert.equal(t.snap().status, 'degraded');
     t.clock.advance(DEFAULT_BREAKER_OPTIONS.windowMs);
     assert.equal(t.snap().status, 'unknown');
   });

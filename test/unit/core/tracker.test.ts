@@ -306,7 +306,7 @@ describe('status', () => {
   });
 
   it('follows the seed thresholds: degraded at 10 % errors, down at 50 %', () => {
-    const t = setup({ minRequests: 1000 });
+    const t = setup({ minRequests: 5, failureRateThreshold: 1 });
     for (let i = 0; i < 9; i++) t.call(ok);
     t.call(fail());
     assert.equal(t.snap().status, 'degraded');
