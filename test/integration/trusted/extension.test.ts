@@ -87,11 +87,22 @@ suite('LLM Provider Health in the extension host', () => {
   });
 
   test('a settings change applies without a reload and keeps unchanged providers’ history', async () => {
-    const before = api.snapshot('steady')!.lifetime.calls;
+    await vscode.commands.executeCommand(COMMANDS.probeNow, 'steady');
+    await vscode.commands.executeCommand(COMMANDS.isolate, 'fragile');
+    const steady = api.snapshot('steady')!;
+    assert.ok(steady.calls > 0);
+    assert.equal(api.snapshot('fragile')!.state, 'isolated');
+    // A new provider, and a threshold change: neither may start the others afresh.
+    await set('status.degradedErrorRate', 0.2);
     await set('providers', [provider('steady'), provider('fragile'), provider('keyed', { apiKeyEnv: KEY_ENV }), provider('newcomer')]);
     await until('the new provider is probed', () => (api.snapshot('newcomer')?.calls ?? 0) > 0);
-    assert.ok(api.snapshot('steady')!.lifetime.calls >= before, 'steady kept its history');
-    assert.ok(before > 0);
+    const after = api.snapshot('steady')!;
+    assert.ok(after.calls >= steady.calls, `steady kept its window (${steady.calls} → ${after.calls} calls)`);
+    assert.equal(after.generation, steady.generation, 'steady was not reset');
+    assert.ok(after.lifetime.calls >= steady.lifetime.calls);
+    assert.equal(api.snapshot('fragile')!.state, 'isolated', 'an isolated provider stays isolated');
+    await vscode.commands.executeCommand(COMMANDS.resetCircuit, 'fragile');
+    await set('status.degradedErrorRate', undefined);
   });
 
   test('an invalid provider yields a diagnostic, and the others keep working', async () => {
