@@ -52,6 +52,8 @@ export interface RuntimeHost {
   /** Time sources; the defaults are performance.now and Date.now. */
   readonly time?: { readonly monotonic: () => number; readonly wall: () => number; readonly defer: (callback: () => void) => void };
   readonly env?: NodeJS.ProcessEnv;
+  /** Jitter and first-probe spread; Math.random by default. */
+  readonly random?: () => number;
 }
 
 /** After a failed configuration run (SecretStorage locked, say), try again this much later. */
@@ -105,7 +107,7 @@ export class Runtime implements Disposable {
     const onError = (error: unknown) => this.log.error(`unexpected: ${describe(error)}`);
     this.steady = new SteadyClock({ monotonic: time.monotonic, wall: time.wall });
     this.clock = new TurnClock(() => this.steady.now(), time.defer);
-    this.tracker = new HealthTracker({ clock: this.clock, wall: time.wall });
+    this.tracker = new HealthTracker({ clock: this.clock, wall: time.wall, random: host.random ?? Math.random });
     this.viewModel = new ViewModel({ tracker: this.tracker, schedule: () => this.scheduler, toWall: (t) => this.steady.toWall(t), timers, onError });
     this.store = new StateStore({
       memento: host.state,
@@ -223,8 +225,9 @@ export class Runtime implements Disposable {
     this.disposed = true;
     this.host.timers.clearTimeout(this.retryTimer);
     this.dueTimer.dispose();
-    await this.pipeline.dispose();
-    // Nothing was applied after this point: no new scheduler or prober can appear.
+    // A run waiting for the prober bundle or for keys stops at its next step and applies nothing:
+    // from here on no scheduler or prober can appear, and a slow keychain cannot hold up deactivation.
+    void this.pipeline.dispose();
     const scheduler = this.scheduler;
     const prober = this.prober;
     await scheduler?.stop();
@@ -295,7 +298,7 @@ export class Runtime implements Disposable {
     this.scheduler = new Scheduler({
       clock: this.clock,
       timers: this.host.timers,
-      random: Math.random,
+      random: this.host.random ?? Math.random,
       tracker: this.tracker,
       probe: (definition, signal) => prober.probe({ spec: definition.probe, credential: this.credentials.get(definition.id)?.credential, timeoutMs: definition.timeoutMs, signal }),
       concurrency: configuration.parsed.probe.concurrency,

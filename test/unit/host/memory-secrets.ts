@@ -4,17 +4,29 @@ import type { ComponentLog } from '../../../src/host/log';
 export class MemorySecretStorage {
   readonly values = new Map<string, string>();
   private failures = 0;
+  private gate: Promise<void> | undefined;
 
   failNext(reads = 1): void {
     this.failures = reads;
   }
 
-  get(key: string): Promise<string | undefined> {
+  /** Reads wait until the returned function is called, as a slow keychain does. */
+  hold(): () => void {
+    let release!: () => void;
+    this.gate = new Promise<void>((resolve) => (release = resolve));
+    return () => {
+      this.gate = undefined;
+      release();
+    };
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    if (this.gate) await this.gate;
     if (this.failures > 0) {
       this.failures--;
-      return Promise.reject(new Error('SecretStorage: the keychain is locked'));
+      throw new Error('SecretStorage: the keychain is locked');
     }
-    return Promise.resolve(this.values.get(key));
+    return this.values.get(key);
   }
 
   store(key: string, value: string): Promise<void> {
