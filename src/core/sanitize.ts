@@ -55,7 +55,12 @@ export function sanitizeMessage(text: string, max = 200): string {
   // A key cut in half by this is no longer whole for the rules below: drop the cut word.
   if (s.length > MAX_INPUT) s = s.slice(0, MAX_INPUT).replace(/\S*$/, '');
   s = s.replace(BREAKS, ' ').replace(INVISIBLE, '').replace(/\s+/g, ' ').trim();
-  s = redact(s);
+  // One rule's redaction can expose another's match ("sk-…-Bearer Bearer 1"): repeat until nothing changes.
+  for (let i = 0; i < 4; i++) {
+    const next = redact(s);
+    if (next === s) break;
+    s = next;
+  }
   return truncate(s, max);
 }
 
