@@ -189,13 +189,13 @@ export class Runtime implements Disposable {
     else this.tracker.reset(id);
     // The circuit is closed now: learn the provider's state at once, not after the old cooldown.
     this.scheduler?.probeSoon(id);
-    this.touched(id);
+    this.commanded(id);
   }
 
   isolate(id: string): void {
     if (this.disposed) return;
     this.tracker.isolate(id);
-    this.touched(id);
+    this.commanded(id);
   }
 
   /**
@@ -349,6 +349,16 @@ export class Runtime implements Disposable {
     else this.log.info(line);
     if (result.kind !== 'canceled') this.viewModel.probed(provider, result.latencyMs);
     this.touched(provider);
+  }
+
+  /**
+   * A command changed a provider: saved at once, not within the second. A
+   * reload straight after the command must find it, and in VS Code for the
+   * web nothing written once the page unloads (deactivate included) is kept.
+   */
+  private commanded(id: string | undefined): void {
+    this.touched(id);
+    void this.store.flush();
   }
 
   /** A provider's state changed: refresh its row, save soon, and re-arm the due timer. */

@@ -162,13 +162,23 @@ describe('runtime: the due timer', () => {
 });
 
 describe('runtime: persistence across a window reload', () => {
-  it('a command is saved within a second', async () => {
+  it('a command is saved at once, a transition within a second', async () => {
     const h = await started('a');
     await h.advance(2_000);
-    const writes = h.memento.writes;
+    let writes = h.memento.writes;
     h.runtime.isolate('a');
+    await h.settle();
+    assert.ok(h.memento.writes > writes, 'written at once: a reload may follow the command straight away');
+    h.runtime.reset('a');
+    await h.advance(2_500);
+    h.answers.set('a', { kind: 'auth', latencyMs: 10, message: '401' });
+    writes = h.memento.writes;
+    const transitions = h.transitions.length;
+    await h.advance(60_000); // the next probe is refused: misconfigured
+    assert.ok(h.transitions.length > transitions);
     await h.advance(1_000);
-    assert.ok(h.memento.writes > writes, 'written within a second of the command');
+    assert.ok(h.memento.writes > writes, 'written within a second of the transition');
+    h.runtime.isolate('a');
     const next = new RuntimeHarness(h.memento);
     next.clock.t = h.clock.t;
     next.setProviders(provider('a'));
