@@ -5,21 +5,28 @@
 // test-results/screenshots/, or into media/screenshots/ with --update-screenshots.
 //
 //   npm run build && npx tsc -p tsconfig.test.json
-//   node scripts/test-e2e.mjs
+//   node scripts/test-e2e.mjs [--update-screenshots] [suite-name ...]
+//
+// Each suite file gets its own fleet, workspace, code-server and browser, so
+// suites never see each other's state. A suite exports `tests` (run in
+// order, sharing one workbench) and either `PROVIDERS` (fleet providers under
+// the default settings below) or `prepare({ fleet })`, which returns
+// `{ workspaceSettings, userSettings?, close? }`. Tests get
+// `{ page, fleet, screenshot, workspace, writeWorkspaceSettings }`.
 //
 // Prints one line per test and closes with `e2e: N passed, N failed`; exits
 // non-zero on a failure. A failed test leaves test-results/e2e-<test>.png.
 // See /work/shared/real-vscode.md for the background.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { chromiumPath, ensureCodeServer, startCodeServer, workbenchUrl } from './code-server.mjs';
 import { descendantsOfSelf } from './processes.mjs';
-import { scratchWorkspace } from './workspace.mjs';
+import { scratchWorkspace, writeSettings } from './workspace.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const SUITE = join(ROOT, 'test', 'e2e', 'provider-health.e2e.mjs');
+const SUITES = join(ROOT, 'test', 'e2e');
 const FLEET = join(ROOT, 'out', 'test', 'fixtures', 'fleet.js');
 // A test run leaves the committed pictures alone unless asked to replace them.
 const SCREENSHOTS = process.argv.includes('--update-screenshots') ? join(ROOT, 'media', 'screenshots') : join(ROOT, 'test-results', 'screenshots');
@@ -41,6 +48,7 @@ function checkBuilt() {
 }
 
 
+/** The settings of a suite that only names its fleet providers. */
 function workspaceSettings(fleetUrl, providers) {
   return {
     'llmHealth.providers': providers.map((p) => ({ id: p.id, label: p.label, preset: p.preset, baseUrl: `${fleetUrl}${p.path}` })),
@@ -88,26 +96,66 @@ async function report(name, { page, fleet, server, providers, consoleLines, work
   log(`    last code-server output:\n${server.output().slice(-8).map((l) => `      ${l}`).join('\n')}`);
 }
 
+/** The suite files to run: every test/e2e/*.e2e.mjs, or those named on the command line. */
+function suiteFiles() {
+  const wanted = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+  const all = readdirSync(SUITES).filter((f) => f.endsWith('.e2e.mjs')).sort();
+  const chosen = wanted.length ? all.filter((f) => wanted.some((w) => f.startsWith(w))) : all;
+  if (chosen.length === 0) throw new Error(`e2e: no suite matches ${wanted.join(', ')} (have ${all.join(', ')})`);
+  return chosen.map((f) => join(SUITES, f));
+}
+
 async function main() {
   const started = Date.now();
   checkBuilt();
-  const { tests, PROVIDERS } = await import(pathToFileURL(SUITE).href);
+  const { version } = await ensureCodeServer({ log });
+  let passed = 0;
+  let failed = 0;
+  for (const file of suiteFiles()) {
+    const result = await runSuite(file, version);
+    passed += result.passed;
+    failed += result.failed;
+  }
+  const left = descendantsOfSelf();
+  if (left.length) {
+    failed++;
+    log(`e2e: processes still running after the run: ${left.join(', ')}`);
+  }
+  log(`e2e: browser, code-server and fleet stopped, ${((Date.now() - started) / 1000).toFixed(1)} s in all`);
+  log(`e2e: ${passed} passed, ${failed} failed`);
+  return failed === 0 ? 0 : 1;
+}
+
+async function runSuite(file, version) {
+  const started = Date.now();
+  const suite = await import(pathToFileURL(file).href);
+  const { tests } = suite;
   const workbench = await import(pathToFileURL(join(ROOT, 'test', 'e2e', 'workbench.mjs')).href);
   const { startFleet } = await import(pathToFileURL(FLEET).href);
-  const { version } = await ensureCodeServer({ log });
+  log(`e2e: suite ${file.slice(ROOT.length + 1)}`);
 
   let fleet;
   let server;
   let browser;
   let scratch;
+  let prepared;
   let passed = 0;
   let failed = 0;
   try {
     fleet = await startFleet({ host: '127.0.0.1' });
+    prepared = suite.prepare ? await suite.prepare({ fleet }) : { workspaceSettings: workspaceSettings(fleet.url, suite.PROVIDERS) };
     let workspace;
-    ({ scratch, workspace } = scratchWorkspace('llm-health-e2e-', workspaceSettings(fleet.url, PROVIDERS)));
+    ({ scratch, workspace } = scratchWorkspace('llm-health-e2e-', prepared.workspaceSettings));
+    // User settings (e.g. http.proxy, which a workspace cannot set) go where code-server reads them.
+    const userDataDir = join(scratch, 'user-data');
+    if (prepared.userSettings) {
+      for (const dir of ['User', 'Machine']) {
+        mkdirSync(join(userDataDir, dir), { recursive: true });
+        writeFileSync(join(userDataDir, dir, 'settings.json'), `${JSON.stringify(prepared.userSettings, null, 2)}\n`);
+      }
+    }
 
-    server = await startCodeServer({ port: 0, disableWorkspaceTrust: true, log: () => {} });
+    server = await startCodeServer({ port: 0, userDataDir, disableWorkspaceTrust: true, log: () => {} });
     log(`e2e: code-server ${version} on ${server.url}, fleet on ${fleet.url}`);
     browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
     const page = await browser.newPage({ viewport: VIEWPORT });
@@ -130,7 +178,8 @@ async function main() {
       log(`    screenshot: ${path}`);
       return path;
     };
-    const ctx = { page, fleet, screenshot };
+    const writeWorkspaceSettings = (settings) => writeSettings(workspace, settings);
+    const ctx = { page, fleet, screenshot, workspace, writeWorkspaceSettings };
     for (const test of tests) {
       const t0 = Date.now();
       try {
@@ -140,23 +189,22 @@ async function main() {
       } catch (err) {
         failed++;
         log(`  ✗ ${test.name} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n    ${err instanceof Error ? err.message : err}`);
-        await report(test.name, { page, fleet, server, providers: PROVIDERS, consoleLines, workbench });
+        await report(test.name, { page, fleet, server, providers: suite.PROVIDERS ?? [], consoleLines, workbench });
       }
     }
+  } catch (err) {
+    // The suite could not start (or a hook failed): it counts as one failure, the next suite still runs.
+    failed++;
+    log(`  ✗ ${file.slice(ROOT.length + 1)}: ${err instanceof Error ? err.stack ?? err.message : err}`);
   } finally {
     await browser?.close().catch(() => {});
     await server?.stop().catch((err) => log(`e2e: ${err.message}`));
     await fleet?.close();
+    await prepared?.close?.();
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
-  const left = descendantsOfSelf();
-  if (left.length) {
-    failed++;
-    log(`e2e: processes still running after the run: ${left.join(', ')}`);
-  }
-  log(`e2e: browser, code-server and fleet stopped, ${((Date.now() - started) / 1000).toFixed(1)} s in all`);
-  log(`e2e: ${passed} passed, ${failed} failed`);
-  return failed === 0 ? 0 : 1;
+  log(`e2e: suite done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${passed} passed, ${failed} failed`);
+  return { passed, failed };
 }
 
 main().then(

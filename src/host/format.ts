@@ -24,6 +24,11 @@ export function relative(at: number | undefined, now: number): string {
   return delta > 0 ? vscode.l10n.t('in {0}', span) : vscode.l10n.t('{0} ago', span);
 }
 
+/** "14:05:09" in the display language: a moment that does not go stale in a view that is not redrawn. */
+export function clockTime(at: number): string {
+  return new Date(at).toLocaleTimeString(vscode.env.language, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
 export function duration(seconds: number): string {
   if (seconds < 60) return `${seconds} s`;
   if (seconds < 3600) return `${Math.floor(seconds / 60)} min${seconds % 60 ? ` ${seconds % 60} s` : ''}`;

@@ -1,13 +1,12 @@
 import * as vscode from 'vscode';
 import { PROVIDERS_VIEW, STATUS_ITEM } from './ids';
-import type { ProviderView, Runtime } from './runtime';
+import type { Runtime } from './runtime';
 import { summarize, tooltip } from './summary';
 
 /** The one status-bar item: a glanceable summary; clicking focuses the tree view. */
 export class StatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
   private readonly subscription: vscode.Disposable;
-  private countdown: NodeJS.Timeout | undefined;
 
   constructor(private readonly runtime: Runtime) {
     this.item = vscode.window.createStatusBarItem(STATUS_ITEM, vscode.StatusBarAlignment.Left, 50);
@@ -24,24 +23,12 @@ export class StatusBar implements vscode.Disposable {
     this.item.text = summary.text;
     this.item.accessibilityInformation = { label: summary.accessible, role: 'button' };
     this.item.backgroundColor = summary.background ? new vscode.ThemeColor(`statusBarItem.${summary.background}Background`) : undefined;
-    const now = Date.now();
-    this.item.tooltip = tooltip(views, this.runtime.offline, now);
-    this.tickWhileRateLimited(views, now);
+    // Set on changes only: a tooltip replaced while it is open closes and fades in again.
+    this.item.tooltip = tooltip(views, this.runtime.offline, Date.now());
   }
 
   dispose(): void {
-    clearInterval(this.countdown);
     this.subscription.dispose();
     this.item.dispose();
-  }
-
-  /** "resets in 42 s" in the tooltip counts down; no timer while nobody asked us to wait. */
-  private tickWhileRateLimited(views: readonly ProviderView[], now: number): void {
-    const waiting = views.some((v) => v.snapshot?.status === 'rate-limited' && (v.snapshot.rateLimitedUntil ?? 0) > now);
-    if (waiting && !this.countdown) this.countdown = setInterval(() => this.update(), 1000);
-    else if (!waiting && this.countdown) {
-      clearInterval(this.countdown);
-      this.countdown = undefined;
-    }
   }
 }

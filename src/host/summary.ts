@@ -3,7 +3,7 @@ import { escapeMarkdown, lastErrorShown, rowActions, summarize as summarizeStatu
 import type { RowAction, StatusBarSummary } from '../core/summary';
 import type { ProviderSnapshot } from '../core/tracker';
 import { COMMANDS } from './ids';
-import { ms, percent, relative, sparkline, stateLabel, statusLabel } from './format';
+import { clockTime, ms, percent, relative, sparkline, stateLabel, statusLabel } from './format';
 import type { ProviderView } from './runtime';
 
 /** The one-line summary the status bar shows (rules in src/core/summary.ts). */
@@ -15,9 +15,10 @@ export function summarize(views: readonly ProviderView[], offline: boolean): Sta
   );
 }
 
-// The hover is about 500 px wide: short cells keep every row on one line.
-const LAST_ERROR_CHARS = 28;
-const SPARKLINE_POINTS = 8;
+// The hover is about 500 px wide: four short columns and the actions keep
+// every row on one line; last errors go under the table, one line each.
+const LAST_ERROR_CHARS = 60;
+const SPARKLINE_POINTS = 6;
 
 /** Tooltip links, icon first: each runs one of this extension's commands on the row's provider. */
 const LINKS: Partial<Record<RowAction, { command: string; icon: string; title: () => string }>> = {
@@ -37,32 +38,40 @@ export function tooltip(views: readonly ProviderView[], offline: boolean, now: n
     return md;
   }
   md.appendMarkdown(`**${vscode.l10n.t('LLM Provider Health')}**${offline ? ` — $(debug-disconnect) ${vscode.l10n.t('offline')}` : ''}\n\n`);
-  const withError = views.some((v) => v.snapshot !== undefined && lastErrorShown(v.snapshot));
-  const header = [vscode.l10n.t('Provider'), vscode.l10n.t('Status'), vscode.l10n.t('Errors'), 'p95', ...(withError ? [vscode.l10n.t('Last error')] : []), ''];
-  md.appendMarkdown(`| ${header.join(' | ')} |\n`);
-  md.appendMarkdown(`|:--|:--|--:|:--|${withError ? ':--|' : ''}:--|\n`);
+  md.appendMarkdown(`| ${[vscode.l10n.t('Provider'), vscode.l10n.t('Status'), vscode.l10n.t('Errors'), 'p95', ''].join(' | ')} |\n`);
+  md.appendMarkdown('|:--|:--|--:|:--|:--|\n');
+  const errors: string[] = [];
   for (const v of views) {
     const s = v.snapshot;
+    const label = cell(v.configured.definition.label);
     const cells = s
-      ? [
-          statusCell(s, now),
-          s.calls > 0 ? percent(s.errorRate) : '–',
-          `${ms(s.latency?.p95)} ${sparkline(v.recentLatencies.slice(-SPARKLINE_POINTS))}`,
-          ...(withError ? [lastErrorShown(s) ? `${escapeMarkdown(truncate(s.lastError!.message, LAST_ERROR_CHARS))}, ${relative(s.lastError!.at, now)}` : '–'] : []),
-        ]
-      : [escapeMarkdown(truncate(v.configured.notProbed ?? vscode.l10n.t('not probed'), LAST_ERROR_CHARS)), '–', '–', ...(withError ? ['–'] : [])];
-    const actions = actionLinks(v.configured.definition.id, s);
-    md.appendMarkdown(`| ${escapeMarkdown(v.configured.definition.label)} | ${cells.join(' | ')} | ${actions} |\n`);
+      ? [statusCell(s), s.calls > 0 ? percent(s.errorRate) : '–', cell(`${ms(s.latency?.p95)} ${sparkline(v.recentLatencies.slice(-SPARKLINE_POINTS))}`.trim())]
+      : [cell(vscode.l10n.t('not probed')), '–', '–'];
+    md.appendMarkdown(`| ${label} | ${cells.join(' | ')} | ${actionLinks(v.configured.definition.id, s)} |\n`);
+    if (s && lastErrorShown(s)) {
+      const { message, at } = s.lastError!;
+      errors.push(`$(error) ${label}: ${escapeMarkdown(truncate(message, LAST_ERROR_CHARS))} — ${relative(at, now)}`);
+    } else if (!s && v.configured.notProbed) {
+      errors.push(`$(circle-slash) ${label}: ${escapeMarkdown(truncate(v.configured.notProbed, LAST_ERROR_CHARS))}`);
+    }
   }
+  if (errors.length > 0) md.appendMarkdown(`\n${vscode.l10n.t('Last error')}:  \n${errors.join('  \n')}\n`);
   return md;
 }
 
-/** `healthy`, `down, open`, `rate-limited, resets in 42 s`. */
-function statusCell(s: ProviderSnapshot, now: number): string {
-  const parts = [statusLabel(s.status)];
-  if (s.state !== 'closed' && s.status !== 'isolated') parts.push(stateLabel(s.state));
-  if (s.status === 'rate-limited' && s.rateLimitedUntil !== undefined) parts.push(vscode.l10n.t('resets {0}', relative(s.rateLimitedUntil, now)));
-  return parts.join(', ');
+/** Escaped, and spaces made unbreakable: a short cell never wraps, the row stays on one line. */
+function cell(text: string): string {
+  return escapeMarkdown(text).replace(/ /g, '&nbsp;');
+}
+
+/**
+ * `healthy`, `down, open`, `rate-limited until 14:05:09`: the circuit only where it is the news.
+ * A clock time, not a countdown: the tooltip is not redrawn every second (that would make an open one flicker).
+ */
+function statusCell(s: ProviderSnapshot): string {
+  if (s.status === 'rate-limited' && s.rateLimitedUntil !== undefined) return cell(vscode.l10n.t('rate-limited until {0}', clockTime(s.rateLimitedUntil)));
+  const circuitNews = s.state !== 'closed' && s.status !== 'isolated' && s.status !== 'misconfigured' && s.status !== 'rate-limited';
+  return cell(circuitNews ? `${statusLabel(s.status)}, ${stateLabel(s.state)}` : statusLabel(s.status));
 }
 
 function actionLinks(id: string, s: ProviderSnapshot | undefined): string {

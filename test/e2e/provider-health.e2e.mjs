@@ -14,7 +14,7 @@ export const PROVIDERS = [
   { id: 'backup', label: 'Backup gateway', preset: 'openai', path: '/backup/v1' },
 ];
 const BACKUP = PROVIDERS[2];
-const STAT_ROWS = ['Circuit', 'Status', 'Error rate', 'Latency', 'Slow calls', 'Failures', 'Last error', 'Last success', 'Next probe', 'Endpoint'];
+const STAT_ROWS = ['Circuit', 'Status', 'Error rate', 'Latency', 'Tail latency', 'Slow calls', 'Overloaded (503/529)', 'Last error', 'Message', 'Last success', 'Next probe', 'Probe', 'Origin', 'API key'];
 
 const ALL_HEALTHY = { text: 'LLM 3/3', icon: 'check', ariaLabel: 'LLM Health: 3 of 3 providers healthy' };
 const ONE_DOWN = { text: 'LLM 1 down', icon: 'error', ariaLabel: 'LLM Health: 1 of 3 providers down' };
@@ -43,15 +43,17 @@ export const tests = [
     async run({ page, screenshot }) {
       await dismissNotifications(page);
       const hover = await hoverStatus(page, ['LLM Provider Health', ...PROVIDERS.map((p) => p.label)]);
-      const table = await hover.locator('table').evaluate((t) => [...t.querySelectorAll('tr')].map((tr) => [...tr.querySelectorAll('th, td')].map((c) => c.textContent.trim())));
+      const table = await hover.locator('table').evaluate((t) => [...t.querySelectorAll('tr')].map((tr) => [...tr.querySelectorAll('th, td')].map((c) => c.textContent.replace(/\s+/g, ' ').trim())));
       assert(table.length === 1 + PROVIDERS.length, `expected a header and ${PROVIDERS.length} rows, saw ${JSON.stringify(table)}`);
-      assert(['Provider', 'Status', 'Errors', 'p95', 'Last error'].every((h, i) => table[0][i] === h), `unexpected header ${JSON.stringify(table[0])}`);
-      // The provider cell also holds the Reset Circuit / Probe Now icon links, which have no text.
-      const row = (label) => table.find((r) => r[0].replace(/\s+/g, ' ').trim() === label);
+      assert(['Provider', 'Status', 'Errors', 'p95'].every((h, i) => table[0][i] === h), `unexpected header ${JSON.stringify(table[0])}`);
+      // The Reset Circuit / Probe Now icon links are in the last column, which has no text.
+      const row = (label) => table.find((r) => r[0] === label);
       for (const p of PROVIDERS) assert(row(p.label), `no tooltip row for ${p.label}: ${JSON.stringify(table)}`);
       const backup = row(BACKUP.label);
-      assert(backup[1] === 'down, open' && /^\d+%$/.test(backup[2]) && backup[2] !== '0%' && /503/.test(backup[4]), `the ${BACKUP.label} row should read down, circuit open, with errors and the 503: ${JSON.stringify(backup)}`);
+      assert(backup[1] === 'down, open' && /^\d+%$/.test(backup[2]) && backup[2] !== '0%', `the ${BACKUP.label} row should read down, circuit open, with errors: ${JSON.stringify(backup)}`);
       for (const p of PROVIDERS.filter((x) => x !== BACKUP)) assert(row(p.label)[1] === 'healthy' && row(p.label)[2] === '0%', `${p.label} should be healthy without errors: ${JSON.stringify(row(p.label))}`);
+      const text = (await hover.innerText()).replace(/[ \u00a0]+/g, ' ');
+      assert(new RegExp(`${BACKUP.label}: .*503`).test(text), `the 503 should be listed as ${BACKUP.label}'s last error:\n${text}`);
 
       // The hover and the status bar under it, with a margin.
       const h = await hover.boundingBox();

@@ -93,7 +93,8 @@ export async function hoverStatus(page, mustContain) {
   await statusItem(page).hover();
   await until(`the status bar tooltip to show ${mustContain.join(', ')}`, async () => {
     const visible = await hover.isVisible();
-    const text = visible ? await hover.innerText() : '';
+    // Table cells keep their words together with no-break spaces.
+    const text = visible ? (await hover.innerText()).replace(/\u00a0/g, ' ') : '';
     return { ok: mustContain.every((t) => text.includes(t)), seen: text || '(no hover)' };
   });
   // It fades in: wait until it is opaque, or a screenshot shows the view behind it.
