@@ -5,6 +5,7 @@ export class MemorySecretStorage {
   readonly values = new Map<string, string>();
   private failures = 0;
   private gate: Promise<void> | undefined;
+  private slow: Promise<void> | undefined;
 
   failNext(reads = 1): void {
     this.failures = reads;
@@ -20,7 +21,15 @@ export class MemorySecretStorage {
     };
   }
 
+  /** The next read (only that one) waits for `until`: a keychain slow to answer once. */
+  slowNext(until: Promise<void>): void {
+    this.slow = until;
+  }
+
   async get(key: string): Promise<string | undefined> {
+    const slow = this.slow;
+    this.slow = undefined;
+    if (slow) await slow;
     if (this.gate) await this.gate;
     if (this.failures > 0) {
       this.failures--;

@@ -41,6 +41,24 @@ describe('runtime: one configuration pipeline', () => {
     await h.runtime.stop();
   });
 
+  it('a settings change while start-up reads keys: the start-up run applies nothing, the latest settings win', async () => {
+    const h = new RuntimeHarness();
+    h.setProviders(provider('old'));
+    let answer!: () => void;
+    h.storage.slowNext(new Promise<void>((resolve) => (answer = resolve)));
+    const starting = h.runtime.start();
+    await h.settle();
+    h.setProviders(provider('new'));
+    const reloading = h.runtime.reload();
+    await h.settle();
+    answer(); // the start-up's key read answers last
+    await Promise.all([starting, reloading]);
+    assert.deepEqual(h.listed(), ['new']);
+    await h.advance(120_000);
+    assert.deepEqual(h.probed(), ['new'], 'the scheduler has what the views list');
+    await h.runtime.stop();
+  });
+
   it('while keys are read for a new configuration, the views keep the applied one', async () => {
     const h = await started('a');
     const release = h.storage.hold();
