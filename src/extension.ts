@@ -7,7 +7,7 @@ import { CONFIG_SECTION, PROVIDERS_VIEW, SECRET_PREFIX } from './host/ids';
 import { Log } from './host/log';
 import { Notifications } from './host/notifications';
 import { Runtime } from './host/runtime';
-import type { ProberLoader, ProberModule } from './host/runtime';
+import type { ProberLoader, ProberModule } from './host/configuration-pipeline';
 import { vscodeRuntimeHost } from './host/runtime-host';
 import { Secrets } from './host/secrets';
 import { StatusBar } from './host/status-bar';

@@ -1,68 +1,40 @@
 import { SteadyClock, TurnClock } from '../core/clock';
-import { LatestWinsPipeline } from '../core/pipeline';
-import type { Run } from '../core/pipeline';
-import type { KeySource } from '../core/provider';
-import { Scheduler } from '../core/scheduler';
-import type { ProbeEvent, Timers } from '../core/scheduler';
+import type { ProbeEvent } from '../core/scheduler';
 import type { ParsedSettings } from '../core/settings';
-import type { Diagnostic } from '../core/settings-ranges';
 import { HealthTracker } from '../core/tracker';
 import type { TransitionEvent } from '../core/tracker';
-import type { Prober, ProberOptions } from '../net/prober';
-import type { ProxySettings } from '../net/proxy';
-import type { Configuration, ConfiguredProvider } from './configuration';
+import type { ConfiguredProvider } from './configuration';
+import { ConfigurationPipeline } from './configuration-pipeline';
+import type { ConfigurationSource, ProberLoader } from './configuration-pipeline';
 import { DueTimer } from './due-timer';
 import { Emitter } from './emitter';
 import type { Disposable } from './emitter';
 import type { ComponentLog } from './log';
-import type { ProviderKey, Secrets } from './secrets';
+import type { Secrets } from './secrets';
 import { StateStore } from './state-store';
 import type { StateMemento } from './state-store';
 import { ViewModel } from './view-model';
-import type { ProviderView } from './view-model';
+import type { AppliedConfiguration, ProviderView } from './view-model';
 
 export type { ProviderView } from './view-model';
 
-/** What the runtime uses of a prober: dist/prober.js's Prober (src/net, with undici). */
-export type ProbeClient = Pick<Prober, 'probe' | 'setProxy' | 'close'>;
-
-/** What dist/prober.js exports. */
-export interface ProberModule {
-  readonly Prober: new (options: ProberOptions) => ProbeClient;
-}
-
-/** Loads src/net (undici) from its own bundle, off the activation path. */
-export type ProberLoader = () => Promise<ProberModule>;
-
 /**
- * What the runtime needs from VS Code, passed in so that the runtime runs in
- * plain Node tests too (see runtime-host.ts for the real one).
+ * What the runtime needs from VS Code, passed in so that it runs in plain
+ * Node tests too (runtime-host.ts makes the real one).
  */
-export interface RuntimeHost {
-  /** The `llmHealth` settings as they are now (Restricted Mode applied). */
-  readConfiguration(): Configuration;
-  isTrusted(): boolean;
-  readProxySettings(): ProxySettings;
-  /** Tells the user about settings problems (each is also logged by the runtime). */
-  reportDiagnostics(diagnostics: readonly Diagnostic[]): void;
+export interface RuntimeHost extends ConfigurationSource {
   /** Where the tracker's state survives a window reload (workspaceState). */
   readonly state: StateMemento;
   readonly stateKey: string;
-  readonly timers: Timers;
-  /** Time sources; the defaults are performance.now and Date.now. */
+  /** Time sources; the defaults are performance.timeOrigin + performance.now, Date.now and setImmediate. */
   readonly time?: { readonly monotonic: () => number; readonly wall: () => number; readonly defer: (callback: () => void) => void };
-  readonly env?: NodeJS.ProcessEnv;
-  /** Jitter and first-probe spread; Math.random by default. */
-  readonly random?: () => number;
 }
 
-/** After a failed configuration run (SecretStorage locked, say), try again this much later. */
-const RETRY_AFTER_FAILURE_MS = 30_000;
-
 /**
- * The running extension: settings and keys → scheduler, tracker and prober
- * through one latest-wins pipeline; transitions out to the views and
- * notifications; state saved within a second of any change.
+ * The running extension, put together: the tracker on a monotonic clock, the
+ * configuration pipeline (settings and keys → scheduler and prober), the view
+ * model, the state store and the due timer; transitions out to the views and
+ * notifications. Commands are saved at once, other changes within a second.
  */
 export class Runtime implements Disposable {
   /** Monotonic: windows, cooldowns, deadlines and schedules run on it; wall time is for display only. */
@@ -73,16 +45,11 @@ export class Runtime implements Disposable {
   private readonly viewModel: ViewModel;
   private readonly store: StateStore;
   private readonly dueTimer: DueTimer;
-  private readonly pipeline: LatestWinsPipeline;
-  private scheduler: Scheduler | undefined;
-  private prober: ProbeClient | undefined;
-  private proberModule: Promise<ProberModule> | undefined;
-  private credentials = new Map<string, ProviderKey>();
+  private readonly probing: ConfigurationPipeline;
   private readonly transitionEmitter: Emitter<TransitionEvent>;
   private readonly offlineEmitter: Emitter<boolean>;
   private readonly resetEmitter: Emitter<string | undefined>;
   private readonly subscriptions: Disposable[] = [];
-  private retryTimer: unknown;
   private restoring = false;
   private disposed = false;
   private stopping: Promise<void> | undefined;
@@ -97,10 +64,10 @@ export class Runtime implements Disposable {
   readonly onWillReset;
 
   constructor(
-    private readonly host: RuntimeHost,
-    private readonly secrets: Pick<Secrets, 'credential'>,
+    host: RuntimeHost,
+    secrets: Pick<Secrets, 'credential'>,
     private readonly log: ComponentLog,
-    private readonly loadProber: ProberLoader,
+    loadProber: ProberLoader,
   ) {
     const time = host.time ?? { monotonic: () => performance.timeOrigin + performance.now(), wall: Date.now, defer: setImmediate };
     const { timers } = host;
@@ -108,7 +75,17 @@ export class Runtime implements Disposable {
     this.steady = new SteadyClock({ monotonic: time.monotonic, wall: time.wall });
     this.clock = new TurnClock(() => this.steady.now(), time.defer);
     this.tracker = new HealthTracker({ clock: this.clock, wall: time.wall, random: host.random ?? Math.random });
-    this.viewModel = new ViewModel({ tracker: this.tracker, schedule: () => this.scheduler, toWall: (t) => this.steady.toWall(t), timers, onError });
+    this.probing = new ConfigurationPipeline({
+      source: host,
+      secrets,
+      loadProber,
+      tracker: this.tracker,
+      clock: this.clock,
+      log,
+      onProbe: (event) => this.probed(event),
+      onApplied: (applied, first) => this.applied(applied, first),
+    });
+    this.viewModel = new ViewModel({ tracker: this.tracker, schedule: () => this.probing, toWall: (t) => this.steady.toWall(t), timers, onError });
     this.store = new StateStore({
       memento: host.state,
       key: host.stateKey,
@@ -117,10 +94,6 @@ export class Runtime implements Disposable {
       onError: (error) => this.log.error(`could not save state: ${describe(error)}`),
     });
     this.dueTimer = new DueTimer({ now: () => this.steady.now(), nextDueAt: () => this.tracker.nextDueAt(), onDue: () => this.tracker.poll(), timers, onError });
-    this.pipeline = new LatestWinsPipeline(
-      (run) => this.configure(run),
-      (error) => this.failed(error),
-    );
     this.transitionEmitter = new Emitter(onError);
     this.offlineEmitter = new Emitter(onError);
     this.resetEmitter = new Emitter(onError);
@@ -140,12 +113,12 @@ export class Runtime implements Disposable {
 
   /** Starts probing: the first run of the pipeline loads the prober (undici), reads keys and restores saved state. */
   start(): Promise<void> {
-    return this.pipeline.request();
+    return this.probing.request();
   }
 
   /** Re-reads settings and keys; resolves once they are applied (or failed, which is logged). */
   reload(): Promise<void> {
-    return this.pipeline.request();
+    return this.probing.request();
   }
 
   get offline(): boolean {
@@ -179,7 +152,7 @@ export class Runtime implements Disposable {
   }
 
   probeNow(id?: string): Promise<void> {
-    return this.scheduler?.probeNow(id) ?? Promise.resolve();
+    return this.probing.probeNow(id);
   }
 
   reset(id?: string): void {
@@ -188,7 +161,7 @@ export class Runtime implements Disposable {
     if (id === undefined) this.tracker.resetAll();
     else this.tracker.reset(id);
     // The circuit is closed now: learn the provider's state at once, not after the old cooldown.
-    this.scheduler?.probeSoon(id);
+    this.probing.probeSoon(id);
     this.commanded(id);
   }
 
@@ -223,15 +196,9 @@ export class Runtime implements Disposable {
 
   private async shutDown(): Promise<void> {
     this.disposed = true;
-    this.host.timers.clearTimeout(this.retryTimer);
     this.dueTimer.dispose();
-    // A run waiting for the prober bundle or for keys stops at its next step and applies nothing:
-    // from here on no scheduler or prober can appear, and a slow keychain cannot hold up deactivation.
-    void this.pipeline.dispose();
-    const scheduler = this.scheduler;
-    const prober = this.prober;
-    await scheduler?.stop();
-    await Promise.all([this.store.close(), prober?.close()]);
+    await this.probing.stop();
+    await this.store.close();
     this.viewModel.dispose();
     for (const s of this.subscriptions) s.dispose();
     this.transitionEmitter.dispose();
@@ -239,73 +206,12 @@ export class Runtime implements Disposable {
     this.resetEmitter.dispose();
   }
 
-  /**
-   * One pipeline run. Everything it waits for comes first, each await
-   * checked by `run.step`; the rest is synchronous, so the scheduler and the
-   * views get the new configuration together or not at all.
-   */
-  private async configure(run: Run): Promise<void> {
-    const configuration = this.host.readConfiguration();
-    const trusted = this.host.isTrusted();
-    const probed = configuration.providers.filter((p) => p.notProbed === undefined);
-    const [module, keys] = await run.step(Promise.all([this.loadProberOnce(), this.readKeys(probed, trusted)]));
-
-    const first = this.scheduler === undefined;
-    const scheduler = this.scheduler ?? this.createScheduler(module, configuration);
-    this.prober!.setProxy({ ...this.host.readProxySettings(), env: this.env });
-    this.credentials = keys;
-    const { health, probe } = configuration.parsed;
-    const keyIds = new Map([...keys].map(([id, key]) => [id, key.identity]));
-    scheduler.configure(
-      probed.map((p) => p.definition),
-      health,
-      probe,
-      keyIds,
-    );
+  /** A configuration the scheduler now has: shown, and on the first one saved state restored first. */
+  private applied(applied: AppliedConfiguration, first: boolean): void {
     if (first) this.restore();
-    const keySources = new Map<string, KeySource>([...keys].map(([id, key]) => [id, key.source]));
-    this.viewModel.show({ configuration, keySources });
-    if (first) scheduler.start();
-    this.reportDiagnostics(configuration);
-    this.log.info(`${configuration.providers.length} provider(s) configured, ${probed.length} probed${trusted ? '' : ' (Restricted Mode)'}`);
+    this.viewModel.show(applied);
     this.dueTimer.arm();
     this.store.changed();
-  }
-
-  private loadProberOnce(): Promise<ProberModule> {
-    if (!this.proberModule) {
-      const started = performance.now();
-      this.proberModule = this.loadProber().then((module) => {
-        this.log.info(`prober loaded in ${(performance.now() - started).toFixed(1)} ms`);
-        return module;
-      });
-      // A failed load is tried again by the next run.
-      this.proberModule.catch(() => (this.proberModule = undefined));
-    }
-    return this.proberModule;
-  }
-
-  private async readKeys(probed: readonly ConfiguredProvider[], trusted: boolean): Promise<Map<string, ProviderKey>> {
-    const entries = await Promise.all(
-      probed.map(async (p) => [p.definition.id, await this.secrets.credential(p.definition, trusted || !p.fromWorkspace)] as const),
-    );
-    return new Map(entries);
-  }
-
-  private createScheduler(module: ProberModule, configuration: Configuration): Scheduler {
-    const prober = new module.Prober({ ...this.host.readProxySettings(), env: this.env });
-    this.prober = prober;
-    this.scheduler = new Scheduler({
-      clock: this.clock,
-      timers: this.host.timers,
-      random: this.host.random ?? Math.random,
-      tracker: this.tracker,
-      probe: (definition, signal) => prober.probe({ spec: definition.probe, credential: this.credentials.get(definition.id)?.credential, timeoutMs: definition.timeoutMs, signal }),
-      concurrency: configuration.parsed.probe.concurrency,
-      jitter: configuration.parsed.probe.jitter,
-      onProbe: (event) => this.probed(event),
-    });
-    return this.scheduler;
   }
 
   /** Saved state comes back as it was, aged by the time since; it announces nothing. */
@@ -315,24 +221,6 @@ export class Runtime implements Disposable {
       this.tracker.restore(this.store.load());
     } finally {
       this.restoring = false;
-    }
-  }
-
-  private failed(error: unknown): void {
-    if (this.disposed) {
-      this.log.error(`could not apply the settings: ${describe(error)}`);
-      return;
-    }
-    this.log.error(`could not apply the settings: ${describe(error)}; trying again in ${RETRY_AFTER_FAILURE_MS / 1000} s or at the next change`);
-    this.host.timers.clearTimeout(this.retryTimer);
-    this.retryTimer = this.host.timers.setTimeout(() => void this.pipeline.request(), RETRY_AFTER_FAILURE_MS);
-  }
-
-  private reportDiagnostics(configuration: Configuration): void {
-    try {
-      this.host.reportDiagnostics(configuration.parsed.diagnostics);
-    } catch (error) {
-      this.log.error(`could not report settings problems: ${describe(error)}`);
     }
   }
 
@@ -369,9 +257,6 @@ export class Runtime implements Disposable {
     this.dueTimer.arm();
   }
 
-  private get env(): NodeJS.ProcessEnv {
-    return this.host.env ?? process.env;
-  }
 }
 
 function describe(error: unknown): string {
