@@ -278,7 +278,13 @@ export const tests = [
         fleet.setMode(ANTHROPIC.id, { kind: 'healthy' });
       }
       // No nudge: Probe Now is the user overriding the wait; the scheduler alone must come back after it.
-      await waitForStatus(page, ALL_HEALTHY, { timeout: (RETRY_AFTER_SECONDS + 30) * 1000 });
+      await until(`${ANTHROPIC.label} to be probed again after its Retry-After and no longer read rate-limited`, async () => {
+        const st = await readStatus(page);
+        return { ok: !/rate-limited/.test(st.text) && !st.error, seen: st };
+      }, { timeout: (RETRY_AFTER_SECONDS + 30) * 1000 });
+      // Its window still holds the 429s (it may read degraded for a while): start it afresh for the next state.
+      await resetCircuit(page, ANTHROPIC.label);
+      await waitForStatus(page, ALL_HEALTHY, { nudge: probeAll(page) });
     },
   },
   {
