@@ -218,7 +218,7 @@ export const tests = [
     },
   },
   {
-    name: 'one misconfigured (401): never red nor "down", offers Set API Key, which confirms the origin and fixes it',
+    name: 'one misconfigured (401): never red nor "down", offers Set API Key, which confirms the origin and fixes it; Clear API Key confirms',
     async run({ page, fleet, screenshot }) {
       await dismissNotifications(page);
       const before = fleet.requests(OPENAI.id).length;
@@ -263,7 +263,22 @@ export const tests = [
         return { ok: r?.description === `SecretStorage (for ${fleet.url})`, seen: r };
       });
       assert(!JSON.stringify(key).includes(API_KEY), 'the drill-down must not show the key');
+
+      // Clear API Key confirms too, and the drill-down follows.
+      fleet.setMode(OPENAI.id, { kind: 'healthy' });
+      await runCommand(page, 'LLM Health: Clear API Key');
+      await pickQuickPickItem(page, OPENAI.label);
+      await until('a confirmation that the key was cleared', async () => {
+        const texts = (await page.locator('.notification-toast').allInnerTexts()).map((x) => x.replace(/\s+/g, ' '));
+        return { ok: texts.some((x) => /API key for OpenAI main cleared/.test(x)), seen: texts };
+      });
+      await until(`the drill-down of ${OPENAI.label} to say there is no key`, async () => {
+        const r = (await statistics(page, OPENAI.label)).find((x) => x.name === 'API key');
+        return { ok: r?.description === 'none', seen: r };
+      });
+      await dismissNotifications(page);
       await collapse(page, OPENAI.label);
+      await waitForStatus(page, ALL_HEALTHY, { nudge: probeAll(page) });
     },
   },
   {
