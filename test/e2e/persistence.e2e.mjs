@@ -56,6 +56,18 @@ async function shown(page) {
   return { text: status.text, icon: status.icon, ariaLabel: status.ariaLabel, rows };
 }
 
+/** What is shown once it has settled: the same on two reads a second apart. */
+async function settledShown(page) {
+  let last = await shown(page);
+  return until('the workbench to settle', async () => {
+    await new Promise((r) => setTimeout(r, 1_000));
+    const now = await shown(page);
+    const ok = JSON.stringify(now) === JSON.stringify(last);
+    last = now;
+    return { ok, seen: now };
+  });
+}
+
 /** Reloads the page (a new extension host) and waits for the extension's status bar item. */
 async function reload(page) {
   await page.reload();
@@ -85,12 +97,12 @@ export const tests = [
       await dismissNotifications(page);
       await runCommand(page, 'LLM Health: Isolate Provider');
       await pickQuickPickItem(page, PRIMARY.label);
-      await until(`the ${PRIMARY.label} row to read isolated`, async () => {
-        const d = await rowDescription(page, PRIMARY.label);
-        return { ok: d.startsWith('isolated'), seen: d };
+      await until(`the ${PRIMARY.label} row and the status bar to say isolated`, async () => {
+        const now = await shown(page);
+        return { ok: now.rows[PRIMARY.label] === 'isolated' && /isolated/.test(now.ariaLabel ?? ''), seen: now };
       });
       const before = await shown(page);
-      // No wait: the state must survive a reload that comes at once (flushed when the extension stops).
+      // No wait: the state must survive a reload that comes at once (commands are saved at once).
       await reload(page);
       await expectShownAfterReload(page, before);
     },
@@ -103,7 +115,7 @@ export const tests = [
         const t = await toasts(page);
         return { ok: t.some((x) => x.includes(`${FLAKY.label} is down`)), seen: t };
       }, { nudge: probeAll(page) });
-      const before = await shown(page);
+      const before = await settledShown(page);
       assert(before.rows[FLAKY.label] === 'open', `${FLAKY.label} should read open, saw ${JSON.stringify(before)}`);
       await dismissNotifications(page);
       await reload(page);
@@ -120,7 +132,7 @@ export const tests = [
         const d = await rowDescription(page, PRIMARY.label);
         return { ok: d.startsWith('healthy'), seen: d };
       }, { nudge: probeAll(page) });
-      const before = await shown(page);
+      const before = await settledShown(page);
       assert(before.rows[PRIMARY.label] !== 'isolated', `${PRIMARY.label} should not read isolated, saw ${JSON.stringify(before)}`);
       await reload(page);
       await expectShownAfterReload(page, before);
