@@ -56,7 +56,15 @@ export function createApi(runtime: Runtime): LlmHealthApi {
       if (admission.admitted) issued.add(admission);
       return admission;
     },
-    record: (permit, outcome) => tracker.record(checkPermit<Permit>(permit, (p) => issued.has(p)), checkOutcome(outcome)),
-    report: (id, outcome) => tracker.report(checkProviderId(id), checkOutcome(outcome)),
+    record: (permit, outcome) => {
+      const checked = checkPermit<Permit>(permit, (p) => issued.has(p));
+      tracker.record(checked, checkOutcome(outcome));
+      runtime.recordedOutside(checked.provider);
+    },
+    report: (id, outcome) => {
+      const provider = checkProviderId(id);
+      tracker.report(provider, checkOutcome(outcome));
+      runtime.recordedOutside(provider);
+    },
   };
 }

@@ -53,6 +53,9 @@ export class Runtime implements Disposable {
   private restoring = false;
   private disposed = false;
   private stopping: Promise<void> | undefined;
+  /** Providers another extension recorded into since the last turn. */
+  private outside: Set<string> | undefined;
+  private readonly timers: RuntimeHost['timers'];
 
   /** Providers whose rows changed (undefined: the whole list). At most every 250 ms. */
   readonly onDidChange;
@@ -71,6 +74,7 @@ export class Runtime implements Disposable {
   ) {
     const time = host.time ?? { monotonic: () => performance.timeOrigin + performance.now(), wall: Date.now, defer: setImmediate };
     const { timers } = host;
+    this.timers = timers;
     const onError = (error: unknown) => this.log.error(`unexpected: ${describe(error)}`);
     this.steady = new SteadyClock({ monotonic: time.monotonic, wall: time.wall });
     this.clock = new TurnClock(() => this.steady.now(), time.defer);
@@ -176,7 +180,18 @@ export class Runtime implements Disposable {
    * within a second, and the due timer re-armed for what it changed.
    */
   recordedOutside(id: string): void {
-    this.touched(id);
+    // Another extension may record thousands of calls a second: gather them and act once, next turn.
+    if (this.disposed) return;
+    if (this.outside !== undefined) {
+      this.outside.add(id);
+      return;
+    }
+    this.outside = new Set([id]);
+    this.timers.setTimeout(() => {
+      const ids = this.outside ?? new Set<string>();
+      this.outside = undefined;
+      for (const each of ids) this.touched(each);
+    }, 0);
   }
 
   /** Stops everything; `stop()` is the awaited form (deactivate). */

@@ -2,6 +2,12 @@ import * as vscode from 'vscode';
 import { PROVIDERS_VIEW, STATUS_ITEM } from './ids';
 import type { Runtime } from './runtime';
 import { summarize, tooltip } from './summary';
+import type { StatusBarSummary } from '../core/summary';
+
+/** Before the settings are first applied (a moment after start-up): checking, not "no providers". */
+function starting(): StatusBarSummary {
+  return { text: `$(sync~spin) LLM ${vscode.l10n.t('checking')}`, accessible: vscode.l10n.t('LLM Health: starting, reading the settings'), background: undefined };
+}
 
 /** The one status-bar item: a glanceable summary; clicking focuses the tree view. */
 export class StatusBar implements vscode.Disposable {
@@ -19,7 +25,7 @@ export class StatusBar implements vscode.Disposable {
 
   update(): void {
     const views = this.runtime.views();
-    const summary = summarize(views, this.runtime.offline);
+    const summary = this.runtime.started ? summarize(views, this.runtime.offline) : starting();
     this.item.text = summary.text;
     this.item.accessibilityInformation = { label: summary.accessible, role: 'button' };
     this.item.backgroundColor = summary.background ? new vscode.ThemeColor(`statusBarItem.${summary.background}Background`) : undefined;

@@ -323,3 +323,27 @@ describe('runtime: keys and time', () => {
     await h.runtime.stop();
   });
 });
+
+describe('runtime: outcomes from other extensions', () => {
+  it('calls reported through the public API are saved within a second, in one write however many', async () => {
+    const { createApi } = await import('../../../src/host/api');
+    const h = await started('a');
+    const api = createApi(h.runtime);
+    await h.advance(2_000);
+    const writes = h.memento.writes;
+    const before = h.runtime.tracker.snapshot('a')!.lifetime.calls;
+    for (let i = 0; i < 1_000; i++) {
+      const permit = api.admit('a');
+      assert.ok(permit.admitted);
+      api.record(permit, { kind: 'success', latencyMs: 20 }); // no transition: only the recording can save
+    }
+    await h.advance(1_000);
+    assert.equal(h.memento.writes, writes + 1, 'one write for the thousand calls');
+    const next = new RuntimeHarness(h.memento);
+    next.clock.t = h.clock.t;
+    next.setProviders(provider('a'));
+    await next.runtime.start();
+    assert.equal(next.runtime.tracker.snapshot('a')!.lifetime.calls, before + 1_000, 'a reload keeps them: lifetime counts never go backwards');
+    await Promise.all([h.runtime.stop(), next.runtime.stop()]);
+  });
+});
