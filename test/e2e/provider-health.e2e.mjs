@@ -6,7 +6,7 @@
 // The workspace watches three providers on the fleet (see PROVIDERS), probed
 // every 5 s; a circuit opens after 2 calls at >= 50 % errors and stays open
 // for 600 s, so only Reset Circuit closes it during the run.
-import { assert, dismissNotifications, hoverStatus, openHealthView, pickQuickPickItem, readStatus, withViewportHeight, runCommand, setSidebarWidth, treeRow, treeRows, until, waitForStatus } from './workbench.mjs';
+import { assert, dismissNotifications, hoverStatus, screenshotHover, openHealthView, pickQuickPickItem, readStatus, withViewportHeight, runCommand, setSidebarWidth, treeRow, treeRows, until, waitForStatus } from './workbench.mjs';
 
 export const PROVIDERS = [
   { id: 'openai-main', label: 'OpenAI main', preset: 'openai', path: '/openai-main/v1' },
@@ -55,13 +55,7 @@ export const tests = [
       const text = (await hover.innerText()).replace(/[ \u00a0]+/g, ' ');
       assert(new RegExp(`${BACKUP.label}: .*503`).test(text), `the 503 should be listed as ${BACKUP.label}'s last error:\n${text}`);
 
-      // The hover and the status bar under it, with a margin.
-      const h = await hover.boundingBox();
-      const viewport = page.viewportSize();
-      const x = Math.max(0, h.x - 24);
-      const y = Math.max(0, h.y - 24);
-      await screenshot('status-bar-tooltip.png', { clip: { x, y, width: Math.min(viewport.width - x, h.width + 260), height: viewport.height - y } });
-      await page.mouse.move(700, 300);
+      await screenshotHover(page, hover, screenshot, 'status-bar-tooltip.png');
     },
   },
   {

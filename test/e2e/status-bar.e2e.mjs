@@ -12,7 +12,7 @@
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { assert, dismissNotifications, hoverStatus, openHealthView, pickQuickPickItem, quickInput, readStatus, runCommand, setSidebarWidth, statusItem, treeRow, treeRows, until, waitForStatus } from './workbench.mjs';
+import { assert, dismissNotifications, hoverStatus, screenshotHover, openHealthView, pickQuickPickItem, quickInput, readStatus, runCommand, setSidebarWidth, statusItem, treeRow, treeRows, until, waitForStatus } from './workbench.mjs';
 
 export const PROVIDERS = [
   { id: 'openai-main', label: 'OpenAI main', preset: 'openai', path: '/openai-main/v1' },
@@ -177,12 +177,7 @@ async function rateLimited(page, screenshot) {
   assert(!text.includes(`${BACKUP.label}:`), `healthy ${BACKUP.label} has no error in its window and shows none:\n${text}`);
   const heights = table.map((r) => r.height);
   assert(Math.max(...heights) < 1.5 * Math.min(...heights), `every tooltip row on one line, saw heights ${JSON.stringify(heights)}: ${JSON.stringify(table)}`);
-  const h = await hover.boundingBox();
-  const viewport = page.viewportSize();
-  const x = Math.max(0, h.x - 24);
-  const y = Math.max(0, h.y - 24);
-  await screenshot('status-tooltip.png', { clip: { x, y, width: Math.min(viewport.width - x, h.width + 260), height: viewport.height - y } });
-  await page.mouse.move(900, 300);
+  await screenshotHover(page, hover, screenshot, 'status-tooltip.png');
 }
 
 /** @type {{ name: string, run: (ctx: any) => Promise<void> }[]} */

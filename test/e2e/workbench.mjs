@@ -105,6 +105,19 @@ export async function hoverStatus(page, mustContain) {
   return hover;
 }
 
+/**
+ * Saves a picture of an open hover and the status bar under it, with a
+ * margin, then moves the mouse away so the hover closes.
+ */
+export async function screenshotHover(page, hover, screenshot, file) {
+  const h = await hover.boundingBox();
+  const viewport = page.viewportSize();
+  const x = Math.max(0, h.x - 24);
+  const y = Math.max(0, h.y - 24);
+  await screenshot(file, { clip: { x, y, width: Math.min(viewport.width - x, h.width + 260), height: viewport.height - y } });
+  await page.mouse.move(Math.round(viewport.width / 2), 300);
+}
+
 // ------------------------------------------------------------------ notifications
 
 /** Closes notification toasts that would cover the status bar or a screenshot. */

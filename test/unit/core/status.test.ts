@@ -6,6 +6,7 @@ import type { Outcome, OutcomeKind } from '../../../src/core/outcome';
 import { DEFAULT_STATUS_OPTIONS } from '../../../src/core/status';
 import { HealthTracker } from '../../../src/core/tracker';
 import type { TransitionEvent } from '../../../src/core/tracker';
+import { mulberry32 as prng } from '../../fixtures/fleet';
 import { FakeClock, fixedRandom } from '../fake-clock';
 
 const ok: Outcome = { kind: 'success', latencyMs: 100 };
@@ -28,18 +29,6 @@ function setup(breaker: Partial<BreakerOptions> = {}) {
   };
   const snap = () => tracker.snapshot('p')!;
   return { clock, tracker, events, call, snap };
-}
-
-/** A deterministic pseudo-random sequence (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('status as a person reads it', () => {
