@@ -6,7 +6,7 @@ import type { StatusBarSummary } from '../core/summary';
 
 /** Before the settings are first applied (a moment after start-up): checking, not "no providers". */
 function starting(): StatusBarSummary {
-  return { text: `$(sync~spin) LLM ${vscode.l10n.t('checking')}`, accessible: vscode.l10n.t('LLM Health: starting, reading the settings'), background: undefined };
+  return { text: `$(sync~spin) LLM ${vscode.l10n.t('checking')}`, accessible: vscode.l10n.t('LLM Health: checking, reading the settings'), background: undefined };
 }
 
 /** The one status-bar item: a glanceable summary; clicking focuses the tree view. */

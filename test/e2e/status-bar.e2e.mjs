@@ -185,8 +185,16 @@ export const tests = [
   {
     name: 'checking: before every provider has a result, a neutral spinner, no tick, no colour',
     async run({ page, screenshot }) {
-      const s = await waitForStatus(page, { text: 'LLM checking', icon: 'sync' }, { timeout: SLOW_FIRST_PROBE_MS - 2000 });
-      assert(/^LLM Health: checking, [0-2] of 3 providers have a result$/.test(s.ariaLabel), `accessible label: ${s.ariaLabel}`);
+      await waitForStatus(page, { text: 'LLM checking', icon: 'sync' }, { timeout: SLOW_FIRST_PROBE_MS - 2000 });
+      // The settings are read a moment after start-up ("checking, reading the settings"); then the count.
+      await until(
+        'the checking label to count results',
+        async () => {
+          const s = await readStatus(page);
+          return { ok: s.text === 'LLM checking' && /^LLM Health: checking, [0-2] of 3 providers have a result$/.test(s.ariaLabel), seen: s };
+        },
+        { timeout: SLOW_FIRST_PROBE_MS - 2000 },
+      );
       await assertColours(page, { error: false, warning: false });
       await statusShot(page, screenshot, 'checking');
     },
