@@ -4,7 +4,9 @@ import { PRESET_IDS, isLoopbackHost } from './provider';
 import type { BodyCheck, PresetId, ProbeMethod, ProbeSpec, ProviderDefinition } from './provider';
 import { INTERVAL_SECONDS, TIMEOUT_MS } from './settings-global';
 import type { ProbeSettings } from './settings-global';
-import { formatDiagnostic, inRange, isRecord, own, rangeText, segment } from './settings-ranges';
+import { displayText } from './markdown';
+import { REDACTED, sanitizeMessage } from './sanitize';
+import { UNKNOWN_KEY_LIKE, formatDiagnostic, inRange, isRecord, looksLikeKey, own, rangeText, segment } from './settings-ranges';
 import type { Range, Report } from './settings-ranges';
 
 /*
@@ -25,8 +27,19 @@ const PROBE_KEYS = ['method', 'path', 'expectStatus', 'bodyContains', 'jsonPath'
 const SET_API_KEY = 'keys belong in SecretStorage, not in settings: use "LLM Health: Set API Key" instead';
 /** Headers the prober owns: overriding them breaks framing or routing. */
 const PROBER_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect']);
-/** Query parameters that carry a key (Gemini's `?key=`, many gateways' `?api_key=`). */
-const KEY_PARAMS = new Set(['key', 'api_key', 'apikey', 'api-key', 'access_token', 'token']);
+/**
+ * Query and matrix parameters that carry a key (Gemini's `?key=`, many
+ * gateways' `?api_key=`, signed URLs' `sig=`), compared lower-case without
+ * `-`, `_` and `.`: `api_key`, `api-key`, `API.Key` and `apikey` are one name.
+ */
+const KEY_PARAMS = new Set([
+  'key', 'apikey', 'xapikey', 'xgoogapikey', 'subscriptionkey', 'token', 'accesstoken', 'refreshtoken', 'idtoken', 'auth', 'authorization',
+  'secret', 'clientsecret', 'password', 'passwd', 'pwd', 'sig', 'signature',
+]);
+/** Names that would reach an object's prototype, or look as if they could: never a header. */
+const RESERVED_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
+/** A label is one line of at most this many characters in every view. */
+const LABEL_CHARS = 80;
 
 export function readProviders(raw: unknown, probe: ProbeSettings, report: Report): ProviderDefinition[] {
   if (raw === undefined) return [];
@@ -99,7 +112,8 @@ class ProviderReader {
     this.readId(own(entry, 'id'));
     for (const key of Object.keys(entry)) {
       if (PROVIDER_KEYS.includes(key)) continue;
-      if (/^(api[-_]?key|key|token|secret)$/i.test(key)) this.warning(segment(key), `ignored: ${SET_API_KEY}`);
+      if (looksLikeKey(key)) this.warning('', `${UNKNOWN_KEY_LIKE}; ${SET_API_KEY}`);
+      else if (/^(api[-_]?key|key|token|secret)$/i.test(key)) this.warning(segment(key), `ignored: ${SET_API_KEY}`);
       else this.warning(segment(key), 'unknown setting, ignored');
     }
     const presetId = this.readPreset(own(entry, 'preset'));
@@ -162,7 +176,7 @@ class ProviderReader {
     if (!ID.test(raw)) return this.error('.id', 'must be 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit');
     const first = this.seen.get(raw.toLowerCase());
     // Case-insensitive: ids end up in command arguments and context keys that users type.
-    if (first !== undefined) return this.error('.id', `"${raw}" is already used by llmHealth.providers[${first}]`);
+    if (first !== undefined) return this.error('.id', `already used by llmHealth.providers[${first}]`);
     this.seen.set(raw.toLowerCase(), this.index);
     this.id = raw;
   }
@@ -178,9 +192,18 @@ class ProviderReader {
   private readLabel(raw: unknown, preset: Preset): string {
     const fallback = preset.id === 'custom' ? this.id : preset.displayName;
     if (raw === undefined || raw === '') return fallback;
-    if (typeof raw === 'string' && raw.trim() !== '') return raw.trim();
-    this.error('.label', 'must be a non-empty string');
-    return fallback;
+    if (typeof raw !== 'string' || raw.trim() === '') {
+      this.error('.label', 'must be a non-empty string');
+      return fallback;
+    }
+    // Settings are someone else's text: no line breaks, control or bidi characters, and a length every view can show.
+    const label = displayText(raw, LABEL_CHARS);
+    if (label === '') {
+      this.warning('.label', 'has no visible characters; the default is shown');
+      return fallback;
+    }
+    if (label !== raw.trim()) this.warning('.label', `shown as one line of at most ${LABEL_CHARS} characters, without control or invisible characters`);
+    return label;
   }
 
   /** The normalised base URL, or undefined after a diagnostic. */
@@ -235,10 +258,13 @@ class ProviderReader {
     }
     const keyHeader = keyHeaderOf(preset.auth);
     for (const name of Object.keys(raw)) {
-      const path = `.headers${segment(name)}`;
+      const hidden = looksLikeKey(name);
+      const path = hidden ? '.headers' : `.headers${segment(name)}`;
       const lower = name.toLowerCase();
       const value = own(raw, name);
-      if (!HEADER_NAME.test(name)) this.error(path, 'not a valid header name');
+      if (hidden) this.error(path, `a header name that looks like a key (not shown), not sent; ${SET_API_KEY}`);
+      else if (RESERVED_NAMES.has(lower)) this.error(path, 'a reserved name, not sent');
+      else if (!HEADER_NAME.test(name)) this.error(path, 'not a valid header name');
       else if (lower === 'authorization' || lower === 'proxy-authorization' || lower === keyHeader) this.error(path, SET_API_KEY);
       else if (PROBER_HEADERS.has(lower)) this.error(path, 'set by the prober; remove it');
       else if (typeof value !== 'string') this.error(path, 'must be a string');
@@ -254,7 +280,11 @@ class ProviderReader {
       this.error('.probe', 'must be an object');
       return {};
     }
-    for (const key of Object.keys(raw)) if (!PROBE_KEYS.includes(key)) this.warning(`.probe${segment(key)}`, 'unknown setting, ignored');
+    for (const key of Object.keys(raw)) {
+      if (PROBE_KEYS.includes(key)) continue;
+      if (looksLikeKey(key)) this.warning('.probe', UNKNOWN_KEY_LIKE);
+      else this.warning(`.probe${segment(key)}`, 'unknown setting, ignored');
+    }
 
     const rawMethod = own(raw, 'method');
     let method: ProbeMethod | undefined;
@@ -269,8 +299,11 @@ class ProviderReader {
       // "//" would make the rest a host when resolved; "#" never reaches the server.
       if (typeof rawPath !== 'string' || !/^\/(?!\/)[^\s#]*$/.test(rawPath)) {
         this.error('.probe.path', 'must be a path starting with "/", without spaces or "#"');
-      } else if (carriesKey(rawPath)) this.error('.probe.path', `must not carry a key in its query; ${SET_API_KEY}`);
-      else path = rawPath;
+      } else {
+        const problem = keyInPath(rawPath);
+        if (problem !== undefined) this.error('.probe.path', `${problem}; ${SET_API_KEY}`);
+        else path = rawPath;
+      }
     }
 
     const rawStatus = own(raw, 'expectStatus');
@@ -379,13 +412,34 @@ function baseUrlOf(url: URL): BaseUrl {
   return { href: url.origin + url.pathname.replace(/\/+$/, ''), origin: url.origin, hostname: url.hostname };
 }
 
-function carriesKey(path: string): boolean {
-  const query = path.indexOf('?');
-  if (query < 0) return false;
-  for (const pair of path.slice(query + 1).split('&')) {
-    if (KEY_PARAMS.has(pair.split('=')[0]!.toLowerCase())) return true;
+/**
+ * Why a probe path would send a key, or undefined. Servers decode percent
+ * escapes, so `?%6Bey=` is `?key=`: names and values are read decoded (twice
+ * over, for `%256B`), and an escape that does not decode is an error itself.
+ * Query (`?`, `&`), matrix (`;`) and fragment (`#`) parameters all count, and
+ * so do a value that looks like a key whatever its name and `user:pass@`.
+ */
+function keyInPath(path: string): string | undefined {
+  const texts = [path];
+  for (let i = 0; i < 2 && texts.at(-1)!.includes('%'); i++) {
+    try {
+      texts.push(decodeURIComponent(texts.at(-1)!));
+    } catch {
+      // A `%` that one decoding left behind (`%25`) is text to the server.
+      if (i === 0) return 'has a malformed percent escape';
+      break;
+    }
   }
-  return false;
+  // `user:password@` cannot be a path's userinfo, but a server or proxy log would still keep it.
+  if (texts.some((text) => /(?:^|[/\\])[^/\\?#;@:]+:[^/\\?#;@]+@/.test(text))) return 'must not carry user:password@ credentials';
+  const parameters = texts.map((text) => {
+    const start = text.search(/[?;#]/);
+    return start < 0 ? '' : text.slice(start + 1);
+  });
+  const names = parameters.flatMap((p) => p.split(/[?&;#]/).map((parameter) => parameter.split('=')[0]!.toLowerCase().replace(/[-_.\s]/g, '')));
+  if (names.some((name) => KEY_PARAMS.has(name))) return 'must not carry a key in a query, matrix or fragment parameter';
+  if (parameters.some((p) => sanitizeMessage(p, Infinity).includes(REDACTED))) return 'must not carry a value that looks like a key';
+  return undefined;
 }
 
 function isJsonValue(value: unknown, depth: number): boolean {

@@ -1,3 +1,5 @@
+import { REDACTED, sanitizeMessage } from './sanitize';
+
 /*
  * The vocabulary every settings reader shares: diagnostics and the Report
  * that collects them, numbers with ranges, sections of global settings, and
@@ -97,7 +99,11 @@ export function readSection(raw: unknown, name: string, known: readonly string[]
     report.error(path, 'must be an object; using the defaults');
     return new Section({}, path, report);
   }
-  for (const key of Object.keys(raw)) if (!known.includes(key)) report.warning(`${path}${segment(key)}`, 'unknown setting, ignored');
+  for (const key of Object.keys(raw)) {
+    if (known.includes(key)) continue;
+    if (looksLikeKey(key)) report.warning(path, UNKNOWN_KEY_LIKE);
+    else report.warning(`${path}${segment(key)}`, 'unknown setting, ignored');
+  }
   return new Section(raw, path, report);
 }
 
@@ -123,4 +129,22 @@ export function own(record: Record<string, unknown>, key: string): unknown {
 /** `.name` when it reads plainly, `["odd name"]` otherwise. */
 export function segment(key: string): string {
   return /^[A-Za-z_$][\w$-]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}
+
+/** What a diagnostic says instead of a property name that may be a key pasted where a name belongs. */
+export const UNKNOWN_KEY_LIKE = 'an unknown property (not shown: it looks like a key), ignored';
+
+/** Prefixes of well-known keys and tokens (OpenAI, Groq, xAI, Hugging Face, GitHub, GitLab, Slack, AWS, Google, JWT). */
+const KEY_PREFIX = /^(?:sk|pk|rk|gsk|xai|hf|gh[pousr]|github_pat|glpat|xox[abpr])[-_]|^(?:AKIA|ASIA)[A-Z0-9]{8}|^AIza|^eyJ/;
+
+/**
+ * Whether a property name may be a key typed where a name belongs: such a
+ * name is never echoed in a diagnostic. Long names, names that start like a
+ * known key, token-like names (16+ characters with 3+ digits) and anything
+ * the log sanitizer would redact count; ordinary setting names do not.
+ */
+export function looksLikeKey(name: string): boolean {
+  if (name.length > 40 || KEY_PREFIX.test(name)) return true;
+  if (name.length >= 16 && (name.match(/\d/g)?.length ?? 0) >= 3) return true;
+  return sanitizeMessage(name, 1000).includes(REDACTED);
 }

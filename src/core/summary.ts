@@ -120,17 +120,3 @@ export function rowActions(condition: { readonly state: CircuitState; readonly s
 export function lastErrorShown(snapshot: { readonly status: ProviderStatus; readonly failures: number; readonly lastError: object | undefined }): boolean {
   return snapshot.lastError !== undefined && (snapshot.failures > 0 || snapshot.status !== 'healthy');
 }
-
-/**
- * Text from settings or from a server, made inert inside Markdown (and a
- * table cell): no formatting, links, HTML, entities, `$(icon)`s or line breaks.
- */
-export function escapeMarkdown(text: string): string {
-  return text.replace(/[\\`*_{}[\]()<>#+!|~$&:-]/g, (c) => `\\${c}`).replace(/[\r\n]+/g, ' ');
-}
-
-/** At most `max` characters, an ellipsis when cut. */
-export function truncate(text: string, max: number): string {
-  const chars = [...text];
-  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
-}

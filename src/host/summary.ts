@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
-import { escapeMarkdown, lastErrorShown, rowActions, summarize as summarizeStatuses, truncate } from '../core/summary';
+import { markdownText } from '../core/markdown';
+import { lastErrorShown, rowActions, summarize as summarizeStatuses } from '../core/summary';
 import type { RowAction, StatusBarSummary } from '../core/summary';
 import type { ProviderSnapshot } from '../core/tracker';
 import { COMMANDS } from './ids';
@@ -19,6 +20,8 @@ export function summarize(views: readonly ProviderView[], offline: boolean): Sta
 // every row on one line; last errors go under the table, one line each.
 const LAST_ERROR_CHARS = 60;
 const SPARKLINE_POINTS = 6;
+/** A label longer than this would push the status and actions out of the hover. */
+const CELL_CHARS = 40;
 
 /** Tooltip links, icon first: each runs one of this extension's commands on the row's provider. */
 const LINKS: Partial<Record<RowAction, { command: string; icon: string; title: () => string }>> = {
@@ -50,18 +53,18 @@ export function tooltip(views: readonly ProviderView[], offline: boolean, now: n
     md.appendMarkdown(`| ${label} | ${cells.join(' | ')} | ${actionLinks(v.configured.definition.id, s)} |\n`);
     if (s && lastErrorShown(s)) {
       const { message, at } = s.lastError!;
-      errors.push(`$(error) ${label}: ${escapeMarkdown(truncate(message, LAST_ERROR_CHARS))} — ${relative(at, now)}`);
+      errors.push(`$(error) ${label}: ${markdownText(message, LAST_ERROR_CHARS)} — ${relative(at, now)}`);
     } else if (!s && v.configured.notProbed) {
-      errors.push(`$(circle-slash) ${label}: ${escapeMarkdown(truncate(v.configured.notProbed, LAST_ERROR_CHARS))}`);
+      errors.push(`$(circle-slash) ${label}: ${markdownText(v.configured.notProbed, LAST_ERROR_CHARS)}`);
     }
   }
   if (errors.length > 0) md.appendMarkdown(`\n${vscode.l10n.t('Last error')}:  \n${errors.join('  \n')}\n`);
   return md;
 }
 
-/** Escaped, and spaces made unbreakable: a short cell never wraps, the row stays on one line. */
+/** Escaped and cut, and spaces made unbreakable: a short cell never wraps, the row stays on one line. */
 function cell(text: string): string {
-  return escapeMarkdown(text).replace(/ /g, '&nbsp;');
+  return markdownText(text, CELL_CHARS).replace(/ /g, '&nbsp;');
 }
 
 /**

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { CircuitState } from '../../../src/core/breaker';
 import type { ProviderStatus } from '../../../src/core/status';
-import { escapeMarkdown, lastErrorShown, rowActions, summarize, truncate, untranslated } from '../../../src/core/summary';
+import { lastErrorShown, rowActions, summarize, untranslated } from '../../../src/core/summary';
 import type { RowAction } from '../../../src/core/summary';
 import { COMMANDS, PROVIDERS_VIEW, providerRowContext } from '../../../src/host/ids';
 
@@ -127,35 +127,7 @@ describe('tooltip: last error', () => {
   });
 });
 
-describe('escaping strings from settings and servers for Markdown', () => {
-  const specials = /[\\`*_{}[\]()<>#+!|~$&:-]/;
-  const inert = (text: string) => {
-    const escaped = escapeMarkdown(text);
-    // Every special character is preceded by a backslash that is itself not escaped.
-    for (let i = 0; i < escaped.length; i++) {
-      if (escaped[i] === '\\') {
-        i++;
-        continue;
-      }
-      assert.ok(!specials.test(escaped[i]!), `unescaped ${escaped[i]} at ${i} in ${escaped}`);
-    }
-    assert.ok(!/[\r\n]/.test(escaped));
-    return escaped;
-  };
-  it('leaves no link, image, HTML, entity, icon, table cell break or line break', () => {
-    inert('[click](command:llmHealth.resetAll) ![x](http://evil/x.png)');
-    inert('<img src=x onerror=alert(1)> &nbsp; &#124;');
-    assert.equal(inert('a | b'), 'a \\| b');
-    assert.equal(inert('$(error) down'), '\\$\\(error\\) down');
-    assert.equal(inert('line one\nline two\r\n'), 'line one line two ');
-    inert('**bold** _it_ `code` ~~strike~~ # heading https://example.com \\');
-  });
-  it('truncates before escaping, so no escape is cut in half', () => {
-    assert.equal(truncate('abcdef', 4), 'abc…');
-    assert.equal(truncate('abc', 4), 'abc');
-    assert.equal(escapeMarkdown(truncate('ab|||||', 4)), 'ab\\|…');
-  });
-});
+// Escaping for Markdown: markdown.test.ts.
 
 // ------------------------------------------------------------------ tree menus
 
