@@ -2,6 +2,8 @@ import * as vscode from 'vscode';
 import type { ProviderDefinition } from '../core/provider';
 import { parseSettings } from '../core/settings';
 import type { ParsedSettings, RawSettings } from '../core/settings';
+import { settingByTrust } from '../core/settings-trust';
+import type { GlobalSection } from '../core/settings-trust';
 import { CONFIG_SECTION } from './ids';
 
 /** A provider as configured, with where it came from and whether it may be probed. */
@@ -19,19 +21,22 @@ export interface Configuration {
 
 /**
  * Reads the `llmHealth` settings. In Restricted Mode the providers a
- * workspace defines are listed but not probed: only the user's are.
+ * workspace defines are listed but not probed: only the user's are; and the
+ * workspace's probe, breaker, status and notifications values do not apply.
  */
 export function readConfiguration(trusted: boolean): Configuration {
   const config = vscode.workspace.getConfiguration(CONFIG_SECTION);
   const inspected = config.inspect<unknown>('providers');
   const workspaceProviders = inspected?.workspaceFolderValue ?? inspected?.workspaceValue;
   const userProviders = inspected?.globalValue;
+  // Untrusted, the workspace's global values do not apply: inspect the layers rather than trust get().
+  const section = (key: GlobalSection): unknown => (trusted ? config.get(key) : settingByTrust(config.inspect(key), false));
   const raw = (providers: unknown): RawSettings => ({
     providers,
-    breaker: config.get('breaker'),
-    status: config.get('status'),
-    probe: config.get('probe'),
-    notifications: config.get('notifications'),
+    breaker: section('breaker'),
+    status: section('status'),
+    probe: section('probe'),
+    notifications: section('notifications'),
   });
   if (trusted || workspaceProviders === undefined) {
     const parsed = parseSettings(raw(workspaceProviders ?? userProviders ?? []));
