@@ -224,6 +224,7 @@ export async function runSuites({ only, verbose = false, log = console.log } = {
       const workspaceSettings = {
         'llmHealth.providers': [{ id: 'workspace-openai', preset: 'openai', baseUrl: `${fleet.url}/workspace-openai/v1` }],
         'llmHealth.probe.intervalSeconds': 5,
+        'llmHealth.breaker.minRequests': 1,
       };
       const r = await runInCodeServer({ trust: false, label: 'restricted', verbose, workspaceSettings, env: { LLM_HEALTH_IT_SUITE: 'restricted', LLM_HEALTH_IT_FLEET: fleet.url }, log });
       failed += r.failed + (r.exitCode === 0 ? 0 : r.failed === 0 ? 1 : 0);
