@@ -118,6 +118,9 @@ describe('body check: the value at the path', () => {
     assert.equal(checkBody({ jsonPath: 'status', equals: null }, health({}), false), differs);
     assert.equal(checkBody({ jsonPath: 'status', equals: {} }, health('{}'), false), differs);
     assert.equal(checkBody({ jsonPath: 'status', equals: '{}' }, health({}), false), differs);
+    // A string and an object indexed like its characters are still different values.
+    assert.equal(checkBody({ jsonPath: 'status', equals: { 0: 'o', 1: 'k' } }, health('ok'), false), differs);
+    assert.equal(checkBody({ jsonPath: 'status', equals: 'ok' }, health({ 0: 'o', 1: 'k' }), false), differs);
   });
 });
 

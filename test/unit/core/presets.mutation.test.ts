@@ -77,6 +77,28 @@ describe('presets as a person sees them', () => {
   });
 });
 
+describe('preset keys stay out of settings', () => {
+  it('refuse a header that would carry the key under the name the service reads it from', () => {
+    const parsed = parseSettings({
+      providers: [
+        { id: 'a', preset: 'anthropic', headers: { 'X-Api-Key': 'sk-ant-123' } },
+        { id: 'g', preset: 'gemini', headers: { 'x-goog-api-key': 'AIza123' } },
+      ],
+    });
+    assert.deepEqual(
+      parsed.diagnostics.map((d) => d.path),
+      ['llmHealth.providers[0].headers.X-Api-Key', 'llmHealth.providers[1].headers.x-goog-api-key'],
+    );
+    assert.ok(parsed.diagnostics.every((d) => d.message.includes('Set API Key')));
+  });
+
+  it('accept other headers on a bearer-token service', () => {
+    const parsed = parseSettings({ providers: [{ id: 'o', preset: 'openai', headers: { 'OpenAI-Organization': 'org-1' } }] });
+    assert.deepEqual(parsed.diagnostics, []);
+    assert.deepEqual(parsed.providers[0]?.probe.headers, { 'openai-organization': 'org-1' });
+  });
+});
+
 describe('preset probes tell the API from a page in front of it', () => {
   for (const id of PRESET_IDS) {
     it(`${id} accepts its service's healthy answer`, () => {
