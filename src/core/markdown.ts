@@ -7,14 +7,14 @@
  */
 
 /** Line breaks and tabs (CR alone makes a Markdown heading of what follows): they become spaces. */
-const BREAKS = /[\t\n\v\f\r\u0085\u2028\u2029]/g;
+export const BREAKS = /[\t\n\v\f\r\u0085\u2028\u2029]/g;
 
 /**
  * Other control characters, zero-width and bidirectional formatting marks:
  * invisible, or able to make a label read differently from what it holds.
  */
 // eslint-disable-next-line no-control-regex
-const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufeff\uffa0\ufff0-\ufffb]/g;
+export const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufeff\uffa0\ufff0-\ufffb]/g;
 
 /**
  * Every ASCII punctuation character. CommonMark lets a backslash escape each

@@ -1,18 +1,10 @@
+import { BREAKS, INVISIBLE } from './markdown';
+
 /** What stands where a key-like string was. */
 export const REDACTED = '[redacted]';
 
 /** Longer input is cut before any work, so a huge message costs no more than a long one. */
 const MAX_INPUT = 16 * 1024;
-
-/** Line breaks and tabs: they would split a tree row or a log line, so they become spaces. */
-const BREAKS = /[\t\n\v\f\r\u0085\u2028\u2029]/g;
-
-/**
- * Other control characters, zero-width and bidirectional formatting marks:
- * invisible, or able to make a message read differently from what it holds.
- */
-// eslint-disable-next-line no-control-regex
-const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]/g;
 
 /** `https://user:password@host`: credentials in a URL. */
 const URL_USERINFO = /(\/\/)[^/\s:@]+:[^/\s@]+@/g;
