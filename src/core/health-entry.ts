@@ -4,6 +4,7 @@ import type { Random } from './clock';
 import { KIND_COUNT } from './outcome';
 import type { OutcomeKind } from './outcome';
 import { ClosedPermit } from './permit';
+import { sanitizeMessage } from './sanitize';
 import { StatusState } from './status';
 import type { StatusOptions } from './status';
 
@@ -25,7 +26,9 @@ export class HealthEntry {
   readonly status = new StatusState();
   /** The circuit state last announced. */
   state: CircuitState = 'closed';
+  /** As recorded; its message is sanitized on the way out (`shownError`), off the hot path. */
   lastError: LastError | undefined;
+  private shown: { readonly from: LastError; readonly error: LastError } | undefined;
   /** NaN until a success: a number field from the start keeps V8 from boxing each store. */
   lastSuccessAt = NaN;
   /** The last failure was auth/not_found and nothing succeeded since. */
@@ -37,6 +40,14 @@ export class HealthEntry {
   /** Set when the provider was removed or replaced: its permits count nowhere. */
   retired = false;
   closedPermit: ClosedPermit<HealthEntry>;
+
+  /** The last error fit to show, save or export: its message sanitized (once per error). */
+  shownError(): LastError | undefined {
+    const error = this.lastError;
+    if (error === undefined) return undefined;
+    if (this.shown?.from !== error) this.shown = { from: error, error: { ...error, message: sanitizeMessage(error.message) } };
+    return this.shown.error;
+  }
 
   constructor(
     readonly id: string,

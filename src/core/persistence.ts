@@ -36,10 +36,11 @@ export function saveEntry(entry: HealthEntry, toWall: number): SavedProvider {
   const window = entry.breaker.window.serialize();
   const at = (t: number) => (t > 0 ? t + toWall : t);
   const bucketShift = Math.round(toWall / window.bucketMs);
+  const lastError = entry.shownError();
   return {
     breaker: { ...breaker, openUntil: at(breaker.openUntil), waitUntil: at(breaker.waitUntil ?? 0) },
     window: { bucketMs: window.bucketMs, buckets: window.buckets.map((b) => ({ ...b, n: b.n + bucketShift })) },
-    ...(entry.lastError && { lastError: { ...entry.lastError, at: entry.lastError.at + toWall } }),
+    ...(lastError && { lastError: { ...lastError, at: lastError.at + toWall } }),
     ...(!Number.isNaN(entry.lastSuccessAt) && { lastSuccessAt: entry.lastSuccessAt + toWall }),
     misconfigured: entry.misconfigured,
     rateLimited: entry.rateLimited,

@@ -45,6 +45,7 @@ export function snapshotOf(entry: HealthEntry, now: number, wallOffset: number):
   const wall = (t: number) => t + wallOffset;
   const halfOpenAt = breaker.state === 'open' ? breaker.openUntil : undefined;
   const waitUntil = breaker.waitUntil;
+  const lastError = entry.shownError();
   return {
     id: entry.id,
     at: wall(now),
@@ -62,7 +63,7 @@ export function snapshotOf(entry: HealthEntry, now: number, wallOffset: number):
     slowCallRate: w.slowCallRate,
     byKind: countsOf((i) => w.count(i)),
     latency: w.latency(),
-    lastError: entry.lastError && { ...entry.lastError, at: wall(entry.lastError.at) },
+    lastError: lastError && { ...lastError, at: wall(lastError.at) },
     lastSuccessAt: Number.isNaN(entry.lastSuccessAt) ? undefined : wall(entry.lastSuccessAt),
     rateLimitedUntil: waitUntil > now ? wall(waitUntil) : undefined,
     lifetime: {

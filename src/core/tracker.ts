@@ -9,7 +9,6 @@ import { ClosedPermit, ENTRY, TRIAL, TrialPermit } from './permit';
 import type { Admission, Permit } from './permit';
 import { isSavedProvider, isSavedTracker, loadEntry, saveEntry } from './persistence';
 import type { SavedProvider, SavedTracker } from './persistence';
-import { sanitizeMessage } from './sanitize';
 import { snapshotOf } from './snapshot';
 import type { ProviderSnapshot } from './snapshot';
 import { DEFAULT_STATUS_OPTIONS } from './status';
@@ -340,7 +339,7 @@ export class HealthTracker {
       entry.misconfigured = false;
       entry.rateLimited = false;
     } else {
-      entry.lastError = { kind: outcome.kind, message: sanitizeMessage(outcome.message ?? outcome.kind), at: now };
+      entry.lastError = { kind: outcome.kind, message: outcome.message ?? outcome.kind, at: now };
       entry.misconfigured = isClientSide(outcome.kind);
       entry.rateLimited = outcome.kind === 'rate_limited';
     }

@@ -136,3 +136,16 @@ describe('save and restore across a reload', () => {
     assert.equal(after.tracker.snapshot('c')!.state, 'isolated');
   });
 });
+
+describe('messages on the way out', () => {
+  it('a key in a recorded message reaches neither a snapshot nor the saved state', () => {
+    const machine = { wall: Date.UTC(2026, 10, 26, 9) };
+    const host = new Host(machine, 1);
+    const key = 'sk-proj-abcdefghijklmnopqrstuvwx0123';
+    host.call('a', { kind: 'auth', latencyMs: 5, message: `Incorrect API key provided: ${key}` });
+    const shown = host.tracker.snapshot('a')!.lastError!.message;
+    assert.ok(shown.startsWith('Incorrect API key provided'), shown);
+    assert.ok(!shown.includes(key));
+    assert.ok(!JSON.stringify(host.tracker.serialize()).includes(key));
+  });
+});
