@@ -1,4 +1,5 @@
 import { SteadyClock, TurnClock } from '../core/clock';
+import { sanitizeMessage } from '../core/sanitize';
 import type { ProbeEvent } from '../core/scheduler';
 import type { ParsedSettings } from '../core/settings';
 import { HealthTracker } from '../core/tracker';
@@ -247,7 +248,7 @@ export class Runtime implements Disposable {
 
   private probed(event: ProbeEvent): void {
     const { provider, result, recorded } = event;
-    const line = `${provider}: probe ${result.kind}${result.message && result.kind !== 'success' ? ` (${result.message})` : ''} in ${Math.round(result.latencyMs)} ms${recorded ? '' : ' — not recorded'}`;
+    const line = `${provider}: probe ${result.kind}${result.message && result.kind !== 'success' ? ` (${sanitizeMessage(result.message)})` : ''} in ${Math.round(result.latencyMs)} ms${recorded ? '' : ' — not recorded'}`;
     if (result.kind === 'success') this.log.trace(line);
     else this.log.info(line);
     if (result.kind !== 'canceled') this.viewModel.probed(provider, result.latencyMs);
