@@ -258,6 +258,7 @@ export class SlidingWindow {
     const cells = this.cells;
     for (let i = 0; i <= SLOW; i++) {
       const c = cells[at + i]!;
+      // Stryker disable next-line ConditionalExpression: subtracting and clearing a zero count changes nothing
       if (c !== 0) {
         this.totals[i]! -= c;
         if (i < KIND_COUNT) this.total -= c;

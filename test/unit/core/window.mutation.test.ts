@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HISTOGRAM_HIGH_MS, HISTOGRAM_LOW_MS } from '../../../src/core/histogram';
+import { BIN_COUNT, HISTOGRAM_HIGH_MS, HISTOGRAM_LOW_MS, binOf } from '../../../src/core/histogram';
 import { kindIndex } from '../../../src/core/outcome';
 import { SlidingWindow } from '../../../src/core/window';
 
@@ -186,7 +186,7 @@ describe('sliding window: save and restore across a reload', () => {
     const w = tenSeconds();
     w.record(1_000, OK, 100, false);
     const copy = new SlidingWindow({ windowMs: 20_000, bucketCount: 10 });
-    copy.restore(w.serialize(), 1_500);
+    copy.restore(w.serialize(), 5_000);
     assert.equal(copy.calls, 0);
   });
 
@@ -259,6 +259,36 @@ describe('sliding window: save and restore across a reload', () => {
       saved.buckets.map((b) => b.bins.length),
       [1, 1],
     );
+  });
+
+  it('keeps restored sub-quarter-millisecond calls, and lets a corrupt bin leave no trace once its bucket is gone', () => {
+    const copy = tenSeconds();
+    copy.restore(
+      {
+        bucketMs: 1_000,
+        buckets: [
+          {
+            n: 4,
+            counts: [2],
+            sum: 100.1,
+            min: 0.1,
+            max: 100,
+            bins: [
+              [0, 1],
+              [binOf(100), 1],
+              [BIN_COUNT, 5],
+            ],
+          },
+        ],
+      },
+      5_000,
+    );
+    assert.ok(copy.percentile(0.5)! < HISTOGRAM_LOW_MS, `p50 ${copy.percentile(0.5)}`);
+    for (let t = 6_000; t <= 16_000; t += 1_000) copy.at(t);
+    assert.equal(copy.calls, 0);
+    copy.record(16_000, OK, 100, false);
+    copy.record(16_000, OK, 300, false);
+    assert.ok(Math.abs(copy.percentile(0.99)! - 300) <= 15, `p99 ${copy.percentile(0.99)}`);
   });
 
   it('reads the same after a restore that lands exactly at the start of a bucket', () => {
