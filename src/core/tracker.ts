@@ -220,7 +220,8 @@ export class HealthTracker {
     if (entry === undefined) return;
     const kind = kindIndex(outcome.kind);
     const now = this.clock.now();
-    this.settle(entry, now, false);
+    // As in record(): a closed circuit has nothing due, and the record itself brings the window up to now.
+    if (entry.breaker.state !== 'closed') this.settle(entry, now, false);
     if (entry.breaker.state === 'closed' && entry.breaker.record(now, kind, outcome.latencyMs, outcome.retryAfterMs)) {
       this.remember(entry, kind, outcome, now);
     } else {
