@@ -11,7 +11,15 @@ export interface HttpResult {
   readonly expectStatus?: readonly number[];
   /** Set when the body failed its check or could not be parsed. */
   readonly bodyProblem?: string;
+  /** For a 3xx the prober chose not to follow: why. */
+  readonly redirect?: RedirectStop;
 }
+
+/** Why a redirect was not followed: it left the origin, came back to a URL already asked, or went on too long. */
+export type RedirectStop =
+  | { readonly why: 'other-origin'; readonly to: URL }
+  | { readonly why: 'loop'; readonly path: readonly URL[] }
+  | { readonly why: 'too-many'; readonly limit: number; readonly path: readonly URL[] };
 
 /** Turns an HTTP response into an outcome; `now` resolves a Retry-After date. */
 export function classifyHttp(result: HttpResult, now: number): Outcome {
@@ -23,10 +31,7 @@ export function classifyHttp(result: HttpResult, now: number): Outcome {
   }
   const kind = kindOfStatus(status);
   let message = `HTTP ${status}${STATUS_TEXT[status] ? ` ${STATUS_TEXT[status]}` : ''}`;
-  if (status >= 300 && status < 400) {
-    const location = first(headers['location']);
-    message += location ? ` redirect to ${describeLocation(location)} (not followed)` : ' redirect (not followed)';
-  }
+  if (status >= 300 && status < 400) message += describeRedirect(result.redirect, first(headers['location']));
   if (kind === 'rate_limited' || kind === 'overloaded') {
     const wait = retryAfterMs(headers, now);
     if (wait !== undefined) return { kind, latencyMs, message: `${message}, retry after ${formatWait(wait)}`, retryAfterMs: wait };
@@ -44,6 +49,11 @@ export function kindOfStatus(status: number): OutcomeKind {
 }
 
 const STATUS_TEXT: Readonly<Record<number, string>> = {
+  301: 'Moved Permanently',
+  302: 'Found',
+  303: 'See Other',
+  307: 'Temporary Redirect',
+  308: 'Permanent Redirect',
   400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
@@ -113,6 +123,34 @@ function formatWait(ms: number): string {
 
 function first(value: string | readonly string[] | undefined): string | undefined {
   return typeof value === 'string' ? value : value?.[0];
+}
+
+function describeRedirect(stop: RedirectStop | undefined, location: string | undefined): string {
+  switch (stop?.why) {
+    case 'other-origin':
+      return ` redirect to ${shownUrl(stop.to)}: another origin, not followed`;
+    case 'loop':
+      return `: redirect loop ${stop.path.map(shownPath).join(' → ')}`;
+    case 'too-many':
+      return `: too many redirects (more than ${stop.limit}): ${stop.path.map(shownPath).join(' → ')}`;
+    case undefined:
+      return location ? ` redirect to ${describeLocation(location)} (not followed)` : ' redirect (not followed)';
+  }
+}
+
+function shownUrl(url: URL): string {
+  return `${url.protocol}//${url.host}${shownPath(url)}`;
+}
+
+/** A path as a person reads it (decoded), with a query only hinted at: a query is where keys travel. */
+function shownPath(url: URL): string {
+  let path = url.pathname;
+  try {
+    path = decodeURIComponent(path);
+  } catch {
+    // Stays encoded when it does not decode.
+  }
+  return `${path}${url.search ? '?…' : ''}`;
 }
 
 /** A redirect target shown without credentials, query or fragment. */
