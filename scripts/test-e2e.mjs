@@ -11,7 +11,7 @@
 // suites never see each other's state. A suite exports `tests` (run in
 // order, sharing one workbench) and either `PROVIDERS` (fleet providers under
 // the default settings below) or `prepare({ fleet })`, which returns
-// `{ workspaceSettings, userSettings?, close? }`. Tests get
+// `{ workspaceSettings, userSettings?, env?, close? }`. Tests get
 // `{ page, fleet, screenshot, workspace, writeWorkspaceSettings }`.
 //
 // Prints one line per test and closes with `e2e: N passed, N failed`; exits
@@ -155,7 +155,8 @@ async function runSuite(file, version) {
       }
     }
 
-    server = await startCodeServer({ port: 0, userDataDir, disableWorkspaceTrust: true, log: () => {} });
+    // Variables the extension host should see (e.g. a key named by apiKeyEnv).
+    server = await startCodeServer({ port: 0, userDataDir, disableWorkspaceTrust: true, log: () => {}, ...(prepared.env && { env: prepared.env }) });
     log(`e2e: code-server ${version} on ${server.url}, fleet on ${fleet.url}`);
     browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
     const page = await browser.newPage({ viewport: VIEWPORT });

@@ -10,6 +10,8 @@ import { Runtime } from './host/runtime';
 import type { ProberLoader, ProberModule } from './host/configuration-pipeline';
 import { vscodeRuntimeHost } from './host/runtime-host';
 import { Secrets } from './host/secrets';
+import { askInModal } from './host/permission-prompt';
+import { WorkspacePermissions } from './host/workspace-permissions';
 import { StatusBar } from './host/status-bar';
 import { ProvidersTree } from './host/tree';
 
@@ -25,7 +27,9 @@ export function activate(context: vscode.ExtensionContext): LlmHealthApi {
   const started = performance.now();
   const log = new Log();
   const secrets = new Secrets(context.secrets, log.for('secrets'));
-  const current = new Runtime(vscodeRuntimeHost(context, log.for('settings')), secrets, log.for('health'), loadProber);
+  // Answers reload the settings; `current` exists by the time anyone can answer.
+  const permissions = new WorkspacePermissions(context.workspaceState, askInModal, () => void current.reload(), log.for('permissions'));
+  const current = new Runtime(vscodeRuntimeHost(context, permissions, log.for('settings')), secrets, log.for('health'), loadProber);
   runtime = current;
   const tree = new ProvidersTree(current);
   const treeView = vscode.window.createTreeView(PROVIDERS_VIEW, { treeDataProvider: tree, showCollapseAll: true });
@@ -37,12 +41,13 @@ export function activate(context: vscode.ExtensionContext): LlmHealthApi {
   const reload = () => void current.reload();
   context.subscriptions.push(
     log,
+    permissions,
     current,
     tree,
     treeView,
     tree.attach(treeView),
     new StatusBar(current),
-    ...registerCommands(current, secrets, log),
+    ...registerCommands(current, secrets, permissions, log),
     current.onDidTransition((event) => notifications.onTransition(event)),
     current.onDidChangeOffline((offline) => notifications.onOffline(offline)),
     current.onWillReset((id) => notifications.onReset(id)),

@@ -73,22 +73,40 @@ export interface ProviderDefinition {
 
 /** Where a provider's key comes from, for display: never the key itself. */
 export type KeySource =
-  | { readonly kind: 'secret'; readonly origin: string }
+  | { readonly kind: 'secret'; readonly origin: string; readonly pathPrefix?: string }
   | { readonly kind: 'env'; readonly variable: string }
   | { readonly kind: 'none' };
 
-/** Headers that carry a key, and the one origin they may be sent to. */
+/** Headers that carry a key, and the one origin (or path of it) they may be sent to. */
 export interface Credential {
   readonly origin: string;
+  /** Set when the key was bound to a base URL path: it goes only to URLs under it. Starts and ends with "/". */
+  readonly pathPrefix?: string;
   readonly headers: Readonly<Record<string, string>>;
 }
 
-/** The headers that send `key` the way `auth` says. */
-export function credentialFor(definition: Pick<ProviderDefinition, 'auth' | 'origin'>, key: string): Credential | undefined {
+/** The headers that send `key` the way `auth` says, to `origin` (under `pathPrefix` when given). */
+export function credentialFor(definition: Pick<ProviderDefinition, 'auth' | 'origin'>, key: string, pathPrefix?: string): Credential | undefined {
   const { auth, origin } = definition;
   if (auth.kind === 'none' || key === '') return undefined;
   const headers = auth.kind === 'bearer' ? { authorization: `Bearer ${key}` } : { [auth.name.toLowerCase()]: key };
-  return { origin, headers };
+  return { origin, ...(pathPrefix !== undefined && { pathPrefix }), headers };
+}
+
+/** Whether a request to `url` may carry `credential`: same origin, and under its path when it has one. */
+export function credentialReaches(credential: Credential, url: URL): boolean {
+  return url.origin === credential.origin && (credential.pathPrefix === undefined || url.pathname.startsWith(credential.pathPrefix));
+}
+
+/**
+ * The path a key can be bound to for this provider: its base URL's path with
+ * a closing "/" (a key bound to /tenant-a/ never reaches /tenant-ab/), or
+ * undefined when the base URL is the bare origin.
+ */
+export function keyPathOf(definition: Pick<ProviderDefinition, 'baseUrl' | 'origin'>): string | undefined {
+  if (!URL.canParse(definition.baseUrl)) return undefined;
+  const path = new URL(definition.baseUrl).pathname.replace(/\/+$/, '');
+  return path === '' ? undefined : `${path}/`;
 }
 
 /** True for localhost and the loopback ranges, the only hosts probed without a network. */

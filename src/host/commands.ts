@@ -1,16 +1,21 @@
 import * as vscode from 'vscode';
 import { PRESETS } from '../core/presets';
-import { PRESET_IDS } from '../core/provider';
-import type { PresetId } from '../core/provider';
+import { PRESET_IDS, keyPathOf } from '../core/provider';
+import type { PresetId, ProviderDefinition } from '../core/provider';
 import { CONFIG_SECTION, COMMANDS } from './ids';
 import type { CommandId } from './ids';
 import type { Log } from './log';
 import { describe, providerArgument } from './tree';
 import type { Runtime } from './runtime';
-import type { Secrets } from './secrets';
+import type { KeyBinding, Secrets } from './secrets';
+import { describeRequest } from './workspace-permissions';
+import { permissionKey } from '../core/workspace-permissions';
+import type { Decision } from '../core/workspace-permissions';
+import type { WorkspacePermissions } from './workspace-permissions';
+import { requestText } from './configuration';
 
 /** Registers every command of the manifest; a test checks the two lists agree. */
-export function registerCommands(runtime: Runtime, secrets: Secrets, log: Log): vscode.Disposable[] {
+export function registerCommands(runtime: Runtime, secrets: Secrets, permissions: WorkspacePermissions, log: Log): vscode.Disposable[] {
   const handlers: Record<CommandId, (...args: unknown[]) => unknown> = {
     [COMMANDS.resetCircuit]: async (arg) => {
       const id = providerArgument(arg) ?? (await pickProvider(runtime, vscode.l10n.t('Reset the circuit of…')));
@@ -31,19 +36,20 @@ export function registerCommands(runtime: Runtime, secrets: Secrets, log: Log): 
       const configured = id ? runtime.find(id) : undefined;
       if (!configured) return;
       const { definition } = configured;
+      const binding = await pickKeyBinding(definition);
+      if (binding === undefined) return;
+      const target = binding === 'path' ? `${definition.origin}${keyPathOf(definition) ?? ''}` : definition.origin;
       const key = await vscode.window.showInputBox({
-        title: vscode.l10n.t('API key for {0}', definition.label),
-        prompt: vscode.l10n.t('Kept in VS Code secret storage and sent only to {0}.', definition.origin),
+        title: vscode.l10n.t('API key for {0}, sent only to {1}', definition.label, target),
+        prompt: vscode.l10n.t('Sent only to {0}. Kept in VS Code secret storage for this origin; keys for other origins stay as they are.', target),
         password: true,
         ignoreFocusOut: true,
         validateInput: (value) => (value.trim() === '' ? vscode.l10n.t('The key is empty.') : undefined),
       });
       if (key === undefined) return;
-      await secrets.store(definition, key.trim());
+      await secrets.store(definition, key.trim(), binding);
       // Not awaited: the toast stays until dismissed, the probe should not wait for it.
-      void vscode.window.showInformationMessage(
-        vscode.l10n.t('API key for {0} saved in SecretStorage. It is sent only to {1}.', definition.label, definition.origin),
-      );
+      void vscode.window.showInformationMessage(vscode.l10n.t('API key for {0} saved in SecretStorage. It is sent only to {1}.', definition.label, target));
       // A new key is the fix for auth failures: start that provider afresh.
       await runtime.reload();
       runtime.reset(definition.id);
@@ -51,18 +57,58 @@ export function registerCommands(runtime: Runtime, secrets: Secrets, log: Log): 
     },
     [COMMANDS.clearApiKey]: async (arg) => {
       const id = providerArgument(arg) ?? (await pickProvider(runtime, vscode.l10n.t('Clear the API key of…'), true));
-      if (!id) return;
-      await secrets.clear(id);
+      const before = id ? runtime.find(id) : undefined;
+      if (!before) return;
+      await secrets.clear(before.definition);
       await runtime.reload();
-      runtime.reset(id);
-      const configured = runtime.find(id);
-      const label = configured?.definition.label ?? id;
+      runtime.reset(before.definition.id);
+      const configured = runtime.find(before.definition.id);
+      const label = configured?.definition.label ?? before.definition.label;
       const source = configured ? runtime.view(configured).keySource : undefined;
       void vscode.window.showInformationMessage(
         source?.kind === 'env'
-          ? vscode.l10n.t('API key for {0} cleared from SecretStorage. The environment variable {1} still provides one.', label, source.variable)
-          : vscode.l10n.t('API key for {0} cleared from SecretStorage.', label),
+          ? vscode.l10n.t('API key for {0} ({1}) cleared from SecretStorage. The environment variable {2} still provides one.', label, before.definition.origin, source.variable)
+          : vscode.l10n.t('API key for {0} ({1}) cleared from SecretStorage. Keys for other origins stay.', label, before.definition.origin),
       );
+    },
+    [COMMANDS.reviewPermissions]: async (arg) => {
+      const id = providerArgument(arg);
+      const asked = runtime
+        .views()
+        .map((v) => v.configured)
+        .filter((c) => id === undefined || c.definition.id === id)
+        .flatMap((c) => (c.permissions ?? []).map((request) => ({ request, providerLabel: c.definition.label })));
+      if (asked.length === 0) {
+        void vscode.window.showInformationMessage(vscode.l10n.t('No provider of this workspace asks to read an environment variable or to spend tokens.'));
+        return;
+      }
+      if (id !== undefined) return permissions.review(asked);
+      const decisions = permissions.decisions();
+      const picked = await vscode.window.showQuickPick(
+        asked.map((a) => ({
+          label: a.providerLabel,
+          description: decisionLabel(decisions[permissionKey(a.request)]?.decision),
+          detail: requestText(a.request),
+          asked: a,
+        })),
+        { title: vscode.l10n.t('Ask again about…'), ignoreFocusOut: true },
+      );
+      if (picked) await permissions.review([picked.asked]);
+    },
+    [COMMANDS.revokePermissions]: async () => {
+      const allowed = permissions.allowed();
+      if (allowed.length === 0) {
+        void vscode.window.showInformationMessage(vscode.l10n.t('This workspace has no permissions to revoke.'));
+        return;
+      }
+      const picked = await vscode.window.showQuickPick(
+        allowed.map((request) => ({ label: requestText(request), request })),
+        { title: vscode.l10n.t('Revoke what this workspace was allowed'), canPickMany: true, ignoreFocusOut: true },
+      );
+      if (!picked || picked.length === 0) return;
+      await permissions.revoke(picked.map((p) => p.request));
+      log.for('host').info(`revoked: ${picked.map((p) => describeRequest(p.request)).join('; ')}`);
+      void vscode.window.showInformationMessage(vscode.l10n.t('Revoked {0} permission(s) of this workspace.', picked.length));
     },
     [COMMANDS.addProvider]: () => addProvider(runtime),
     [COMMANDS.copySnapshot]: async (arg) => {
@@ -155,4 +201,30 @@ async function addProvider(runtime: Runtime): Promise<void> {
       await vscode.commands.executeCommand(COMMANDS.setApiKey, id);
     }
   }
+}
+
+/**
+ * Where the key may go: the whole origin (the default), or only the base
+ * URL's path there, for a gateway hosting several tenants on one origin.
+ * Asked only when the base URL has a path.
+ */
+async function pickKeyBinding(definition: ProviderDefinition): Promise<KeyBinding | undefined> {
+  const pathPrefix = keyPathOf(definition);
+  if (pathPrefix === undefined) return 'origin';
+  const items: (vscode.QuickPickItem & { binding: KeyBinding })[] = [
+    { label: definition.origin, description: vscode.l10n.t('any path on this origin'), binding: 'origin' },
+    { label: `${definition.origin}${pathPrefix}`, description: vscode.l10n.t('only under this path, for a gateway with several tenants on one origin'), binding: 'path' },
+  ];
+  const picked = await vscode.window.showQuickPick(items, {
+    title: vscode.l10n.t('Where may the API key for {0} be sent?', definition.label),
+    placeHolder: vscode.l10n.t('The key is sent to {0} and nowhere else', definition.origin),
+    ignoreFocusOut: true,
+  });
+  return picked?.binding;
+}
+
+function decisionLabel(decision: Decision | undefined): string {
+  if (decision === 'allowed') return vscode.l10n.t('allowed');
+  if (decision === 'denied') return vscode.l10n.t('not allowed');
+  return vscode.l10n.t('not answered');
 }

@@ -120,7 +120,7 @@ export class ConfigurationPipeline implements ProbeSchedule {
     const configuration = source.readConfiguration();
     const trusted = source.isTrusted();
     const probed = configuration.providers.filter((p) => p.notProbed === undefined);
-    const [module, keys] = await run.step(Promise.all([this.loadProberOnce(), this.readKeys(probed, trusted)]));
+    const [module, keys] = await run.step(Promise.all([this.loadProberOnce(), this.readKeys(probed)]));
 
     // From here on nothing is awaited: the configuration is applied whole.
     const first = this.scheduler === undefined;
@@ -158,9 +158,9 @@ export class ConfigurationPipeline implements ProbeSchedule {
     return this.proberModule;
   }
 
-  private async readKeys(probed: readonly ConfiguredProvider[], trusted: boolean): Promise<Map<string, ProviderKey>> {
+  private async readKeys(probed: readonly ConfiguredProvider[]): Promise<Map<string, ProviderKey>> {
     const { secrets } = this.options;
-    const entries = await Promise.all(probed.map(async (p) => [p.definition.id, await secrets.credential(p.definition, trusted || !p.fromWorkspace)] as const));
+    const entries = await Promise.all(probed.map(async (p) => [p.definition.id, await secrets.credential(p.definition, p.envAllowed)] as const));
     return new Map(entries);
   }
 

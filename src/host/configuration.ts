@@ -3,8 +3,11 @@ import type { ProviderDefinition } from '../core/provider';
 import { parseSettings } from '../core/settings';
 import type { ParsedSettings, RawSettings } from '../core/settings';
 import { settingByTrust } from '../core/settings-trust';
+import { gateFor, requestsOf } from '../core/workspace-permissions';
+import type { Decisions, PermissionRequest } from '../core/workspace-permissions';
 import type { GlobalSection } from '../core/settings-trust';
 import { CONFIG_SECTION } from './ids';
+import type { LabelledRequest } from './workspace-permissions';
 
 /** A provider as configured, with where it came from and whether it may be probed. */
 export interface ConfiguredProvider {
@@ -12,6 +15,10 @@ export interface ConfiguredProvider {
   readonly fromWorkspace: boolean;
   /** Why it is listed but not probed, if it is not. */
   readonly notProbed?: string;
+  /** Whether its `apiKeyEnv` may be read: user settings, or a workspace the user allowed that variable for this origin. */
+  readonly envAllowed: boolean;
+  /** What the user must allow before this workspace provider runs as configured (allowed, refused or not yet answered). */
+  readonly permissions?: readonly PermissionRequest[];
 }
 
 export interface Configuration {
@@ -19,12 +26,18 @@ export interface Configuration {
   readonly providers: readonly ConfiguredProvider[];
 }
 
+/** What decides which workspace providers may read the environment or spend tokens. */
+export interface PermissionInputs {
+  readonly decisions: Decisions;
+  readonly env: NodeJS.ProcessEnv;
+}
+
 /**
  * Reads the `llmHealth` settings. In Restricted Mode the providers a
  * workspace defines are listed but not probed: only the user's are; and the
  * workspace's probe, breaker, status and notifications values do not apply.
  */
-export function readConfiguration(trusted: boolean): Configuration {
+export function readConfiguration(trusted: boolean, permissions: PermissionInputs): Configuration {
   const config = vscode.workspace.getConfiguration(CONFIG_SECTION);
   const inspected = config.inspect<unknown>('providers');
   const workspaceProviders = inspected?.workspaceFolderValue ?? inspected?.workspaceValue;
@@ -40,7 +53,8 @@ export function readConfiguration(trusted: boolean): Configuration {
   });
   if (trusted || workspaceProviders === undefined) {
     const parsed = parseSettings(raw(workspaceProviders ?? userProviders ?? []));
-    return { parsed, providers: parsed.providers.map((definition) => ({ definition, fromWorkspace: workspaceProviders !== undefined, ...notProbed(definition) })) };
+    const fromWorkspace = workspaceProviders !== undefined;
+    return { parsed, providers: parsed.providers.map((definition) => gated({ definition, fromWorkspace, ...notProbed(definition) }, trusted, permissions)) };
   }
   // Untrusted with workspace providers: probe the user's, list the workspace's.
   const user = parseSettings(raw(userProviders ?? []));
@@ -49,16 +63,46 @@ export function readConfiguration(trusted: boolean): Configuration {
   return {
     parsed: { ...user, diagnostics: [...user.diagnostics, ...workspace.diagnostics] },
     providers: [
-      ...user.providers.map((definition) => ({ definition, fromWorkspace: false, ...notProbed(definition) })),
+      ...user.providers.map((definition) => gated({ definition, fromWorkspace: false, ...notProbed(definition) }, trusted, permissions)),
       ...workspace.providers
         .filter((p) => !userIds.has(p.id))
         .map((definition) => ({
           definition,
           fromWorkspace: true,
+          envAllowed: false,
           notProbed: vscode.l10n.t('Restricted Mode: providers defined by this workspace are not probed until you trust it.'),
         })),
     ],
   };
+}
+
+/** A provider with what the user decided about its workspace's requests applied. */
+function gated(provider: Omit<ConfiguredProvider, 'envAllowed'>, trusted: boolean, { decisions, env }: PermissionInputs): ConfiguredProvider {
+  if (provider.notProbed !== undefined) return { ...provider, envAllowed: false };
+  const input = { definition: provider.definition, fromWorkspace: provider.fromWorkspace, trusted, env, decisions };
+  const requests = requestsOf(input);
+  const asks = requests.length > 0 ? { permissions: requests } : {};
+  const gate = gateFor(input);
+  switch (gate.kind) {
+    case 'probe':
+      return { ...provider, ...asks, envAllowed: gate.envAllowed };
+    case 'waiting':
+      return { ...provider, ...asks, envAllowed: false, notProbed: vscode.l10n.t('Waiting for your permission: {0}.', gate.waiting.map(requestText).join('; ')) };
+    case 'denied':
+      return { ...provider, ...asks, envAllowed: false, notProbed: vscode.l10n.t('Not probed: you did not allow {0}.', requestText(gate.request)) };
+  }
+}
+
+/** What workspace providers ask of the user, with the provider asking; what is decided already is not asked again. */
+export function pendingPermissions(configuration: Configuration): LabelledRequest[] {
+  return configuration.providers.flatMap((p) => (p.permissions ?? []).map((request) => ({ request, providerLabel: p.definition.label })));
+}
+
+/** A request in words, for a row: names the variable, never its value. */
+export function requestText(request: PermissionRequest): string {
+  return request.kind === 'env'
+    ? vscode.l10n.t('sending the environment variable {0} to {1}', request.variable, request.origin)
+    : vscode.l10n.t('a probe that spends tokens ({0} {1}, every {2} s)', request.method, request.url, Math.round(request.intervalMs / 1000));
 }
 
 function notProbed(definition: ProviderDefinition): { notProbed?: string } {

@@ -128,7 +128,7 @@ export function failureLabel(kind: FailureKind): string {
 export function keySourceLabel(source: KeySource | undefined): string {
   switch (source?.kind) {
     case 'secret':
-      return vscode.l10n.t('SecretStorage (for {0})', source.origin);
+      return vscode.l10n.t('SecretStorage (for {0})', `${source.origin}${source.pathPrefix ?? ''}`);
     case 'env':
       return vscode.l10n.t('environment variable {0}', source.variable);
     case 'none':

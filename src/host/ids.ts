@@ -20,17 +20,22 @@ export const COMMANDS = {
   copySnapshot: 'llmHealth.copySnapshot',
   showLog: 'llmHealth.showLog',
   openSettings: 'llmHealth.openSettings',
+  reviewPermissions: 'llmHealth.reviewPermissions',
+  revokePermissions: 'llmHealth.revokePermissions',
 } as const;
 
 export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];
 
 /**
  * Tree rows: `provider.<state>.<status>` for probed providers (e.g.
- * `provider.open.misconfigured`), `provider.notProbed` for listed ones, so
+ * `provider.open.misconfigured`), `provider.notProbed` for listed ones
+ * (`provider.notProbed.permission` when waiting for the user's permission), so
  * menus (`viewItem =~ …` in package.json) fit the provider's condition.
  */
 export const ROW_PROVIDER_PREFIX = 'provider.';
 export const ROW_NOT_PROBED = `${ROW_PROVIDER_PREFIX}notProbed`;
+/** Listed, not probed until the user answers (or re-answers) what its workspace asks. */
+export const ROW_NEEDS_PERMISSION = `${ROW_NOT_PROBED}.permission`;
 export const ROW_STAT = 'stat';
 
 export function providerRowContext(condition: { readonly state: string; readonly status: string } | undefined): string {

@@ -1,16 +1,22 @@
 import * as vscode from 'vscode';
 import { formatDiagnostic } from '../core/settings-ranges';
 import type { Diagnostic } from '../core/settings-ranges';
-import { readConfiguration, readProxySettings } from './configuration';
+import { pendingPermissions, readConfiguration, readProxySettings } from './configuration';
 import { CONFIG_SECTION, STATE_KEY } from './ids';
 import type { ComponentLog } from './log';
 import type { RuntimeHost } from './runtime';
+import type { WorkspacePermissions } from './workspace-permissions';
 
 /** The runtime's view of VS Code: settings, trust, workspace state, real timers. */
-export function vscodeRuntimeHost(context: vscode.ExtensionContext, log: ComponentLog): RuntimeHost {
+export function vscodeRuntimeHost(context: vscode.ExtensionContext, permissions: WorkspacePermissions, log: ComponentLog): RuntimeHost {
   const shown = new Set<string>();
   return {
-    readConfiguration: () => readConfiguration(vscode.workspace.isTrusted),
+    readConfiguration: () => {
+      const configuration = readConfiguration(vscode.workspace.isTrusted, { decisions: permissions.decisions(), env: process.env });
+      // Not awaited: the providers wait (not probed) until the user answers; an answer reloads.
+      void permissions.request(pendingPermissions(configuration));
+      return configuration;
+    },
     isTrusted: () => vscode.workspace.isTrusted,
     readProxySettings,
     reportDiagnostics: (diagnostics) => reportDiagnostics(diagnostics, shown, log),

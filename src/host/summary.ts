@@ -44,13 +44,16 @@ export function tooltip(views: readonly ProviderView[], offline: boolean, now: n
   md.appendMarkdown(`| ${[vscode.l10n.t('Provider'), vscode.l10n.t('Status'), vscode.l10n.t('Errors'), 'p95', ''].join(' | ')} |\n`);
   md.appendMarkdown('|:--|:--|--:|:--|:--|\n');
   const errors: string[] = [];
+  const spending: string[] = [];
   for (const v of views) {
     const s = v.snapshot;
     const label = cell(v.configured.definition.label);
+    if (v.configured.definition.probe.spendsTokens) spending.push(label);
     const cells = s
       ? [statusCell(s), s.calls > 0 ? percent(s.errorRate) : '–', cell(`${ms(s.latency?.p95)} ${sparkline(v.recentLatencies.slice(-SPARKLINE_POINTS))}`.trim())]
       : [cell(vscode.l10n.t('not probed')), '–', '–'];
-    md.appendMarkdown(`| ${label} | ${cells.join(' | ')} | ${actionLinks(v.configured.definition.id, s)} |\n`);
+    const shownLabel = v.configured.definition.probe.spendsTokens ? `${label}&nbsp;$(credit-card)` : label;
+    md.appendMarkdown(`| ${shownLabel} | ${cells.join(' | ')} | ${actionLinks(v.configured.definition.id, s)} |\n`);
     if (s && lastErrorShown(s)) {
       const { message, at } = s.lastError!;
       errors.push(`$(error) ${label}: ${markdownText(message, LAST_ERROR_CHARS)} — ${relative(at, now)}`);
@@ -59,6 +62,7 @@ export function tooltip(views: readonly ProviderView[], offline: boolean, now: n
     }
   }
   if (errors.length > 0) md.appendMarkdown(`\n${vscode.l10n.t('Last error')}:  \n${errors.join('  \n')}\n`);
+  if (spending.length > 0) md.appendMarkdown(`\n$(credit-card) ${vscode.l10n.t('spends tokens on every probe')}: ${spending.join(', ')}\n`);
   return md;
 }
 

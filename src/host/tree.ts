@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { FAILURE_KINDS } from '../core/outcome';
 import type { ProviderSnapshot } from '../core/tracker';
-import { ROW_STAT, providerRowContext } from './ids';
+import { ROW_NEEDS_PERMISSION, ROW_STAT, providerRowContext } from './ids';
 import { failureLabel, keySourceLabel, ms, percent, relative, stateLabel, statusIcon, statusLabel } from './format';
 import type { ProviderView, Runtime } from './runtime';
 
@@ -82,7 +82,7 @@ export class ProvidersTree implements vscode.TreeDataProvider<Node>, vscode.Disp
     item.description = describe(view);
     item.accessibilityInformation = { label: `${configured.definition.label} ${item.description}` };
     item.iconPath = s ? statusIcon(s.status, s.state) : statusIcon('not-probed');
-    item.contextValue = providerRowContext(s);
+    item.contextValue = s === undefined && configured.permissions !== undefined ? ROW_NEEDS_PERMISSION : providerRowContext(s);
     item.tooltip = s
       ? `${configured.definition.label} — ${statusLabel(s.status)}, ${vscode.l10n.t('circuit {0}', stateLabel(s.state))}`
       : `${configured.definition.label} — ${configured.notProbed ?? ''}`;
@@ -145,11 +145,12 @@ function countsDown(s: ProviderSnapshot | undefined): boolean {
 /** `open · 42% err · p95 830 ms`, `rate-limited · resets in 42 s · 100% err`, `checking` */
 export function describe(view: ProviderView): string {
   const s = view.snapshot;
-  if (!s) return vscode.l10n.t('not probed');
+  const spends = view.configured.definition.probe.spendsTokens ? [vscode.l10n.t('spends tokens')] : [];
+  if (!s) return [vscode.l10n.t('not probed'), ...spends].join(' · ');
   const parts = [headline(s, Date.now())];
   if (s.calls > 0) parts.push(vscode.l10n.t('{0} err', percent(s.errorRate)));
   if (s.latency) parts.push(`p95 ${ms(s.latency.p95)}`);
-  return parts.join(' · ');
+  return [...parts, ...spends].join(' · ');
 }
 
 /** What a provider's row says first: its circuit when that is the news, else its status. */

@@ -8,6 +8,7 @@ import { checkBody } from '../core/body-check';
 import { classifyError, classifyHttp } from '../core/classify';
 import type { RedirectStop } from '../core/classify';
 import type { ProbeResult } from '../core/outcome';
+import { credentialReaches } from '../core/provider';
 import type { Credential, ProbeSpec } from '../core/provider';
 import { REDACTED } from '../core/sanitize';
 import { proxyFor } from './proxy';
@@ -27,7 +28,7 @@ const UNOWNED_CONNECT_TIMEOUT_MS = 10_000;
 
 export interface ProbeInput {
   readonly spec: ProbeSpec;
-  /** Sent only when the request goes to credential.origin. */
+  /** Sent only when the request goes to credential.origin (and under its path, when bound to one). */
   readonly credential?: Credential;
   /** The whole probe, connect, TLS handshake, redirects and body included, ends by then as `timeout`. */
   readonly timeoutMs: number;
@@ -255,7 +256,7 @@ export class Prober {
     const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...spec.headers };
     if (spec.method === 'POST' && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
     // The one place a key joins a request: only for the origin it was entered for.
-    if (credential && url.origin === credential.origin) Object.assign(headers, credential.headers);
+    if (credential && credentialReaches(credential, url)) Object.assign(headers, credential.headers);
     return headers;
   }
 

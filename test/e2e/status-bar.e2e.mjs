@@ -221,7 +221,7 @@ export const tests = [
     },
   },
   {
-    name: 'one misconfigured (401): never red nor "down", offers Set API Key, which confirms the origin and fixes it; Clear API Key confirms',
+    name: 'one misconfigured (401): never red nor "down", offers Set API Key, which names where the key goes (bound to the base URL path), confirms it and fixes it; Clear API Key confirms',
     async run({ page, fleet, screenshot }) {
       await dismissNotifications(page);
       const before = fleet.requests(OPENAI.id).length;
@@ -248,8 +248,16 @@ export const tests = [
       // The fix, from the row: the key is asked for, stored, and the user told where it goes.
       await treeRow(page, OPENAI.label).hover();
       await treeRow(page, OPENAI.label).locator('.actions .action-label[aria-label*="Set API Key"]').click();
+      // The base URL has a path: first, where the key may go. Bound to the path, it never reaches another tenant of the origin.
+      const boundTo = `${fleet.url}${OPENAI.path}/`;
+      await pickQuickPickItem(page, boundTo);
       const input = quickInput(page).locator('input.input');
       await input.waitFor({ state: 'visible' });
+      const title = await until('the key prompt to name where the key goes', async () => {
+        const t = (await quickInput(page).locator('.quick-input-title').textContent()) ?? '';
+        return { ok: t.includes(boundTo), seen: t };
+      });
+      assert(title.includes(OPENAI.label), `the prompt names the provider: ${title}`);
       await page.keyboard.type(API_KEY);
       await page.keyboard.press('Enter');
       const toast = await until('a confirmation naming the provider and the origin', async () => {
@@ -263,7 +271,7 @@ export const tests = [
       await expand(page, OPENAI.label);
       const key = await until(`the drill-down of ${OPENAI.label} to name the key's source`, async () => {
         const r = (await statistics(page, OPENAI.label)).find((x) => x.name === 'API key');
-        return { ok: r?.description === `SecretStorage (for ${fleet.url})`, seen: r };
+        return { ok: r?.description === `SecretStorage (for ${boundTo})`, seen: r };
       });
       assert(!JSON.stringify(key).includes(API_KEY), 'the drill-down must not show the key');
 

@@ -128,6 +128,33 @@ export async function dismissNotifications(page) {
   await toasts.first().waitFor({ state: 'detached', timeout: DEFAULT_TIMEOUT_MS }).catch(() => {});
 }
 
+// ------------------------------------------------------------------ dialogs
+
+/** The modal dialog on screen: its message, detail and buttons, once one shows. */
+export async function waitForDialog(page, what, { timeout = DEFAULT_TIMEOUT_MS } = {}) {
+  const box = page.locator('.monaco-dialog-box');
+  return until(what, async () => {
+    if (!(await box.isVisible())) return { ok: false, seen: '(no dialog)' };
+    const message = ((await box.locator('.dialog-message-text').textContent()) ?? '').trim();
+    const detail = ((await box.locator('.dialog-message-detail').textContent().catch(() => '')) ?? '').trim();
+    const buttons = (await box.locator('.dialog-buttons .monaco-button').allInnerTexts()).map((t) => t.trim());
+    return { ok: true, seen: { message, detail, buttons } };
+  }, { timeout });
+}
+
+/** Presses the dialog's button with exactly this text and waits for that dialog to go (the next may follow at once). */
+export async function answerDialog(page, button) {
+  const box = page.locator('.monaco-dialog-box');
+  const messageOf = async () => ((await box.locator('.dialog-message-text').textContent({ timeout: 1000 }).catch(() => '')) ?? '').trim();
+  const before = await messageOf();
+  await box.locator('.dialog-buttons .monaco-button').filter({ hasText: button }).filter({ has: page.locator(`text="${button}"`) }).first().click();
+  await until(`the dialog "${before.slice(0, 60)}" to close`, async () => {
+    const shown = await box.isVisible();
+    const message = shown ? await messageOf() : '';
+    return { ok: !shown || message !== before, seen: message };
+  });
+}
+
 // ------------------------------------------------------------------ command palette
 
 export function quickInput(page) {

@@ -6,7 +6,7 @@ import type { CircuitState } from '../../../src/core/breaker';
 import type { ProviderStatus } from '../../../src/core/status';
 import { lastErrorShown, rowActions, summarize, untranslated } from '../../../src/core/summary';
 import type { RowAction } from '../../../src/core/summary';
-import { COMMANDS, PROVIDERS_VIEW, providerRowContext } from '../../../src/host/ids';
+import { COMMANDS, PROVIDERS_VIEW, ROW_NEEDS_PERMISSION, providerRowContext } from '../../../src/host/ids';
 
 const bar = (statuses: Array<ProviderStatus | undefined>, offline = false) => summarize(statuses, offline, untranslated);
 
@@ -160,8 +160,7 @@ const COMMAND_OF: Record<RowAction, string> = {
   isolate: COMMANDS.isolate,
 };
 
-function menuFor(condition: { state: CircuitState; status: ProviderStatus } | undefined) {
-  const context = providerRowContext(condition);
+function menuFor(condition: { state: CircuitState; status: ProviderStatus } | undefined, context = providerRowContext(condition)) {
   const shown = itemMenu.filter((m) => matches(m.when, context));
   const inline = shown.filter((m) => m.group?.startsWith('inline')).sort((a, b) => a.group!.localeCompare(b.group!)).map((m) => m.command);
   const menu = new Set(shown.filter((m) => !m.group?.startsWith('inline')).map((m) => m.command));
@@ -182,6 +181,13 @@ describe('tree row menus fit the provider (package.json when-clauses on contextV
     assert.deepEqual(inline, [COMMANDS.openSettings]);
     for (const c of CIRCUIT) assert.ok(!menu.has(c), c);
     for (const c of EVERY_ROW) assert.ok(menu.has(c), c);
+  });
+
+  it('a row waiting for (or refused) a workspace permission offers to review it and the settings, and no circuit command', () => {
+    const { inline, menu } = menuFor(undefined, ROW_NEEDS_PERMISSION);
+    assert.deepEqual(inline, [COMMANDS.reviewPermissions, COMMANDS.openSettings]);
+    for (const c of CIRCUIT) assert.ok(!menu.has(c), c);
+    assert.ok(!menuFor(undefined).inline.includes(COMMANDS.reviewPermissions), 'a row not probed for another reason does not offer it');
   });
 
   it('a healthy closed row offers Probe Now and Isolate, not Reset Circuit', () => {

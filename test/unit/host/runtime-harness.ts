@@ -124,6 +124,7 @@ export class RuntimeHarness {
     const providers: ConfiguredProvider[] = parsed.providers.map((definition) => ({
       definition,
       fromWorkspace: false,
+      envAllowed: true,
       ...(!definition.enabled && { notProbed: 'Disabled in settings.' }),
     }));
     return { parsed, providers };

@@ -282,13 +282,13 @@ describe('runtime: keys and time', () => {
   it('a new key starts that provider afresh; the others keep their history', async () => {
     const h = new RuntimeHarness(undefined, { breaker: { minRequests: 2, cooldownSeconds: 600 }, probe: { jitter: 0, intervalSeconds: 10 } });
     h.setProviders(provider('keyed'), provider('other'));
-    h.storage.values.set(`${SECRET_PREFIX}keyed`, JSON.stringify({ key: KEY, origin: 'https://keyed.example.com' }));
+    h.storage.values.set(`${SECRET_PREFIX}keyed@https://keyed.example.com`, JSON.stringify({ key: KEY, origin: 'https://keyed.example.com' }));
     h.answers.set('keyed', { kind: 'auth', latencyMs: 10, message: '401' });
     await h.runtime.start();
     await h.advance(25_000);
     assert.equal(h.runtime.tracker.snapshot('keyed')!.status, 'misconfigured');
     const otherCalls = h.runtime.tracker.snapshot('other')!.calls;
-    h.storage.values.set(`${SECRET_PREFIX}keyed`, JSON.stringify({ key: NEW_KEY, origin: 'https://keyed.example.com' }));
+    h.storage.values.set(`${SECRET_PREFIX}keyed@https://keyed.example.com`, JSON.stringify({ key: NEW_KEY, origin: 'https://keyed.example.com' }));
     h.answers.delete('keyed');
     await h.runtime.reload();
     const keyed = h.runtime.tracker.snapshot('keyed')!;

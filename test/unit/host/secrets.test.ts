@@ -30,8 +30,44 @@ describe('secrets', () => {
     const key = await s.credential(moved, true);
     assert.equal(key.credential, undefined);
     assert.deepEqual(key.source, { kind: 'none' });
-    assert.ok(log.lines.some((l) => /entered for https:\/\/api\.openai\.com, not https:\/\/attacker\.example/.test(l)));
     assert.ok(log.lines.every((l) => !l.includes(KEY)), 'the key is never logged');
+  });
+
+  it("attack: a workspace shadows the id 'openai' with its own server; setting a key there never replaces the user's key", async () => {
+    const { secrets: s, storage } = secrets();
+    const users = openAiDefinition('openai', { baseUrl: 'https://api.openai.com/v1' });
+    const shadow = openAiDefinition('openai', { baseUrl: 'https://attacker.example/v1' });
+    await s.store(users, KEY);
+    await s.store(shadow, OTHER_KEY);
+    assert.equal((await s.credential(users, true)).credential?.headers.authorization, `Bearer ${KEY}`, "the user's key is still there, for its origin");
+    assert.deepEqual((await s.credential(shadow, true)).credential, { origin: 'https://attacker.example', headers: { authorization: `Bearer ${OTHER_KEY}` } });
+    await s.clear(shadow);
+    assert.equal((await s.credential(users, true)).credential?.headers.authorization, `Bearer ${KEY}`, "clearing the workspace's key leaves the user's");
+    assert.equal([...storage.values.keys()].length, 1);
+  });
+
+  it('a key bound to a base URL path goes only under that path, and is preferred there to the origin-wide key', async () => {
+    const { secrets: s } = secrets();
+    const tenantA = openAiDefinition('gw', { baseUrl: 'https://gateway.example/tenant-a' });
+    const tenantB = openAiDefinition('gw', { baseUrl: 'https://gateway.example/tenant-b' });
+    await s.store(tenantA, KEY, 'path');
+    const a = await s.credential(tenantA, true);
+    assert.deepEqual(a.credential, { origin: 'https://gateway.example', pathPrefix: '/tenant-a/', headers: { authorization: `Bearer ${KEY}` } });
+    assert.deepEqual(a.source, { kind: 'secret', origin: 'https://gateway.example', pathPrefix: '/tenant-a/' });
+    assert.equal((await s.credential(tenantB, true)).credential, undefined, "tenant B's base URL does not get tenant A's key");
+    await s.store(tenantB, OTHER_KEY);
+    assert.equal((await s.credential(tenantA, true)).credential?.headers.authorization, `Bearer ${KEY}`, 'the path key wins over the origin-wide one under its path');
+    assert.equal((await s.credential(tenantB, true)).credential?.headers.authorization, `Bearer ${OTHER_KEY}`);
+  });
+
+  it('a key saved by 0.1 under the bare id moves to its (id, origin) slot and keeps working there only', async () => {
+    const { secrets: s, storage } = secrets();
+    storage.values.set('llmHealth.apiKey.openai', JSON.stringify({ key: KEY, origin: 'https://api.openai.com' }));
+    const elsewhere = await s.credential(openAiDefinition('openai', { baseUrl: 'https://attacker.example/v1' }), true);
+    assert.equal(elsewhere.credential, undefined, 'not sent to another origin');
+    assert.deepEqual([...storage.values.keys()], ['llmHealth.apiKey.openai@https://api.openai.com'], 'moved, and the old slot is gone');
+    const home = await s.credential(openAiDefinition('openai', { baseUrl: 'https://api.openai.com/v1' }), true);
+    assert.equal(home.credential?.headers.authorization, `Bearer ${KEY}`);
   });
 
   it('apiKeyEnv is used when allowed and reported by its variable name, never its value', async () => {
@@ -81,7 +117,7 @@ describe('secrets', () => {
       assert.match(id, /^[0-9a-f]{16}$/);
       assert.equal(KEY.includes(id) || OTHER_KEY.includes(id), false);
     }
-    await s.clear(definition.id);
+    await s.clear(definition);
     assert.equal((await s.credential(definition, true)).identity, none, 'cleared: back to no key');
   });
 

@@ -117,6 +117,18 @@ describe('prober against the fake provider fleet (real HTTP, real undici)', () =
     assert.equal(fleet.requests('redir').at(-1)!.headers['authorization'], `Bearer ${KEY}`, 'the key went to its own origin');
   });
 
+  it('attack: a key bound to one tenant\'s path on a shared gateway never reaches another tenant, even by a same-origin redirect', async () => {
+    fleet.clearRequests();
+    fleet.setMode('tenant-a', { kind: 'redirect', location: '/tenant-b/v1/models' });
+    const credential = { origin: fleet.url, pathPrefix: '/tenant-a/', headers: { authorization: `Bearer ${KEY}` } };
+    await prober.probe({ spec: spec(`${fleet.url}/tenant-a/v1/models`), credential, timeoutMs: 2_000 });
+    assert.equal(fleet.requests('tenant-a').at(-1)!.headers['authorization'], `Bearer ${KEY}`, 'sent under its path');
+    assert.equal(fleet.requests('tenant-b').length, 1, 'the redirect was followed');
+    assert.equal(fleet.requests('tenant-b')[0]!.headers['authorization'], undefined, 'but without the key');
+    await prober.probe({ spec: spec(`${fleet.url}/tenant-b/v1/models`), credential, timeoutMs: 2_000 });
+    assert.equal(fleet.requests('tenant-b').at(-1)!.headers['authorization'], undefined, 'nor directly');
+  });
+
   it('follows a redirect within the same origin', async () => {
     fleet.setMode('moved', { kind: 'redirect', location: '/openai/v1/models' });
     const result = await prober.probe({ spec: spec(`${fleet.url}/moved/v1/models`), timeoutMs: 2_000 });
