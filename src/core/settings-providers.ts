@@ -40,6 +40,12 @@ const KEY_PARAMS = new Set([
 const RESERVED_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
 /** A label is one line of at most this many characters in every view. */
 const LABEL_CHARS = 80;
+/**
+ * More than any real setup, few enough to probe: a workspace that lists a
+ * million providers gets this many read and one error, not seconds of
+ * parsing and a gigabyte of definitions.
+ */
+export const MAX_PROVIDERS = 500;
 
 export function readProviders(raw: unknown, probe: ProbeSettings, report: Report): ProviderDefinition[] {
   if (raw === undefined) return [];
@@ -47,9 +53,12 @@ export function readProviders(raw: unknown, probe: ProbeSettings, report: Report
     report.error('llmHealth.providers', 'must be an array of provider objects');
     return [];
   }
+  if (raw.length > MAX_PROVIDERS) {
+    report.error('llmHealth.providers', `has ${raw.length} entries; only the first ${MAX_PROVIDERS} are read`);
+  }
   const seen = new Map<string, number>();
   const definitions: ProviderDefinition[] = [];
-  for (let index = 0; index < raw.length; index++) {
+  for (let index = 0; index < Math.min(raw.length, MAX_PROVIDERS); index++) {
     const reader = new ProviderReader(index, seen, probe);
     let definition: ProviderDefinition;
     try {

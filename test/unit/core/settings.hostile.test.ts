@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { parseSettings } from '../../../src/core/settings';
+import { MAX_PROVIDERS } from '../../../src/core/settings-providers';
 import type { ParsedSettings } from '../../../src/core/settings';
 import { UNKNOWN_KEY_LIKE, formatDiagnostic, looksLikeKey } from '../../../src/core/settings-ranges';
 
@@ -173,6 +174,28 @@ describe('a hostile label is one short line in every view', () => {
   it('an ordinary label is kept as written, without a diagnostic', () => {
     const parsed = parseSettings({ providers: [{ ...GOOD, label: 'OpenAI (prod) — EU' }] });
     assert.equal(parsed.providers[0]!.label, 'OpenAI (prod) — EU');
+    assert.deepEqual(parsed.diagnostics, []);
+  });
+});
+
+describe('a huge provider list is cut, with one diagnostic', () => {
+  it('attack: a million provider entries — the first 500 are read, the rest reported in one error, not parsed', () => {
+    // Entries past the cap are getters that count their reads: parsing must not touch them.
+    let touched = 0;
+    const entries: unknown[] = Array.from({ length: MAX_PROVIDERS }, (_, i) => ({ id: `p${i}`, preset: 'openai' }));
+    const tail = new Proxy({}, { get: () => (touched++, undefined), ownKeys: () => (touched++, []) });
+    entries.length = 1_000_000;
+    entries.fill(tail, MAX_PROVIDERS);
+    const parsed = parseSettings({ providers: entries });
+    assert.equal(parsed.providers.length, MAX_PROVIDERS);
+    assert.equal(parsed.providers.at(-1)!.id, `p${MAX_PROVIDERS - 1}`);
+    assert.equal(touched, 0, 'no entry past the cap is read');
+    assert.deepEqual(texts(parsed), [`llmHealth.providers: has 1000000 entries; only the first ${MAX_PROVIDERS} are read`]);
+  });
+
+  it('exactly 500 is no problem', () => {
+    const parsed = parseSettings({ providers: Array.from({ length: MAX_PROVIDERS }, (_, i) => ({ id: `p${i}`, preset: 'openai' })) });
+    assert.equal(parsed.providers.length, MAX_PROVIDERS);
     assert.deepEqual(parsed.diagnostics, []);
   });
 });
