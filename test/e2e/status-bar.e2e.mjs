@@ -250,7 +250,7 @@ export const tests = [
       await treeRow(page, OPENAI.label).locator('.actions .action-label[aria-label*="Set API Key"]').click();
       // The base URL has a path: first, where the key may go. Bound to the path, it never reaches another tenant of the origin.
       const boundTo = `${fleet.url}${OPENAI.path}/`;
-      await pickQuickPickItem(page, boundTo);
+      await pickQuickPickItem(page, boundTo, { next: true });
       const input = quickInput(page).locator('input.input');
       await input.waitFor({ state: 'visible' });
       const title = await until('the key prompt to name where the key goes', async () => {
@@ -281,7 +281,7 @@ export const tests = [
       await pickQuickPickItem(page, OPENAI.label);
       await until('a confirmation that the key was cleared', async () => {
         const texts = (await page.locator('.notification-toast').allInnerTexts()).map((x) => x.replace(/\s+/g, ' '));
-        return { ok: texts.some((x) => /API key for OpenAI main cleared/.test(x)), seen: texts };
+        return { ok: texts.some((x) => x.includes(`API key for OpenAI main (${fleet.url}) cleared`)), seen: texts };
       });
       await until(`the drill-down of ${OPENAI.label} to say there is no key`, async () => {
         const r = (await statistics(page, OPENAI.label)).find((x) => x.name === 'API key');

@@ -193,9 +193,10 @@ export async function runCommand(page, title) {
 
 /**
  * In an open quick pick: types `label`, waits for the row that starts with it
- * to be the focused one, and accepts it with Enter.
+ * to be the focused one, and accepts it with Enter. `next`: the command asks
+ * another question right after, so the widget stays.
  */
-export async function pickQuickPickItem(page, label) {
+export async function pickQuickPickItem(page, label, { next = false } = {}) {
   const input = quickInput(page).locator('input.input');
   await until('a quick pick (not the command palette)', async () => {
     const shown = await input.isVisible();
@@ -208,8 +209,18 @@ export async function pickQuickPickItem(page, label) {
     const focused = rows.find((r) => r.focused);
     return { ok: !!focused?.label?.startsWith(label), seen: rows };
   });
+  const titleOf = async () => ((await quickInput(page).locator('.quick-input-title').textContent().catch(() => '')) ?? '').trim();
+  const title = await titleOf();
   await page.keyboard.press('Enter');
-  await quickInput(page).waitFor({ state: 'hidden', timeout: DEFAULT_TIMEOUT_MS });
+  if (!next) {
+    await quickInput(page).waitFor({ state: 'hidden', timeout: DEFAULT_TIMEOUT_MS });
+    return;
+  }
+  // The command asks its next question in the same widget: wait for the question to change.
+  await until(`the next question after "${title}"`, async () => {
+    const now = await titleOf();
+    return { ok: now !== title, seen: now };
+  });
 }
 
 // ------------------------------------------------------------------ LLM Health view

@@ -17,7 +17,10 @@ suite('LLM Provider Health in the extension host', () => {
   let fleet: Fleet;
   let api: LlmHealthApi;
   const config = () => vscode.workspace.getConfiguration('llmHealth');
-  const set = (key: string, value: unknown) => config().update(key, value, vscode.ConfigurationTarget.Workspace);
+  // The providers go in user settings, as a user's own: one a workspace defined would first ask (a modal)
+  // before its apiKeyEnv is read, which test/e2e/workspace-permissions.e2e.mjs answers both ways.
+  const set = (key: string, value: unknown) =>
+    config().update(key, value, key === 'providers' ? vscode.ConfigurationTarget.Global : vscode.ConfigurationTarget.Workspace);
   const provider = (id: string, extra: Record<string, unknown> = {}) => ({ id, preset: 'openai', baseUrl: `${fleet.url}/${id}/v1`, ...extra });
 
   suiteSetup(async () => {
