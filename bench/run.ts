@@ -2,7 +2,8 @@
  * `npm run bench`: prints each benchmark's figures and its ratio to a
  * baseline measured in the same run. Exits 1 when a target is missed.
  */
-import { benchGuardedCalls, benchMemory, benchRecordCost } from './breaker';
+import { benchMemory, benchRecordCost } from './breaker';
+import { benchGuardedCalls, benchRealLatencies } from './guarded';
 import { benchProbing } from './probing';
 
 async function main(): Promise<void> {
@@ -16,6 +17,7 @@ async function main(): Promise<void> {
     console.log(`(${name}: ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   };
   await timed('calls', benchGuardedCalls);
+  await timed('latencies', benchRealLatencies);
   await timed('record', benchRecordCost);
   await timed('memory', benchMemory);
   await timed('probing', benchProbing);

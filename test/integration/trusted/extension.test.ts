@@ -31,7 +31,11 @@ suite('LLM Provider Health in the extension host', () => {
     await set('breaker.minRequests', 2);
     await set('breaker.cooldownSeconds', 600);
     await set('providers', [provider('steady'), provider('fragile'), provider('keyed', { apiKeyEnv: KEY_ENV })]);
-    await until('every provider was probed once', () => ['steady', 'fragile', 'keyed'].every((id) => (api.snapshot(id)?.calls ?? 0) > 0));
+    try {
+      await until('every provider was probed once', () => ['steady', 'fragile', 'keyed'].every((id) => (api.snapshot(id)?.calls ?? 0) > 0), 45_000);
+    } catch (error) {
+      throw new Error(`${(error as Error).message}; the views show ${(await copiedSnapshot()).text}`);
+    }
   });
 
   suiteTeardown(async () => {

@@ -1,0 +1,355 @@
+/**
+ * What a guarded call costs a real caller, against a bare call and the
+ * current majors of two well-known breakers (cockatiel 4, opossum 9), in one
+ * run. Every contender does the work a real caller does: the tracker's
+ * caller reads performance.now() before and after each call and records that
+ * latency, and the tracker's own clock is read fresh on every call (cockatiel
+ * and opossum time their calls themselves). Rounds are interleaved so that
+ * drift hits every contender alike; each row prints the median ratio of its
+ * rounds with their min–max.
+ *
+ * A row with the extension's TurnClock (read once per event-loop turn) is
+ * printed too, labelled: with calls that resolve in microtasks the turn never
+ * ends, so that clock stands still — a mode no caller with real latencies
+ * runs, kept only to show the difference, never used for a target.
+ */
+import { performance } from 'node:perf_hooks';
+import { SamplingBreaker, circuitBreaker, handleAll } from 'cockatiel';
+import OpossumBreaker from 'opossum';
+import { DEFAULT_BREAKER_OPTIONS } from '../src/core/breaker';
+import type { BreakerOptions } from '../src/core/breaker';
+import { TurnClock } from '../src/core/clock';
+import type { Clock } from '../src/core/clock';
+import { DEFAULT_STATUS_OPTIONS } from '../src/core/status';
+import { HealthTracker } from '../src/core/tracker';
+import { fmt, median, printTable, verdict } from './table';
+
+const ROUNDS = 5;
+const FAILURE = new Error('provider failed');
+const realClock: Clock = { now: () => performance.now() };
+
+/** A workload: `providers` breakers, and whether call `n` to provider `p` fails. */
+interface Workload {
+  readonly title: string;
+  readonly calls: number;
+  readonly providers: number;
+  readonly fails: (n: number, provider: number) => boolean;
+  readonly sync?: boolean;
+  readonly breaker?: Partial<BreakerOptions>;
+}
+
+/** One run of one contender: its wall time and how many calls reached the work. */
+interface RunResult {
+  readonly ms: number;
+  readonly executed: number;
+}
+
+type Runner = (w: Workload) => Promise<RunResult>;
+
+function options(w: Workload): BreakerOptions {
+  return { ...DEFAULT_BREAKER_OPTIONS, ...w.breaker };
+}
+
+/** The function being guarded: async (or sync) and failing as the workload says; counts its executions. */
+function work(w: Workload) {
+  const counter = { executed: 0 };
+  const call = (n: number, provider: number): number => {
+    counter.executed++;
+    if (w.fails(n, provider)) throw FAILURE;
+    return n;
+  };
+  const asyncCall = async (n: number, provider: number): Promise<number> => call(n, provider);
+  return { counter, call, asyncCall };
+}
+
+const bare: Runner = async (w) => {
+  const { counter, call, asyncCall } = work(w);
+  const t0 = performance.now();
+  for (let n = 0; n < w.calls; n++) {
+    const p = n % w.providers;
+    try {
+      if (w.sync) call(n, p);
+      else await asyncCall(n, p);
+    } catch {
+      // counted by the work itself
+    }
+  }
+  return { ms: performance.now() - t0, executed: counter.executed };
+};
+
+function trackerRunner(clock: () => Clock): Runner {
+  return async (w) => {
+    const { counter, call, asyncCall } = work(w);
+    const health = new HealthTracker({ clock: clock(), defaults: { breaker: options(w), status: DEFAULT_STATUS_OPTIONS } });
+    const ids = Array.from({ length: w.providers }, (_, i) => `p${i}`);
+    for (const id of ids) health.add(id);
+    const t0 = performance.now();
+    for (let n = 0; n < w.calls; n++) {
+      const p = n % w.providers;
+      const permit = health.admit(ids[p]!);
+      if (!permit.admitted) continue;
+      const start = performance.now();
+      try {
+        if (w.sync) call(n, p);
+        else await asyncCall(n, p);
+        health.record(permit, { kind: 'success', latencyMs: performance.now() - start });
+      } catch {
+        health.record(permit, { kind: 'server', latencyMs: performance.now() - start });
+      }
+    }
+    return { ms: performance.now() - t0, executed: counter.executed };
+  };
+}
+
+const cockatiel: Runner = async (w) => {
+  const { counter, call, asyncCall } = work(w);
+  const o = options(w);
+  const breakers = Array.from({ length: w.providers }, () =>
+    circuitBreaker(handleAll, {
+      halfOpenAfter: o.cooldownMs,
+      breaker: new SamplingBreaker({ threshold: o.failureRateThreshold, duration: o.windowMs, minimumRps: 1 }),
+    }),
+  );
+  const t0 = performance.now();
+  for (let n = 0; n < w.calls; n++) {
+    const p = n % w.providers;
+    try {
+      if (w.sync) await breakers[p]!.execute(() => call(n, p));
+      else await breakers[p]!.execute(() => asyncCall(n, p));
+    } catch {
+      // a failure or a refusal while open
+    }
+  }
+  return { ms: performance.now() - t0, executed: counter.executed };
+};
+
+const opossum: Runner = async (w) => {
+  const { counter, call, asyncCall } = work(w);
+  const o = options(w);
+  const breakers = Array.from(
+    { length: w.providers },
+    (_, p) =>
+      // opossum takes a synchronous action as it is (its types only allow a promise).
+      new OpossumBreaker((n: number) => (w.sync ? (call(n, p) as unknown as Promise<number>) : asyncCall(n, p)), {
+        timeout: false,
+        errorThresholdPercentage: o.failureRateThreshold * 100,
+        resetTimeout: o.cooldownMs,
+        rollingCountTimeout: o.windowMs,
+        rollingCountBuckets: o.bucketCount,
+        volumeThreshold: o.minRequests,
+        // With percentiles on, opossum sorts its latency list on every call (minutes for this run): off, it is at its fastest.
+        rollingPercentilesEnabled: false,
+      }),
+  );
+  const t0 = performance.now();
+  for (let n = 0; n < w.calls; n++) {
+    try {
+      await breakers[n % w.providers]!.fire(n);
+    } catch {
+      // a failure or a refusal while open
+    }
+  }
+  const ms = performance.now() - t0;
+  for (const b of breakers) b.shutdown();
+  return { ms, executed: counter.executed };
+};
+
+interface Contender {
+  readonly name: string;
+  readonly run: Runner;
+  /** Printed, never a target: see the file comment. */
+  readonly label?: string;
+}
+
+const TRACKER = 'this tracker';
+const CONTENDERS: readonly Contender[] = [
+  { name: 'bare call (baseline)', run: bare },
+  { name: TRACKER, run: trackerRunner(() => realClock) },
+  { name: 'cockatiel 4 SamplingBreaker', run: cockatiel },
+  { name: 'opossum 9 (percentiles off)', run: opossum },
+  { name: 'this tracker, TurnClock', run: trackerRunner(() => new TurnClock(() => performance.now(), setImmediate)), label: 'clock frozen within the run: not a target' },
+];
+
+export interface RatioStats {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+function stats(values: number[]): RatioStats {
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
+}
+
+const range = (s: RatioStats, digits = 2) => `${fmt(s.median, digits)} [${fmt(s.min, digits)}–${fmt(s.max, digits)}]`;
+
+/** Runs every contender ROUNDS times, interleaved, after one warm-up round; returns per-contender times. */
+async function measure(w: Workload, contenders: readonly Contender[]): Promise<Map<string, RunResult[]>> {
+  for (const c of contenders) await c.run(w);
+  const results = new Map<string, RunResult[]>(contenders.map((c) => [c.name, []]));
+  for (let r = 0; r < ROUNDS; r++) for (const c of contenders) results.get(c.name)!.push(await c.run(w));
+  return results;
+}
+
+/**
+ * Prints one workload's table: ops/s, the ratio to the bare call and the
+ * tracker's speed over each contender, each as the median of the rounds'
+ * ratios with their range. Returns the tracker's speed-up over each contender.
+ */
+async function runWorkload(w: Workload, targets: Record<string, number> = {}, showExecuted = false): Promise<{ ok: boolean; speedups: Map<string, RatioStats> }> {
+  const results = await measure(w, CONTENDERS);
+  const bareRuns = results.get(CONTENDERS[0]!.name)!;
+  const ours = results.get(TRACKER)!;
+  const speedups = new Map<string, RatioStats>();
+  let ok = true;
+  const rows = CONTENDERS.map((c) => {
+    const runs = results.get(c.name)!;
+    const ops = stats(runs.map((r) => w.calls / (r.ms / 1000)));
+    const vsBare = stats(runs.map((r, i) => bareRuns[i]!.ms / r.ms));
+    const oursOver = stats(runs.map((r, i) => r.ms / ours[i]!.ms));
+    speedups.set(c.name, oursOver);
+    const target = targets[c.name];
+    const met = target === undefined || oursOver.median >= target;
+    ok &&= met;
+    const executed = showExecuted ? [fmt(median(runs.map((r) => r.executed)))] : [];
+    return [
+      c.label ? `${c.name} (${c.label})` : c.name,
+      fmt(ops.median),
+      range(vsBare),
+      c.name === TRACKER || c.label ? '' : range(oursOver),
+      ...executed,
+      target === undefined ? '' : `tracker ≥ ${target} ×`,
+      target === undefined ? '' : verdict(met),
+    ];
+  });
+  printTable(
+    `${w.title} — ${fmt(w.calls)} calls, median of ${ROUNDS} interleaved rounds [min–max]`,
+    ['contender', 'ops/s', '× bare', 'tracker ÷ this (speed-up)', ...(showExecuted ? ['calls that ran'] : []), 'target', 'result'],
+    rows,
+  );
+  return { ok, speedups };
+}
+
+/** The guarded-call workloads; the first carries the targets. Returns whether every target was met. */
+export async function benchGuardedCalls(): Promise<boolean> {
+  const results: boolean[] = [];
+  const single = await runWorkload(
+    { title: 'One provider, async function failing 1 in 10', calls: 200_000, providers: 1, fails: (n) => n % 10 === 9 },
+    { 'cockatiel 4 SamplingBreaker': 1.5, 'opossum 9 (percentiles off)': 5 },
+  );
+  results.push(single.ok);
+  // Provider p fails p % 10 calls in 20 (0 % to 45 %): none reaches the 50 % threshold.
+  await runWorkload({ title: '50 providers round-robin, failure rates 0–45 %', calls: 200_000, providers: 50, fails: (n, p) => (n * 7 + p) % 20 < p % 10 });
+  await runWorkload({ title: 'One provider, synchronous function failing 1 in 10', calls: 200_000, providers: 1, fails: (n) => n % 10 === 9, sync: true });
+  // Every contender opens at 50 % and stays open (30 s cooldown): "calls that ran" is what got through.
+  await runWorkload({ title: 'Storm: one provider failing 60 % of calls', calls: 200_000, providers: 1, fails: (n) => n % 5 < 3 }, {}, true);
+  return results.every(Boolean);
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A deterministic generator, so every contender sees the same latencies. */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+}
+
+type Guard = (fn: () => Promise<void>) => Promise<void>;
+
+/** How each contender guards one call in the real-latency workload. */
+function guards(o: BreakerOptions): Record<string, () => { guard: Guard; close?: () => void }> {
+  return {
+    'bare call (baseline)': () => ({ guard: (fn) => fn() }),
+    [TRACKER]: () => {
+      const health = new HealthTracker({ clock: realClock, defaults: { breaker: o, status: DEFAULT_STATUS_OPTIONS } });
+      health.add('p');
+      return {
+        guard: async (fn) => {
+          const permit = health.admit('p');
+          if (!permit.admitted) return;
+          const start = performance.now();
+          try {
+            await fn();
+            health.record(permit, { kind: 'success', latencyMs: performance.now() - start });
+          } catch (error) {
+            health.record(permit, { kind: 'server', latencyMs: performance.now() - start });
+            throw error;
+          }
+        },
+      };
+    },
+    'cockatiel 4 SamplingBreaker': () => {
+      const b = circuitBreaker(handleAll, { halfOpenAfter: o.cooldownMs, breaker: new SamplingBreaker({ threshold: o.failureRateThreshold, duration: o.windowMs, minimumRps: 1 }) });
+      return { guard: (fn) => b.execute(fn) };
+    },
+    'opossum 9 (percentiles off)': () => {
+      const b = new OpossumBreaker((fn: () => Promise<void>) => fn(), {
+        timeout: false,
+        errorThresholdPercentage: o.failureRateThreshold * 100,
+        resetTimeout: o.cooldownMs,
+        rollingCountTimeout: o.windowMs,
+        rollingCountBuckets: o.bucketCount,
+        volumeThreshold: o.minRequests,
+        rollingPercentilesEnabled: false,
+      });
+      return { guard: (fn) => b.fire(fn) as Promise<void>, close: () => b.shutdown() };
+    },
+  };
+}
+
+/**
+ * Real latencies: 400 callers in parallel, each call taking 50–1,000 ms of
+ * real time (a timer) and failing 1 in 10, for a few seconds per round; a
+ * 10 s window of 1 s buckets, so buckets rotate and the histogram's range is
+ * used. What is compared is CPU time per call (the timers' own cost is in
+ * the bare baseline).
+ */
+export async function benchRealLatencies(): Promise<boolean> {
+  const o: BreakerOptions = { ...DEFAULT_BREAKER_OPTIONS, windowMs: 10_000, bucketCount: 10 };
+  const durationMs = 4_000;
+  const callers = 400;
+  const makers = guards(o);
+  const names = Object.keys(makers);
+  const run = async (name: string): Promise<{ cpuUsPerCall: number; calls: number }> => {
+    const { guard, close } = makers[name]!();
+    const random = lcg(42);
+    let calls = 0;
+    const deadline = performance.now() + durationMs;
+    const cpu0 = process.cpuUsage();
+    await Promise.all(
+      Array.from({ length: callers }, async () => {
+        while (performance.now() < deadline) {
+          const latency = 50 + random() * 950;
+          const fails = random() < 0.1;
+          calls++;
+          await guard(async () => {
+            await sleep(latency);
+            if (fails) throw FAILURE;
+          }).catch(() => undefined);
+        }
+      }),
+    );
+    const cpu = process.cpuUsage(cpu0);
+    close?.();
+    return { cpuUsPerCall: (cpu.user + cpu.system) / calls, calls };
+  };
+  for (const name of names) await run(name);
+  const results = new Map<string, { cpuUsPerCall: number; calls: number }[]>(names.map((n) => [n, []]));
+  for (let r = 0; r < ROUNDS; r++) for (const name of names) results.get(name)!.push(await run(name));
+  const bareRuns = results.get(names[0]!)!;
+  const ours = results.get(TRACKER)!;
+  printTable(
+    `Real latencies (50–1,000 ms timers, ${callers} callers, ${durationMs / 1000} s per round): CPU per call, median of ${ROUNDS} interleaved rounds [min–max]`,
+    ['contender', 'calls per round', 'CPU µs per call', '÷ bare', 'this ÷ tracker (CPU saved)'],
+    names.map((name) => {
+      const runs = results.get(name)!;
+      return [
+        name,
+        fmt(median(runs.map((r) => r.calls))),
+        fmt(median(runs.map((r) => r.cpuUsPerCall)), 2),
+        range(stats(runs.map((r, i) => r.cpuUsPerCall / bareRuns[i]!.cpuUsPerCall))),
+        name === TRACKER ? '' : range(stats(runs.map((r, i) => r.cpuUsPerCall / ours[i]!.cpuUsPerCall))),
+      ];
+    }),
+  );
+  return true;
+}

@@ -1,0 +1,242 @@
+/**
+ * The tracker's hot path as a real caller drives it (issue 10): admit, read
+ * performance.now() before and after the call, record the latency. The
+ * tracker's own clock moves on by a step per call, as calls spread over time
+ * do, so buckets rotate and the window stays full; latencies spread over
+ * 50–1,000 ms so the histogram's bins are all in use, not one.
+ *
+ * Printed: ns per admit+record (the loop with the tracker less the same loop
+ * without it), the cost with `status.latencyDegradedMs` set against it off,
+ * and the memory one provider takes with 1,000 providers and full windows.
+ *
+ *   npx tsc -p tsconfig.test.json && node --expose-gc out/bench/hot-path.js
+ */
+import { performance } from 'node:perf_hooks';
+import { DEFAULT_BREAKER_OPTIONS } from '../src/core/breaker';
+import type { BreakerOptions } from '../src/core/breaker';
+import type { Clock } from '../src/core/clock';
+import type { OutcomeKind } from '../src/core/outcome';
+import { DEFAULT_STATUS_OPTIONS } from '../src/core/status';
+import { HealthTracker } from '../src/core/tracker';
+
+const CALLS = 400_000;
+const ROUNDS = 7;
+/** Simulated time between two calls: 100 calls a second. */
+const GAP_MS = 10;
+const TABLE = 1 << 16;
+
+class SimClock implements Clock {
+  t = 1_000_000;
+  now(): number {
+    return this.t;
+  }
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Log-uniform over [lo, hi]. */
+function spread(n: number, lo: number, hi: number, seed: number): Float64Array {
+  const random = mulberry32(seed);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = lo * Math.pow(hi / lo, random());
+  return out;
+}
+
+const LATENCIES = spread(TABLE, 50, 1_000, 1);
+/** 2 % failures: under the degraded error rate, so the latency check runs on every record. */
+const KINDS: OutcomeKind[] = (() => {
+  const random = mulberry32(2);
+  return Array.from({ length: TABLE }, () => (random() < 0.02 ? 'server' : 'success'));
+})();
+
+let sink = 0;
+
+function trackerWith(latencyDegradedMs: number, breaker: Partial<BreakerOptions> = {}): { tracker: HealthTracker; clock: SimClock } {
+  const clock = new SimClock();
+  const tracker = new HealthTracker({
+    clock,
+    defaults: {
+      breaker: { ...DEFAULT_BREAKER_OPTIONS, ...breaker },
+      status: { ...DEFAULT_STATUS_OPTIONS, latencyDegradedMs },
+    },
+  });
+  tracker.add('p');
+  return { tracker, clock };
+}
+
+/** ns per loop turn: admit, two performance.now() reads, record. */
+function withTracker(latencyDegradedMs: number): number {
+  const { tracker, clock } = trackerWith(latencyDegradedMs);
+  // Fill the window first: one window's worth of calls, untimed.
+  const fill = DEFAULT_BREAKER_OPTIONS.windowMs / GAP_MS;
+  for (let i = 0; i < fill; i++) {
+    clock.t += GAP_MS;
+    const permit = tracker.admit('p');
+    if (permit.admitted) tracker.record(permit, { kind: KINDS[i & (TABLE - 1)]!, latencyMs: LATENCIES[i & (TABLE - 1)]! });
+  }
+  const t0 = performance.now();
+  for (let i = 0; i < CALLS; i++) {
+    clock.t += GAP_MS;
+    const permit = tracker.admit('p');
+    const start = performance.now();
+    const latencyMs = performance.now() - start + LATENCIES[i & (TABLE - 1)]!;
+    if (permit.admitted) tracker.record(permit, { kind: KINDS[i & (TABLE - 1)]!, latencyMs });
+  }
+  const ns = ((performance.now() - t0) * 1e6) / CALLS;
+  const s = tracker.snapshot('p')!;
+  if (s.state !== 'closed' || s.calls < fill * 0.9) throw new Error(`hot path: unexpected state ${s.state}, ${s.calls} calls`);
+  return ns;
+}
+
+/** The same loop with no tracker: clock step, two performance.now() reads, the outcome. */
+function withoutTracker(): number {
+  const clock = new SimClock();
+  const t0 = performance.now();
+  for (let i = 0; i < CALLS; i++) {
+    clock.t += GAP_MS;
+    const start = performance.now();
+    const latencyMs = performance.now() - start + LATENCIES[i & (TABLE - 1)]!;
+    const outcome = { kind: KINDS[i & (TABLE - 1)]!, latencyMs };
+    if (outcome.kind === 'server') sink += outcome.latencyMs;
+  }
+  const ns = ((performance.now() - t0) * 1e6) / CALLS;
+  sink += clock.t;
+  return ns;
+}
+
+export interface Spread {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+function spreadOf(values: number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted[sorted.length - 1]! };
+}
+
+export interface HotPathResult {
+  /** ns per admit+record, latency check off. */
+  readonly record: Spread;
+  /** ns per admit+record with latencyDegradedMs at 800 (the p95 of the workload is over it). */
+  readonly recordDegraded: Spread;
+  /** ns per admit+record with latencyDegradedMs at 2,000 (never reached). */
+  readonly recordHealthy: Spread;
+  /** On/off ratios of the above, per round. */
+  readonly ratioDegraded: Spread;
+  readonly ratioHealthy: Spread;
+  /** The loop without a tracker, ns per turn. */
+  readonly baseline: Spread;
+}
+
+export function benchHotPath(rounds = ROUNDS): HotPathResult {
+  // Warm up every variant, then interleave rounds so drift hits all alike.
+  withoutTracker();
+  withTracker(0);
+  withTracker(800);
+  withTracker(2_000);
+  const base: number[] = [];
+  const off: number[] = [];
+  const on: number[] = [];
+  const never: number[] = [];
+  const ratioOn: number[] = [];
+  const ratioNever: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const b = withoutTracker();
+    const x = withTracker(0) - b;
+    const y = withTracker(800) - b;
+    const z = withTracker(2_000) - b;
+    base.push(b);
+    off.push(x);
+    on.push(y);
+    never.push(z);
+    ratioOn.push(y / x);
+    ratioNever.push(z / x);
+  }
+  return {
+    record: spreadOf(off),
+    recordDegraded: spreadOf(on),
+    recordHealthy: spreadOf(never),
+    ratioDegraded: spreadOf(ratioOn),
+    ratioHealthy: spreadOf(ratioNever),
+    baseline: spreadOf(base),
+  };
+}
+
+function heapUsed(): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run with node --expose-gc');
+  for (let i = 0; i < 3; i++) gc();
+  // Typed arrays keep their contents outside the JS heap: count both.
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  return heapUsed + arrayBuffers;
+}
+
+/** What a full window holds in each bucket. */
+export type Fill = 'spread' | 'every-bin';
+
+/**
+ * Bytes per provider with `providers` providers whose every bucket holds
+ * calls: `spread` 64 calls over 50–1,000 ms and 20–4,020 ms; `every-bin`
+ * 400 calls from 0.1 ms to 700 s, log-spaced, so every histogram bin of
+ * every bucket holds a call (the most a window can take).
+ */
+export function bytesPerProvider(bucketCount: number, fill: Fill, providers = 1_000): number {
+  const latencies =
+    fill === 'spread'
+      ? [...spread(32, 50, 1_000, 3), ...Array.from({ length: 32 }, (_, i) => 20 + ((i * 7919) % 4000))]
+      : Array.from({ length: 400 }, (_, i) => 0.1 * Math.pow(7_000_000, i / 399));
+  const before = heapUsed();
+  const clock = new SimClock();
+  const windowMs = DEFAULT_BREAKER_OPTIONS.windowMs;
+  const tracker = new HealthTracker({
+    clock,
+    defaults: { breaker: { ...DEFAULT_BREAKER_OPTIONS, bucketCount, minRequests: Number.MAX_SAFE_INTEGER }, status: DEFAULT_STATUS_OPTIONS },
+  });
+  const ids = Array.from({ length: providers }, (_, i) => `provider-${i}`);
+  for (const id of ids) tracker.add(id);
+  const bucketMs = windowMs / bucketCount;
+  const start = clock.t;
+  for (let k = 0; k < bucketCount; k++) {
+    clock.t = start + k * bucketMs + bucketMs / 2;
+    for (const id of ids) {
+      for (let i = 0; i < latencies.length; i++) {
+        const permit = tracker.admit(id);
+        if (permit.admitted) tracker.record(permit, { kind: i % 10 === 0 ? 'server' : 'success', latencyMs: latencies[i]! });
+      }
+    }
+  }
+  const after = heapUsed();
+  const s = tracker.snapshot(ids[0]!)!;
+  if (s.calls !== bucketCount * latencies.length) throw new Error(`memory: the window holds ${s.calls} calls`);
+  return (after - before) / providers;
+}
+
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const range = (s: Spread, digits: number, unit = '') => `${fmt(s.median, digits)}${unit} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`;
+
+function main(): void {
+  console.log(`node ${process.version}, ${process.platform}/${process.arch}; median (min–max) of ${ROUNDS} rounds of ${fmt(CALLS)} calls`);
+  const r = benchHotPath();
+  console.log(`loop without tracker             ${range(r.baseline, 1, ' ns')}`);
+  console.log(`admit+record                     ${range(r.record, 1, ' ns')}   target ≤ 50 ns`);
+  console.log(`  latencyDegradedMs 800 (over)   ${range(r.recordDegraded, 1, ' ns')}   ratio to off ${range(r.ratioDegraded, 2, '×')}   target ≤ 1.2×`);
+  console.log(`  latencyDegradedMs 2000 (under) ${range(r.recordHealthy, 1, ' ns')}   ratio to off ${range(r.ratioHealthy, 2, '×')}   target ≤ 1.2×`);
+  const fills: Fill[] = process.argv.includes('--no-every-bin') ? ['spread'] : ['spread', 'every-bin'];
+  for (const fill of fills) {
+    const cells = [30, 60, 120].map((b) => `${b} buckets ${fmt(bytesPerProvider(b, fill) / 1024, 1)} KiB`);
+    console.log(`memory per provider (1,000 providers, ${fill}): ${cells.join(', ')}   target ≤ 32 KiB`);
+  }
+  if (sink === 42) console.log('');
+}
+
+if (require.main === module) main();
