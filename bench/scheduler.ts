@@ -57,7 +57,7 @@ type Workload = 'overdue' | 'unreachable';
  * 0.5 probes' worth of fake time, so the scheduler always has more due than
  * it can start and never waits for a timer. Returns wall nanoseconds per probe.
  */
-async function perProbe(providers: number, workload: Workload): Promise<number> {
+export async function perProbe(providers: number, workload: Workload): Promise<number> {
   const clock = { t: 0, now: () => clock.t };
   const timers = new InertTimers();
   const tracker = new HealthTracker({ clock, random: () => 0.5 });

@@ -1,6 +1,8 @@
 import type { Clock, Random } from './clock';
 import type { Outcome, ProbeResult } from './outcome';
 import type { ProviderDefinition } from './provider';
+import { DueHeap } from './due-heap';
+import type { DueEntry } from './due-heap';
 import { diffProviders } from './provider-diff';
 import type { HealthOptions, HealthTracker, Permit, Rejection } from './tracker';
 
@@ -46,12 +48,16 @@ interface Run {
   readonly resolve: () => void;
 }
 
-interface Slot {
+interface Slot extends DueEntry {
   definition: ProviderDefinition;
   /** An opaque identity of the provider's key, from the host; undefined when none was given. */
   keyId: string | undefined;
-  nextAt: number;
+  /** When the next probe is due; set only through `reschedule`, which keeps the heaps in order. */
+  dueAt: number;
   run: Run | undefined;
+  /** The round in which this provider's answer is awaited, and the last round it answered in (0: none). */
+  awaitedIn: number;
+  answeredIn: number;
 }
 
 /** A network or timeout failure kept out of the window until the offline round decides. */
@@ -59,22 +65,28 @@ interface Held {
   readonly slot: Slot;
   readonly permit: Permit;
   readonly result: Outcome;
+  /** Released early because its provider went away. */
+  dropped: boolean;
 }
 
 /**
  * The round of probes that tells "this provider is unreachable" from "this
  * machine is offline" (design.md, "Status"): started by a remote provider's
  * network or timeout failure, it probes every other remote provider at once
- * and decides when each has answered or dropped out.
+ * and decides when each has answered or dropped out. Which providers are
+ * awaited or answered is marked on their slots, so a probe's answer costs
+ * the same however many providers there are.
  */
 interface Round {
-  /** Remote providers whose answer is still awaited. */
-  readonly awaited: Set<string>;
-  /** Remote providers that answered in this round. */
-  readonly answered: Set<string>;
+  readonly id: number;
+  /** How many remote providers' answers are still awaited. */
+  awaited: number;
+  /** How many remote providers answered in this round. */
+  answered: number;
   /** Some answer came from a server (any status): the machine's network works. */
   reached: boolean;
   readonly held: Held[];
+  readonly heldBy: Map<Slot, Held[]>;
 }
 
 /** New providers are probed within this long, spread out, so the views fill fast. */
@@ -95,10 +107,27 @@ const CANCELED: ProbeResult = { kind: 'canceled', latencyMs: 0 };
  * when its cooldown ends; no provider is probed before a Retry-After it sent.
  * Decides the global offline state from rounds of probes. Pure: time, timers
  * and the prober are injected.
+ *
+ * Each probe costs O(log n) in the number of providers: providers that are
+ * not being probed wait in two heaps by due time (those already due, waiting
+ * for a place, and those due later), and the offline rule keeps counts.
+ * Only a configuration, an offline round's start and "all" requests touch
+ * every provider.
  */
 export class Scheduler {
   private readonly slots = new Map<string, Slot>();
+  /** Not probing, due at or before `dueThrough`: they go, most overdue first, as places free up. */
+  private readonly due = new DueHeap<Slot>();
+  /** Not probing, due later (or not yet moved to `due`). */
+  private readonly waiting = new DueHeap<Slot>();
+  /** The time of the last wake: what is in `due` was due by then. */
+  private dueThrough = -Infinity;
+  /** Creation order of slots: ties in due time go to the older provider, as they always have. */
+  private created = 0;
+  /** Slots of providers that are not local. */
+  private remote = 0;
   private round: Round | undefined;
+  private rounds = 0;
   private timer: unknown;
   private timerAt = Infinity;
   private running = 0;
@@ -132,15 +161,15 @@ export class Scheduler {
       this.concurrency = Math.max(1, probe.concurrency);
       this.jitter = probe.jitter;
     }
-    const before = [...this.slots.values()];
+    const before: ProviderDefinition[] = [];
     const keysBefore = new Map<string, string>();
-    for (const slot of before) if (slot.keyId !== undefined) keysBefore.set(slot.definition.id, slot.keyId);
+    for (const slot of this.slots.values()) {
+      before.push(slot.definition);
+      if (slot.keyId !== undefined) keysBefore.set(slot.definition.id, slot.keyId);
+    }
     const keysAfter = keyIds ?? keysBefore;
-    const diff = diffProviders(
-      before.map((s) => s.definition),
-      definitions,
-      { before: keysBefore, after: keysAfter },
-    );
+    const diff = diffProviders(before, definitions, { before: keysBefore, after: keysAfter });
+    const reset = new Set(diff.reset);
     const now = clock.now();
     for (const id of diff.removed) {
       this.retire(id);
@@ -150,19 +179,15 @@ export class Scheduler {
       const id = definition.id;
       tracker.add(id, { breaker: health.breaker, status: health.status });
       const slot = this.slots.get(id);
-      if (slot === undefined || diff.reset.includes(id)) {
+      if (slot === undefined || reset.has(id)) {
         if (slot) {
           this.retire(id);
           tracker.reset(id);
         }
-        this.slots.set(id, {
-          definition,
-          keyId: keysAfter.get(id),
-          nextAt: now + random() * Math.min(FIRST_PROBE_SPREAD_MS, definition.intervalMs),
-          run: undefined,
-        });
+        this.admitSlot(definition, keysAfter.get(id), now + random() * Math.min(FIRST_PROBE_SPREAD_MS, definition.intervalMs));
       } else {
-        if (definition.intervalMs < slot.definition.intervalMs) slot.nextAt = Math.min(slot.nextAt, now + definition.intervalMs);
+        if (definition.intervalMs < slot.definition.intervalMs) this.reschedule(slot, Math.min(slot.dueAt, now + definition.intervalMs));
+        if (definition.local !== slot.definition.local) this.remote += definition.local ? -1 : 1;
         slot.definition = definition;
         slot.keyId = keysAfter.get(id);
       }
@@ -195,14 +220,19 @@ export class Scheduler {
    */
   probeSoon(id?: string): void {
     const now = this.options.clock.now();
-    for (const slot of this.slots.values()) if ((id === undefined || slot.definition.id === id) && !slot.run) slot.nextAt = now;
+    if (id === undefined) {
+      for (const slot of this.slots.values()) if (!slot.run) this.reschedule(slot, now);
+    } else {
+      const slot = this.slots.get(id);
+      if (slot && !slot.run) this.reschedule(slot, now);
+    }
     this.wake();
   }
 
   /** When the provider's next probe is due, for display. */
   nextProbeAt(id: string): number | undefined {
     const slot = this.slots.get(id);
-    return slot && !slot.run ? slot.nextAt : undefined;
+    return slot && !slot.run ? slot.dueAt : undefined;
   }
 
   isProbing(id: string): boolean {
@@ -224,7 +254,7 @@ export class Scheduler {
     }
     const round = this.round;
     this.round = undefined;
-    if (round) for (const held of round.held) this.release(held.slot, held.permit, held.result);
+    if (round) for (const held of round.held) if (!held.dropped) this.release(held.slot, held.permit, held.result);
     await Promise.all(runs.map((r) => r.done));
   }
 
@@ -232,16 +262,22 @@ export class Scheduler {
   private wake(): void {
     if (this.stopped) return;
     const now = this.options.clock.now();
-    const due = [...this.slots.values()].filter((s) => !s.run && s.nextAt <= now).sort((a, b) => a.nextAt - b.nextAt);
-    // A refused admission takes no place: the next due provider gets it.
-    for (const slot of due) {
-      if (this.running >= this.concurrency) break;
+    this.dueThrough = now;
+    for (let slot = this.waiting.peek(); slot !== undefined && slot.dueAt <= now; slot = this.waiting.peek()) {
+      this.waiting.remove(slot);
+      this.due.push(slot);
+    }
+    // A refused admission takes no place: launch() moves the slot to `waiting` and the next due provider gets it.
+    while (this.running < this.concurrency) {
+      const slot = this.due.peek();
+      if (slot === undefined) break;
       this.launch(slot, false);
+      if (this.stopped) return;
+      // Only a listener that made it due again at once (from inside launch) leaves it first: it waits for the next wake.
+      if (this.due.peek() === slot) break;
     }
     // What is still due waits for a running probe to end, which wakes this again.
-    let next = Infinity;
-    for (const slot of this.slots.values()) if (!slot.run && slot.nextAt > now && slot.nextAt < next) next = slot.nextAt;
-    this.arm(next, now);
+    this.arm(this.waiting.peek()?.dueAt ?? Infinity, now);
   }
 
   private arm(at: number, now: number): void {
@@ -262,6 +298,30 @@ export class Scheduler {
     this.timerAt = Infinity;
   }
 
+  /** A provider's slot, waiting for its first probe. */
+  private admitSlot(definition: ProviderDefinition, keyId: string | undefined, dueAt: number): void {
+    const slot: Slot = { definition, keyId, dueAt, order: ++this.created, heapIndex: -1, run: undefined, awaitedIn: 0, answeredIn: 0 };
+    this.slots.set(definition.id, slot);
+    if (!definition.local) this.remote++;
+    this.waiting.push(slot);
+  }
+
+  /** Sets when a slot is due next, keeping it in its place among the others. */
+  private reschedule(slot: Slot, at: number): void {
+    slot.dueAt = at;
+    if (this.due.has(slot)) {
+      if (at <= this.dueThrough) {
+        this.due.update(slot);
+        return;
+      }
+      // Due later than the last wake's time: among the waiting, so the timer sees it.
+      this.due.remove(slot);
+      this.waiting.push(slot);
+      return;
+    }
+    this.waiting.update(slot);
+  }
+
   /**
    * Starts a probe unless something says not yet: a Retry-After (unless the
    * user asked), or the breaker's admission. Returns the run, or undefined
@@ -274,20 +334,21 @@ export class Scheduler {
     const now = clock.now();
     const notBefore = explicit ? undefined : tracker.notBefore(id);
     if (notBefore !== undefined) {
-      slot.nextAt = notBefore;
-      this.dropFromRound(id);
+      this.reschedule(slot, notBefore);
+      this.dropFromRound(slot);
       return undefined;
     }
     const permit = tracker.admit(id);
     if (!permit.admitted) {
-      slot.nextAt = this.retryTime(slot, permit, now);
-      this.dropFromRound(id);
+      this.reschedule(slot, this.retryTime(slot, permit, now));
+      this.dropFromRound(slot);
       return undefined;
     }
     let resolve!: () => void;
     const done = new Promise<void>((r) => (resolve = r));
     const run: Run = { controller: new AbortController(), permit, startedAt: now, watchdog: undefined, ended: false, done, resolve };
     slot.run = run;
+    if (!this.due.remove(slot)) this.waiting.remove(slot);
     this.running++;
     // Recorded as a timeout, not dropped: the provider did not answer in time,
     // which is what a person expects to read, and it frees a half-open trial.
@@ -321,11 +382,13 @@ export class Scheduler {
     this.options.timers.clearTimeout(run.watchdog);
     slot.run = undefined;
     this.running--;
-    if (this.slots.get(slot.definition.id) === slot) {
-      slot.nextAt = this.options.clock.now() + this.interval(slot);
+    const current = this.isCurrent(slot);
+    if (current) {
+      slot.dueAt = this.options.clock.now() + this.interval(slot);
+      this.waiting.push(slot);
     }
     this.conclude(slot, run.permit, result);
-    if (this.slots.get(slot.definition.id) === slot && !slot.run) this.align(slot);
+    if (this.isCurrent(slot) && !slot.run) this.align(slot);
     run.resolve();
   }
 
@@ -338,10 +401,9 @@ export class Scheduler {
   /** Records, holds back or releases a probe's result (the offline rule lives here). */
   private conclude(slot: Slot, permit: Permit, result: ProbeResult): void {
     const { tracker } = this.options;
-    const id = slot.definition.id;
-    if (result.kind === 'canceled' || this.slots.get(id) !== slot || this.stopped) {
+    if (result.kind === 'canceled' || !this.isCurrent(slot) || this.stopped) {
       this.release(slot, permit, result);
-      this.dropFromRound(id);
+      this.dropFromRound(slot);
       return;
     }
     if (slot.definition.local) return this.record(slot, permit, result);
@@ -351,35 +413,60 @@ export class Scheduler {
       this.record(slot, permit, result);
       if (this.round) {
         this.round.reached = true;
-        this.answer(this.round, id);
+        this.answer(this.round, slot);
       }
       return;
     }
     // Still offline: this failure says nothing about the provider.
     if (tracker.offline) return this.release(slot, permit, result);
     if (this.round) {
-      this.round.held.push({ slot, permit, result });
-      this.answer(this.round, id);
+      this.hold(this.round, slot, permit, result);
+      this.answer(this.round, slot);
       return;
     }
-    const others = [...this.slots.values()].filter((s) => s !== slot && !s.definition.local);
     // With no other remote provider, a failure cannot be told from this provider's outage.
-    if (others.length === 0) return this.record(slot, permit, result);
-    const now = this.options.clock.now();
-    this.round = { awaited: new Set(others.map((s) => s.definition.id)), answered: new Set([id]), reached: false, held: [{ slot, permit, result }] };
+    if (this.remote <= 1) return this.record(slot, permit, result);
+    const round: Round = { id: ++this.rounds, awaited: 0, answered: 0, reached: false, held: [], heldBy: new Map() };
+    this.round = round;
+    slot.answeredIn = round.id;
+    round.answered = 1;
+    this.hold(round, slot, permit, result);
     // The others go now, ahead of their interval (concurrency and admission still apply).
-    for (const other of others) if (!other.run) other.nextAt = Math.min(other.nextAt, now);
+    const now = this.options.clock.now();
+    for (const other of this.slots.values()) {
+      if (other === slot || other.definition.local) continue;
+      other.awaitedIn = round.id;
+      round.awaited++;
+      if (!other.run && other.dueAt > now) this.reschedule(other, now);
+    }
   }
 
-  private answer(round: Round, id: string): void {
-    round.answered.add(id);
-    round.awaited.delete(id);
+  private hold(round: Round, slot: Slot, permit: Permit, result: Outcome): void {
+    const held: Held = { slot, permit, result, dropped: false };
+    round.held.push(held);
+    const bySlot = round.heldBy.get(slot);
+    if (bySlot) bySlot.push(held);
+    else round.heldBy.set(slot, [held]);
+  }
+
+  private answer(round: Round, slot: Slot): void {
+    if (slot.answeredIn !== round.id) {
+      slot.answeredIn = round.id;
+      round.answered++;
+    }
+    if (slot.awaitedIn === round.id) {
+      slot.awaitedIn = 0;
+      round.awaited--;
+    }
     this.decideRound();
   }
 
   /** A provider that cannot answer in this round (refused, removed, canceled) is not waited for. */
-  private dropFromRound(id: string): void {
-    if (!this.round?.awaited.delete(id)) return;
+  private dropFromRound(slot: Slot): void {
+    const round = this.round;
+    if (round === undefined || slot.awaitedIn !== round.id) return;
+    slot.awaitedIn = 0;
+    round.awaited--;
     this.decideRound();
   }
 
@@ -391,12 +478,13 @@ export class Scheduler {
    */
   private decideRound(): void {
     const round = this.round;
-    if (!round || round.awaited.size > 0) return;
+    if (!round || round.awaited > 0) return;
     this.round = undefined;
-    const offline = !round.reached && round.answered.size >= 2;
+    const offline = !round.reached && round.answered >= 2;
     if (offline) this.options.tracker.setOffline(true);
-    for (const { slot, permit, result } of round.held) {
-      if (offline || this.slots.get(slot.definition.id) !== slot) {
+    for (const { slot, permit, result, dropped } of round.held) {
+      if (dropped) continue;
+      if (offline || !this.isCurrent(slot)) {
         this.release(slot, permit, result);
         continue;
       }
@@ -406,25 +494,20 @@ export class Scheduler {
   }
 
   /**
-   * After a configuration change: a round forgets the providers that are
-   * gone; offline needs two remote providers, and while it holds, every
-   * remote provider is probed again at once so the new set decides it.
+   * After a configuration change: a round has already forgotten the
+   * providers that are gone (see `retire`); offline needs two remote
+   * providers, and while it holds, every remote provider is probed again at
+   * once so the new set decides it.
    */
   private redecideOffline(now: number): void {
     const { tracker } = this.options;
-    const round = this.round;
-    if (round) {
-      for (const id of [...round.awaited]) if (!this.slots.has(id)) round.awaited.delete(id);
-      for (const id of [...round.answered]) if (!this.slots.has(id)) round.answered.delete(id);
-      this.decideRound();
-    }
+    this.decideRound();
     if (!tracker.offline) return;
-    const remote = [...this.slots.values()].filter((s) => !s.definition.local);
-    if (remote.length < 2) {
+    if (this.remote < 2) {
       tracker.setOffline(false);
       return;
     }
-    for (const slot of remote) if (!slot.run) slot.nextAt = Math.min(slot.nextAt, now);
+    for (const slot of this.slots.values()) if (!slot.definition.local && !slot.run && slot.dueAt > now) this.reschedule(slot, now);
   }
 
   /** Ends a provider's slot: its probe is canceled and a result held for the offline round is dropped. */
@@ -432,15 +515,25 @@ export class Scheduler {
     const slot = this.slots.get(id);
     if (!slot) return;
     this.slots.delete(id);
+    if (!slot.definition.local) this.remote--;
+    if (!this.due.remove(slot)) this.waiting.remove(slot);
     if (slot.run) this.cancel(slot, slot.run);
     const round = this.round;
     if (!round) return;
-    for (const held of round.held.filter((h) => h.slot === slot)) {
-      round.held.splice(round.held.indexOf(held), 1);
+    for (const held of round.heldBy.get(slot) ?? []) {
+      held.dropped = true;
       this.release(slot, held.permit, held.result);
     }
-    round.answered.delete(id);
-    this.dropFromRound(id);
+    round.heldBy.delete(slot);
+    if (slot.answeredIn === round.id) {
+      slot.answeredIn = 0;
+      round.answered--;
+    }
+    this.dropFromRound(slot);
+  }
+
+  private isCurrent(slot: Slot): boolean {
+    return this.slots.get(slot.definition.id) === slot;
   }
 
   private record(slot: Slot, permit: Permit, result: Outcome): void {
@@ -462,7 +555,8 @@ export class Scheduler {
     const id = slot.definition.id;
     const halfOpenAt = tracker.halfOpenAt(id);
     const notBefore = tracker.notBefore(id) ?? 0;
-    slot.nextAt = halfOpenAt !== undefined ? Math.max(halfOpenAt, notBefore) : Math.max(slot.nextAt, notBefore);
+    const at = halfOpenAt !== undefined ? Math.max(halfOpenAt, notBefore) : Math.max(slot.dueAt, notBefore);
+    if (at !== slot.dueAt) this.reschedule(slot, at);
   }
 
   /** When to ask again after a refused admission. */

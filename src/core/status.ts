@@ -69,7 +69,7 @@ function levelOf(window: SlidingWindow, options: StatusOptions, minRequests: num
   if (errorRate >= options.degradedErrorRate) return 1;
   const slow = window.slowCalls;
   if (slow > 0 && slow / calls >= options.degradedSlowCallRate) return 1;
-  if (options.latencyDegradedMs > 0 && window.percentile(0.95)! >= options.latencyDegradedMs) return 1;
+  if (options.latencyDegradedMs > 0 && window.percentileAtLeast(0.95, options.latencyDegradedMs)) return 1;
   return 0;
 }
 
@@ -84,7 +84,8 @@ function recoveredLevelOf(window: SlidingWindow, options: StatusOptions): Level 
   if (!under(errorRate, options.degradedErrorRate) || errorRate + noise >= options.degradedErrorRate) return 1;
   const slow = window.slowCalls;
   if (slow > 0 && !under(slow / calls, options.degradedSlowCallRate)) return 1;
-  if (options.latencyDegradedMs > 0 && !under(window.percentile(0.95)!, options.latencyDegradedMs)) return 1;
+  // Not clearly under: p95 ≥ threshold·(1 − margin), the same product under() compares with.
+  if (options.latencyDegradedMs > 0 && window.percentileAtLeast(0.95, options.latencyDegradedMs * (1 - RECOVERY_MARGIN))) return 1;
   return 0;
 }
 

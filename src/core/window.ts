@@ -1,14 +1,23 @@
-import { BIN_COUNT, binOf, percentileOf } from './histogram';
+import { BIN_COUNT, HISTOGRAM_LAYOUT, binOf, binOfLegacy, percentileOf, representativeOf } from './histogram';
 import { KIND_COUNT } from './outcome';
 
-// Layout of one bucket's cells: a counter per outcome kind, then these.
-// An empty bucket has MIN = +Infinity, which is also how emptiness is told.
+// A bucket's counters: one per outcome kind, then slow calls. The running
+// totals keep the latency sum after them.
 const SLOW = KIND_COUNT;
-const SUM = KIND_COUNT + 1;
-const MIN = KIND_COUNT + 2;
-const MAX = KIND_COUNT + 3;
-const STRIDE = KIND_COUNT + 4;
+const COUNTERS = KIND_COUNT + 1;
+const TOTAL_SUM = COUNTERS;
 const SUCCESS = 0;
+// Latency stats of each slot. An empty bucket has MIN = +Infinity, which is
+// also how emptiness is told.
+const SUM = 0;
+const MIN = 1;
+const MAX = 2;
+const STATS = 3;
+// How a compacted bucket lists its bins: (gap, count) pairs for the bins that
+// hold calls, or every bin's count up to the last that does.
+const SPARSE = 0;
+const DENSE = 1;
+const NO_BYTES = new Uint8Array(0);
 
 export interface WindowOptions {
   readonly windowMs: number;
@@ -34,6 +43,8 @@ export interface SerializedBucket {
   readonly max: number;
   /** Non-empty histogram bins as [bin, count] pairs. */
   readonly bins: Array<[number, number]>;
+  /** The histogram layout `bins` index (HISTOGRAM_LAYOUT); absent in buckets saved before it, which are converted. */
+  readonly layout?: number;
 }
 
 export interface SerializedWindow {
@@ -43,31 +54,66 @@ export interface SerializedWindow {
 
 /**
  * A time-bucketed sliding window. Bucket k covers [k·bucketMs, (k+1)·bucketMs);
- * the window holds the current bucket and the bucketCount−1 before it.
+ * the window holds the current bucket (the head) and the bucketCount−1 before it.
  *
- * Recording is O(1). Counts and rates are O(1) because running totals are kept
- * and an expiring bucket is subtracted from them; a percentile walks the one
- * running-total histogram. Memory is fixed at construction.
+ * Recording is O(1) and touches only the head, whose counters and histogram
+ * are dense. When the head is left behind it is compacted into a byte queue
+ * (varint counters, then its bins as (gap, count) pairs or as a dense run,
+ * whichever is shorter), and a bucket leaving the window is read back from the
+ * front of that queue and subtracted from the running totals. Counts and rates
+ * are O(1); a percentile walks the one running-total histogram; whether a
+ * percentile is at or over a threshold is O(1) (see percentileAtLeast).
+ *
+ * Memory: the fixed part is a few hundred bytes plus 28 bytes a bucket; the
+ * queue takes about 2 bytes per histogram bin a bucket's calls fall in, and
+ * never more than one byte per bin (BIN_COUNT) plus 12 bytes a bucket while no
+ * bin of a bucket holds 128 calls or more.
  */
 export class SlidingWindow {
   readonly bucketMs: number;
   readonly bucketCount: number;
-  private readonly cells: Float64Array;
-  private readonly bins: Uint32Array;
-  private readonly totals = new Float64Array(SUM + 1);
+  /** SUM, MIN, MAX of every slot. */
+  private readonly stats: Float64Array;
+  /** Where each older bucket starts in `queue`; −1 when it has no calls (or is the head). */
+  private readonly offsets: Int32Array;
+  private readonly headCounts = new Float64Array(COUNTERS);
+  private readonly headBins = new Uint32Array(BIN_COUNT);
+  private readonly totals = new Float64Array(COUNTERS + 1);
   private readonly totalBins = new Uint32Array(BIN_COUNT);
   private total = 0;
-  /** The newest bucket number the window has advanced to, its slot, and when it ends. */
+  /** Compacted older buckets, oldest first, in bytes [queueStart, queueEnd). */
+  private queue = NO_BYTES;
+  private queueStart = 0;
+  private queueEnd = 0;
+  /** Min and max over the buckets before the head; stale once a bucket holding one of them has left. */
+  private olderMin = Infinity;
+  private olderMax = -Infinity;
+  private olderStale = false;
+  /** The window's min and max, as extremes() last found them. */
+  private lowest = Infinity;
+  private highest = -Infinity;
+  /**
+   * Two thresholds percentileAtLeast() was asked about, each with its bin and
+   * the calls in the window in bins below that one. Bin 0 counts nothing.
+   */
+  private markMs0 = NaN;
+  private markBin0 = 0;
+  private below0 = 0;
+  private markMs1 = NaN;
+  private markBin1 = 0;
+  private below1 = 0;
+  private nextMark = 0;
+  /** The newest bucket number the window has advanced to, its slot, its stats, and when it ends. */
   private head = -Infinity;
   private headSlot = 0;
-  private headBins = 0;
+  private headStat = 0;
   private headEnd = -Infinity;
 
   constructor(options: WindowOptions) {
     this.bucketCount = Math.max(1, Math.floor(options.bucketCount));
     this.bucketMs = Math.max(1, options.windowMs / this.bucketCount);
-    this.cells = new Float64Array(this.bucketCount * STRIDE);
-    this.bins = new Uint32Array(this.bucketCount * BIN_COUNT);
+    this.stats = new Float64Array(this.bucketCount * STATS);
+    this.offsets = new Int32Array(this.bucketCount);
     this.clear();
   }
 
@@ -75,24 +121,26 @@ export class SlidingWindow {
   record(now: number, kind: number, latencyMs: number, slow: boolean): void {
     if (now >= this.headEnd) this.advance(Math.floor(now / this.bucketMs));
     // A clock that stepped back writes into the newest bucket.
-    const slot = this.headSlot;
-    const at = slot * STRIDE;
-    const cells = this.cells;
+    const counts = this.headCounts;
     const totals = this.totals;
-    cells[at + kind]!++;
+    counts[kind]!++;
     totals[kind]!++;
     if (slow) {
-      cells[at + SLOW]!++;
+      counts[SLOW]!++;
       totals[SLOW]!++;
     }
-    cells[at + SUM]! += latencyMs;
-    totals[SUM]! += latencyMs;
+    const stats = this.stats;
+    const at = this.headStat;
+    stats[at + SUM]! += latencyMs;
+    totals[TOTAL_SUM]! += latencyMs;
     // Stryker disable next-line EqualityOperator: on a tie the minimum is rewritten with the same value
-    if (latencyMs < cells[at + MIN]!) cells[at + MIN] = latencyMs;
-    if (latencyMs > cells[at + MAX]!) cells[at + MAX] = latencyMs;
+    if (latencyMs < stats[at + MIN]!) stats[at + MIN] = latencyMs;
+    if (latencyMs > stats[at + MAX]!) stats[at + MAX] = latencyMs;
     const bin = binOf(latencyMs);
-    this.bins[this.headBins + bin]!++;
+    this.headBins[bin]!++;
     this.totalBins[bin]!++;
+    if (bin < this.markBin0) this.below0++;
+    if (bin < this.markBin1) this.below1++;
     this.total++;
   }
 
@@ -102,6 +150,7 @@ export class SlidingWindow {
     if (n - this.head >= this.bucketCount) {
       this.clear();
     } else {
+      this.compactHead();
       for (let k = this.head + 1; k <= n; k++) this.expire(slotOf(k, this.bucketCount));
     }
     this.setHead(n);
@@ -110,7 +159,7 @@ export class SlidingWindow {
   private setHead(n: number): void {
     this.head = n;
     this.headSlot = slotOf(n, this.bucketCount);
-    this.headBins = this.headSlot * BIN_COUNT;
+    this.headStat = this.headSlot * STATS;
     // Stryker disable next-line ArithmeticOperator: an earlier end only makes record() and at() call advance(), which returns at once for the bucket it already holds
     this.headEnd = (n + 1) * this.bucketMs;
   }
@@ -122,15 +171,26 @@ export class SlidingWindow {
   }
 
   clear(): void {
-    this.cells.fill(0);
-    for (let at = 0; at < this.cells.length; at += STRIDE) {
-      this.cells[at + MIN] = Infinity;
-      this.cells[at + MAX] = -Infinity;
+    const stats = this.stats;
+    for (let at = 0; at < stats.length; at += STATS) {
+      stats[at + SUM] = 0;
+      stats[at + MIN] = Infinity;
+      stats[at + MAX] = -Infinity;
     }
-    this.bins.fill(0);
+    this.offsets.fill(-1);
+    this.headCounts.fill(0);
+    this.headBins.fill(0);
     this.totals.fill(0);
     this.totalBins.fill(0);
     this.total = 0;
+    this.queue = NO_BYTES;
+    this.queueStart = 0;
+    this.queueEnd = 0;
+    this.olderMin = Infinity;
+    this.olderMax = -Infinity;
+    this.olderStale = false;
+    this.below0 = 0;
+    this.below1 = 0;
   }
 
   get calls(): number {
@@ -166,7 +226,7 @@ export class SlidingWindow {
     // Stryker disable next-line ConditionalExpression: with no calls the loop below finds no bucket and returns undefined as well
     if (this.total === 0) return undefined;
     for (let k = this.head - this.bucketCount + 1; k <= this.head; k++) {
-      if (this.cells[slotOf(k, this.bucketCount) * STRIDE + MIN] !== Infinity) return (k + this.bucketCount) * this.bucketMs;
+      if (this.stats[slotOf(k, this.bucketCount) * STATS + MIN] !== Infinity) return (k + this.bucketCount) * this.bucketMs;
     }
     return undefined;
   }
@@ -174,16 +234,66 @@ export class SlidingWindow {
   percentile(p: number): number | undefined {
     // Stryker disable next-line ConditionalExpression: percentileOf() answers undefined for no calls as well
     if (this.total === 0) return undefined;
-    const [min, max] = this.extremes();
-    return percentileOf(this.totalBins, this.total, p, min, max);
+    this.extremes();
+    return percentileOf(this.totalBins, this.total, p, this.lowest, this.highest);
+  }
+
+  /**
+   * `percentile(p) >= ms`, exactly, in O(1) for the two thresholds asked
+   * about most recently (a status asks about one, and one for recovery).
+   *
+   * The window counts the calls in bins below the threshold's bin as they
+   * come and go, so it knows whether the rank ⌈p·n⌉ falls below that bin,
+   * in it, or above it. Below, the bin's value is under `ms` and only a
+   * minimum at or over `ms` can lift the clamped percentile there; above, the
+   * value is over `ms` and only a maximum under it can pull it down; in it,
+   * the percentile is that bin's value, clamped, as percentile() reads it.
+   */
+  percentileAtLeast(p: number, ms: number): boolean {
+    const n = this.total;
+    if (n === 0) return false;
+    let bin: number;
+    let below: number;
+    if (ms === this.markMs0) {
+      bin = this.markBin0;
+      below = this.below0;
+    } else if (ms === this.markMs1) {
+      bin = this.markBin1;
+      below = this.below1;
+    } else {
+      bin = binOf(ms);
+      below = 0;
+      for (let b = 0; b < bin; b++) below += this.totalBins[b]!;
+      if (this.nextMark === 0) {
+        this.markMs0 = ms;
+        this.markBin0 = bin;
+        this.below0 = below;
+      } else {
+        this.markMs1 = ms;
+        this.markBin1 = bin;
+        this.below1 = below;
+      }
+      this.nextMark = 1 - this.nextMark;
+    }
+    const rank = Math.max(1, Math.ceil(p * n));
+    this.extremes();
+    if (below >= rank) return this.lowest >= ms;
+    if (below + this.totalBins[bin]! >= rank) {
+      const value = representativeOf(bin);
+      return (value < this.lowest ? this.lowest : value > this.highest ? this.highest : value) >= ms;
+    }
+    // Every bin's calls are counted in `total`, so past `n` the rank is never reached and percentile() reads the maximum.
+    return this.highest >= ms || (rank <= n && this.lowest > this.highest);
   }
 
   latency(): LatencySummary | undefined {
     if (this.total === 0) return undefined;
-    const [min, max] = this.extremes();
+    this.extremes();
+    const min = this.lowest;
+    const max = this.highest;
     const pct = (p: number) => percentileOf(this.totalBins, this.total, p, min, max)!;
     // Running sums drift by rounding as buckets are subtracted: keep the mean inside [min, max].
-    const avg = Math.min(max, Math.max(min, this.totals[SUM]! / this.total));
+    const avg = Math.min(max, Math.max(min, this.totals[TOTAL_SUM]! / this.total));
     return { avg, p50: pct(0.5), p95: pct(0.95), p99: pct(0.99), min, max };
   }
 
@@ -191,98 +301,309 @@ export class SlidingWindow {
     const buckets: SerializedBucket[] = [];
     for (let k = this.head - this.bucketCount + 1; k <= this.head; k++) {
       const slot = slotOf(k, this.bucketCount);
-      const at = slot * STRIDE;
-      if (this.cells[at + MIN] === Infinity) continue;
+      const at = slot * STATS;
+      if (this.stats[at + MIN] === Infinity) continue;
+      let counts: Float64Array = this.headCounts;
+      let binCounts: Uint32Array = this.headBins;
+      if (k !== this.head) {
+        counts = decodedCounts;
+        binCounts = decodedBins;
+        if (this.offsets[slot]! >= 0) decode(this.queue, this.offsets[slot]!);
+      }
       const bins: Array<[number, number]> = [];
       for (let b = 0; b < BIN_COUNT; b++) {
-        const c = this.bins[slot * BIN_COUNT + b]!;
+        const c = binCounts[b]!;
         if (c > 0) bins.push([b, c]);
       }
       buckets.push({
         n: k,
-        counts: Array.from(this.cells.subarray(at, at + SLOW + 1)),
-        sum: this.cells[at + SUM]!,
-        min: this.cells[at + MIN]!,
-        max: this.cells[at + MAX]!,
+        counts: Array.from(counts),
+        sum: this.stats[at + SUM]!,
+        min: this.stats[at + MIN]!,
+        max: this.stats[at + MAX]!,
         bins,
+        layout: HISTOGRAM_LAYOUT,
       });
+      if (counts === decodedCounts) resetDecoded();
     }
     return { bucketMs: this.bucketMs, buckets };
   }
 
-  /** Loads saved buckets; those already outside the window at `now` are dropped. */
+  /**
+   * Loads saved buckets; those already outside the window at `now` are
+   * dropped. Counters are whole numbers. A bucket whose bins do not add up to
+   * its calls has them all in the bin of its mean instead.
+   */
   restore(saved: SerializedWindow, now: number): void {
     this.clear();
     this.setHead(Math.floor(now / this.bucketMs));
     if (saved.bucketMs !== this.bucketMs) return;
+    const loaded = new Map<number, { counts: Float64Array; bins: Uint32Array }>();
     for (const bucket of saved.buckets) {
       const k = bucket.n;
       if (!Number.isInteger(k) || k > this.head || k <= this.head - this.bucketCount) continue;
-      const slot = slotOf(k, this.bucketCount);
-      const at = slot * STRIDE;
-      for (let i = 0; i <= SLOW && i < bucket.counts.length; i++) {
-        const c = bucket.counts[i]!;
-        this.cells[at + i] = c;
-        this.totals[i]! += c;
-        if (i < KIND_COUNT) this.total += c;
+      let into = loaded.get(k);
+      if (into === undefined) {
+        into = { counts: new Float64Array(COUNTERS), bins: new Uint32Array(BIN_COUNT) };
+        loaded.set(k, into);
       }
-      this.cells[at + SUM] = bucket.sum;
-      this.totals[SUM]! += bucket.sum;
-      this.cells[at + MIN] = bucket.min;
-      this.cells[at + MAX] = bucket.max;
+      for (let i = 0; i < COUNTERS && i < bucket.counts.length; i++) into.counts[i]! += wholeCount(bucket.counts[i]!);
+      const at = slotOf(k, this.bucketCount) * STATS;
+      this.stats[at + SUM] = bucket.sum;
+      this.totals[TOTAL_SUM]! += bucket.sum;
+      this.stats[at + MIN] = bucket.min;
+      this.stats[at + MAX] = bucket.max;
       for (const [b, c] of bucket.bins) {
-        if (b < 0 || b >= BIN_COUNT) continue;
-        this.bins[slot * BIN_COUNT + b]! += c;
-        this.totalBins[b]! += c;
+        const bin = bucket.layout === HISTOGRAM_LAYOUT ? (Number.isInteger(b) && b >= 0 && b < BIN_COUNT ? b : undefined) : binOfLegacy(b);
+        if (bin !== undefined) into.bins[bin]! += wholeCount(c);
       }
     }
+    for (const k of [...loaded.keys()].sort((a, b) => a - b)) {
+      const { counts, bins } = loaded.get(k)!;
+      const slot = slotOf(k, this.bucketCount);
+      const at = slot * STATS;
+      let calls = 0;
+      for (let i = 0; i < KIND_COUNT; i++) calls += counts[i]!;
+      let binned = 0;
+      for (let b = 0; b < BIN_COUNT; b++) binned += bins[b]!;
+      if (binned !== calls) {
+        bins.fill(0);
+        const mean = Math.min(this.stats[at + MAX]!, Math.max(this.stats[at + MIN]!, this.stats[at + SUM]! / calls));
+        if (calls > 0) bins[binOf(mean)] = calls;
+      }
+      for (let i = 0; i < COUNTERS; i++) this.totals[i]! += counts[i]!;
+      this.total += calls;
+      for (let b = 0; b < BIN_COUNT; b++) this.totalBins[b]! += bins[b]!;
+      if (k === this.head) {
+        this.headCounts.set(counts);
+        this.headBins.set(bins);
+      } else {
+        this.offsets[slot] = this.append(counts, bins);
+      }
+    }
+    this.olderStale = true;
+    this.below0 = this.countBelow(this.markBin0);
+    this.below1 = this.countBelow(this.markBin1);
   }
 
-  private extremes(): [number, number] {
-    let min = Infinity;
-    let max = -Infinity;
-    // Stryker disable next-line EqualityOperator: the read past the last slot is undefined, and undefined compares false
-    for (let slot = 0; slot < this.bucketCount; slot++) {
-      const at = slot * STRIDE;
-      // Stryker disable next-line EqualityOperator: on a tie the minimum stays the same value
-      if (this.cells[at + MIN]! < min) min = this.cells[at + MIN]!;
-      // Stryker disable next-line EqualityOperator: on a tie the maximum stays the same value
-      if (this.cells[at + MAX]! > max) max = this.cells[at + MAX]!;
+  private countBelow(bin: number): number {
+    let below = 0;
+    for (let b = 0; b < bin; b++) below += this.totalBins[b]!;
+    return below;
+  }
+
+  /** Sets `lowest` and `highest` to the window's min and max. */
+  private extremes(): void {
+    if (this.olderStale) {
+      let min = Infinity;
+      let max = -Infinity;
+      const stats = this.stats;
+      for (let slot = 0; slot < this.bucketCount; slot++) {
+        if (slot === this.headSlot) continue;
+        const at = slot * STATS;
+        // Stryker disable next-line EqualityOperator: on a tie the minimum stays the same value
+        if (stats[at + MIN]! < min) min = stats[at + MIN]!;
+        // Stryker disable next-line EqualityOperator: on a tie the maximum stays the same value
+        if (stats[at + MAX]! > max) max = stats[at + MAX]!;
+      }
+      this.olderMin = min;
+      this.olderMax = max;
+      this.olderStale = false;
     }
-    return [min, max];
+    const headMin = this.stats[this.headStat + MIN]!;
+    const headMax = this.stats[this.headStat + MAX]!;
+    this.lowest = headMin < this.olderMin ? headMin : this.olderMin;
+    this.highest = headMax > this.olderMax ? headMax : this.olderMax;
+  }
+
+  /** The head is about to be left behind: its counters and bins go to the queue, its dense arrays are emptied. */
+  private compactHead(): void {
+    const slot = this.headSlot;
+    const at = this.headStat;
+    const min = this.stats[at + MIN]!;
+    const max = this.stats[at + MAX]!;
+    if (min < this.olderMin) this.olderMin = min;
+    if (max > this.olderMax) this.olderMax = max;
+    const counts = this.headCounts;
+    let any = false;
+    for (let i = 0; i < COUNTERS; i++) if (counts[i] !== 0) any = true;
+    if (!any) {
+      this.offsets[slot] = -1;
+      return;
+    }
+    this.offsets[slot] = this.append(counts, this.headBins);
+    counts.fill(0);
+    this.headBins.fill(0);
   }
 
   /** Empties a slot for reuse, subtracting what it held from the running totals. */
   private expire(slot: number): void {
-    const at = slot * STRIDE;
-    const cells = this.cells;
-    for (let i = 0; i <= SLOW; i++) {
-      const c = cells[at + i]!;
-      // Stryker disable next-line ConditionalExpression: subtracting and clearing a zero count changes nothing
-      if (c !== 0) {
-        this.totals[i]! -= c;
+    const at = slot * STATS;
+    const stats = this.stats;
+    const min = stats[at + MIN]!;
+    if (min !== Infinity && (min <= this.olderMin || stats[at + MAX]! >= this.olderMax)) this.olderStale = true;
+    const offset = this.offsets[slot]!;
+    if (offset >= 0) {
+      this.queueStart = decode(this.queue, offset);
+      if (this.queueStart === this.queueEnd) this.queueStart = this.queueEnd = 0;
+      this.offsets[slot] = -1;
+      const totals = this.totals;
+      for (let i = 0; i < COUNTERS; i++) {
+        const c = decodedCounts[i]!;
+        totals[i]! -= c;
         if (i < KIND_COUNT) this.total -= c;
-        cells[at + i] = 0;
       }
+      const totalBins = this.totalBins;
+      for (let b = 0; b < BIN_COUNT; b++) {
+        const c = decodedBins[b]!;
+        if (c === 0) continue;
+        totalBins[b]! -= c;
+        if (b < this.markBin0) this.below0 -= c;
+        if (b < this.markBin1) this.below1 -= c;
+      }
+      resetDecoded();
     }
-    this.totals[SUM]! -= cells[at + SUM]!;
-    if (this.total === 0) this.totals[SUM] = 0;
-    cells[at + SUM] = 0;
-    cells[at + MIN] = Infinity;
-    cells[at + MAX] = -Infinity;
-    const base = slot * BIN_COUNT;
+    this.totals[TOTAL_SUM]! -= stats[at + SUM]!;
+    if (this.total === 0) this.totals[TOTAL_SUM] = 0;
+    stats[at + SUM] = 0;
+    stats[at + MIN] = Infinity;
+    stats[at + MAX] = -Infinity;
+  }
+
+  /** Appends one bucket to the queue; returns where it starts. */
+  private append(counts: Float64Array, bins: Uint32Array): number {
+    let headerBytes = 1;
+    for (let i = 0; i < COUNTERS; i++) headerBytes += varintLength(counts[i]!);
+    let used = 0;
+    let last = -1;
+    let sparseBytes = 0;
+    let denseBytes = 0;
     for (let b = 0; b < BIN_COUNT; b++) {
-      const c = this.bins[base + b]!;
-      // Stryker disable next-line ConditionalExpression: subtracting and clearing an empty bin changes nothing
-      if (c !== 0) {
-        this.totalBins[b]! -= c;
-        this.bins[base + b] = 0;
+      const c = bins[b]!;
+      if (c === 0) continue;
+      const countBytes = varintLength(c);
+      used++;
+      sparseBytes += varintLength(b - last - 1) + countBytes;
+      denseBytes += b - last - 1 + countBytes;
+      last = b;
+    }
+    sparseBytes += varintLength(used);
+    denseBytes += varintLength(last + 1);
+    const dense = denseBytes < sparseBytes;
+    const length = headerBytes + (dense ? denseBytes : sparseBytes);
+    this.reserve(length);
+    const start = this.queueEnd;
+    const bytes = this.queue;
+    cursor = start;
+    for (let i = 0; i < COUNTERS; i++) writeVarint(bytes, counts[i]!);
+    bytes[cursor++] = dense ? DENSE : SPARSE;
+    writeVarint(bytes, dense ? last + 1 : used);
+    let previous = -1;
+    for (let b = 0; b <= last; b++) {
+      const c = bins[b]!;
+      if (dense) writeVarint(bytes, c);
+      else if (c !== 0) {
+        writeVarint(bytes, b - previous - 1);
+        writeVarint(bytes, c);
+        previous = b;
       }
     }
+    this.queueEnd = cursor;
+    return start;
+  }
+
+  /**
+   * Makes room for `length` more bytes at the end of the queue: by moving
+   * the live bytes to the front while that leaves room for a few more buckets,
+   * else by growing (or, when mostly empty, shrinking) it.
+   */
+  private reserve(length: number): void {
+    const capacity = this.queue.length;
+    if (this.queueEnd + length <= capacity) return;
+    const live = this.queueEnd - this.queueStart;
+    const needed = live + length;
+    let bytes = this.queue;
+    if (needed + 3 * length > capacity || needed * 4 < capacity) {
+      bytes = new Uint8Array(needed + 8 * length + 64);
+      bytes.set(this.queue.subarray(this.queueStart, this.queueEnd));
+    } else {
+      bytes.copyWithin(0, this.queueStart, this.queueEnd);
+    }
+    const shift = this.queueStart;
+    const offsets = this.offsets;
+    for (let slot = 0; slot < offsets.length; slot++) if (offsets[slot]! >= 0) offsets[slot]! -= shift;
+    this.queue = bytes;
+    this.queueStart = 0;
+    this.queueEnd = live;
   }
 }
 
 function slotOf(bucket: number, count: number): number {
   const slot = bucket % count;
   return slot < 0 ? slot + count : slot;
+}
+
+/** A saved count as a whole number of calls (a corrupt one counts as none). */
+function wholeCount(value: number): number {
+  return value >= 0 && value <= 0xffffffff ? Math.floor(value) : 0;
+}
+
+// Varints: 7 bits a byte, low bits first, the high bit set on all but the last.
+// `cursor` is the position the next read or write happens at.
+let cursor = 0;
+
+function varintLength(value: number): number {
+  let length = 1;
+  while (value >= 128) {
+    value = Math.floor(value / 128);
+    length++;
+  }
+  return length;
+}
+
+function writeVarint(bytes: Uint8Array, value: number): void {
+  while (value >= 128) {
+    bytes[cursor++] = (value % 128) + 128;
+    value = Math.floor(value / 128);
+  }
+  bytes[cursor++] = value;
+}
+
+function readVarint(bytes: Uint8Array): number {
+  let byte = bytes[cursor++]!;
+  let value = byte & 127;
+  let scale = 128;
+  while (byte >= 128) {
+    byte = bytes[cursor++]!;
+    value += (byte & 127) * scale;
+    scale *= 128;
+  }
+  return value;
+}
+
+/** One bucket read back from a queue; kept all zeros between reads (resetDecoded). */
+const decodedCounts = new Float64Array(COUNTERS);
+const decodedBins = new Uint32Array(BIN_COUNT);
+
+/** Reads the bucket at `offset` into decodedCounts and decodedBins; returns where it ends. */
+function decode(bytes: Uint8Array, offset: number): number {
+  cursor = offset;
+  for (let i = 0; i < COUNTERS; i++) decodedCounts[i] = readVarint(bytes);
+  const form = bytes[cursor++];
+  const n = readVarint(bytes);
+  if (form === DENSE) {
+    for (let b = 0; b < n; b++) decodedBins[b] = readVarint(bytes);
+  } else {
+    let bin = -1;
+    for (let j = 0; j < n; j++) {
+      bin += readVarint(bytes) + 1;
+      decodedBins[bin] = readVarint(bytes);
+    }
+  }
+  return cursor;
+}
+
+function resetDecoded(): void {
+  decodedCounts.fill(0);
+  decodedBins.fill(0);
 }
