@@ -138,37 +138,26 @@ export interface HotPathResult {
   readonly baseline: Spread;
 }
 
+/** One round of every variant, ns per loop turn; the tracker rows are net of the loop without it. */
+export function hotPathRound(): { baseline: number; off: number; over: number; under: number } {
+  const baseline = withoutTracker();
+  const off = withTracker(0) - baseline;
+  const over = withTracker(800) - baseline;
+  const under = withTracker(2_000) - baseline;
+  return { baseline, off, over, under };
+}
+
 export function benchHotPath(rounds = ROUNDS): HotPathResult {
   // Warm up every variant, then interleave rounds so drift hits all alike.
-  withoutTracker();
-  withTracker(0);
-  withTracker(800);
-  withTracker(2_000);
-  const base: number[] = [];
-  const off: number[] = [];
-  const on: number[] = [];
-  const never: number[] = [];
-  const ratioOn: number[] = [];
-  const ratioNever: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    const b = withoutTracker();
-    const x = withTracker(0) - b;
-    const y = withTracker(800) - b;
-    const z = withTracker(2_000) - b;
-    base.push(b);
-    off.push(x);
-    on.push(y);
-    never.push(z);
-    ratioOn.push(y / x);
-    ratioNever.push(z / x);
-  }
+  hotPathRound();
+  const rows = Array.from({ length: rounds }, hotPathRound);
   return {
-    record: spreadOf(off),
-    recordDegraded: spreadOf(on),
-    recordHealthy: spreadOf(never),
-    ratioDegraded: spreadOf(ratioOn),
-    ratioHealthy: spreadOf(ratioNever),
-    baseline: spreadOf(base),
+    record: spreadOf(rows.map((r) => r.off)),
+    recordDegraded: spreadOf(rows.map((r) => r.over)),
+    recordHealthy: spreadOf(rows.map((r) => r.under)),
+    ratioDegraded: spreadOf(rows.map((r) => r.over / r.off)),
+    ratioHealthy: spreadOf(rows.map((r) => r.under / r.off)),
+    baseline: spreadOf(rows.map((r) => r.baseline)),
   };
 }
 

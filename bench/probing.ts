@@ -1,8 +1,9 @@
 /**
  * The prober and scheduler against a bare undici loop: 500 providers on the
  * fake fleet (in its own process, so its CPU is not counted), one probe per
- * second each, for 20 s each. Prints CPU time per probe for both, their
- * ratio, and the event loop's p99 delay while our side runs.
+ * second each, for 15 s each, three consecutive runs of both. Prints CPU time
+ * per probe for both, their ratio, and the event loop's p99 delay while our
+ * side runs; the targets must hold in every run, not in one of them.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -17,7 +18,10 @@ import { openAiDefinition } from '../test/unit/definitions';
 import { fmt, printTable, verdict } from './table';
 
 const PROVIDERS = 500;
-const SECONDS = 20;
+const SECONDS = 15;
+const RUNS = 3;
+const CPU_RATIO_TARGET = 1.2;
+const P99_TARGET_MS = 20;
 
 async function startFleetProcess(): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, [join(__dirname, '..', 'test', 'fixtures', 'fleet.js'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -115,21 +119,32 @@ async function ours(url: string): Promise<{ cpu: number; probes: number; p99: nu
 export async function benchProbing(): Promise<boolean> {
   const { url, child } = await startFleetProcess();
   try {
-    const b = await bare(url);
-    const o = await ours(url);
-    const perBare = b.cpu / b.probes;
-    const perOurs = o.cpu / o.probes;
-    const ratio = perOurs / perBare;
+    const rows: string[][] = [];
+    let ok = true;
+    for (let run = 1; run <= RUNS; run++) {
+      const b = await bare(url);
+      const o = await ours(url);
+      const perBare = b.cpu / b.probes;
+      const perOurs = o.cpu / o.probes;
+      const ratio = perOurs / perBare;
+      const met = ratio <= CPU_RATIO_TARGET && o.p99 <= P99_TARGET_MS;
+      ok &&= met;
+      rows.push([
+        String(run),
+        `${fmt(b.probes)} / ${fmt(o.probes)}`,
+        fmt(perBare * 1000, 1),
+        fmt(perOurs * 1000, 1),
+        fmt(ratio, 2),
+        `${fmt(o.p99, 1)} ms`,
+        verdict(met),
+      ]);
+    }
     printTable(
-      `Probing: ${PROVIDERS} providers on the fake fleet, one probe per second each, ${SECONDS} s each`,
-      ['contender', 'probes', 'CPU ms', 'µs CPU per probe', 'ratio', 'target', 'result'],
-      [
-        ['bare undici loop (baseline)', fmt(b.probes), fmt(b.cpu), fmt(perBare * 1000, 1), '1.00', '', ''],
-        ['scheduler + prober + tracker', fmt(o.probes), fmt(o.cpu), fmt(perOurs * 1000, 1), fmt(ratio, 2), '≤ 1.3', verdict(ratio <= 1.3)],
-        ['event loop p99 delay (ours)', '', '', `${fmt(o.p99, 1)} ms`, '', '≤ 20 ms', verdict(o.p99 <= 20)],
-      ],
+      `Probing: ${PROVIDERS} providers on the fake fleet, one probe per second each, ${SECONDS} s per side, ${RUNS} consecutive runs (targets: ≤ ${CPU_RATIO_TARGET} × bare CPU per probe and p99 ≤ ${P99_TARGET_MS} ms, in every run)`,
+      ['run', 'probes bare / ours', 'µs CPU per probe, bare', 'ours', 'ratio', 'event loop p99 (ours)', 'result'],
+      rows,
     );
-    return ratio <= 1.3 && o.p99 <= 20;
+    return ok;
   } finally {
     child.kill('SIGTERM');
   }

@@ -89,6 +89,16 @@ function recoveredLevelOf(window: SlidingWindow, options: StatusOptions): Level 
   return 0;
 }
 
+/** The status of a circuit that is not closed, or whose flags say more than its window. */
+function notFromWindow(state: CircuitState, flags: StatusFlags): ProviderStatus {
+  if (state === 'isolated') return 'isolated';
+  if (flags.misconfigured) return 'misconfigured';
+  if (flags.rateLimited) return 'rate-limited';
+  if (state === 'open') return 'down';
+  // Half-open: its window still holds the failures that opened it.
+  return 'degraded';
+}
+
 /**
  * The status of one provider, remembered between calls so it can hold.
  * `isolated` is the user's choice and wins; then `misconfigured` (the fix is a
@@ -128,21 +138,17 @@ export class StatusState {
   }
 
   private next(state: CircuitState, window: SlidingWindow, flags: StatusFlags, options: StatusOptions, minRequests: number, counted: boolean): ProviderStatus {
-    const previous = this.fresh ? 'unknown' : this.status;
-    if (state === 'isolated') return 'isolated';
-    if (flags.misconfigured) return 'misconfigured';
-    if (flags.rateLimited) return 'rate-limited';
-    if (state === 'open') return 'down';
-    // Half-open: its window still holds the failures that opened it.
-    if (state === 'half-open') return 'degraded';
-    if (window.calls === 0) {
+    if (state !== 'closed' || flags.misconfigured || flags.rateLimited) return notFromWindow(state, flags);
+    const calls = window.calls;
+    if (calls === 0) {
       this.better = 0;
       return 'unknown';
     }
     // This runs on every record: the common case is one division.
     const level = levelOf(window, options, minRequests);
+    const previous = this.fresh ? 'unknown' : this.status;
     const held = previous === 'degraded' ? 1 : previous === 'down' ? 2 : -1;
-    if (level >= held || window.calls < HYSTERESIS_MIN_CALLS) {
+    if (level >= held || calls < HYSTERESIS_MIN_CALLS) {
       this.better = 0;
       return LEVEL_STATUS[level]!;
     }

@@ -103,6 +103,8 @@ export class SlidingWindow {
   private markBin1 = 0;
   private below1 = 0;
   private nextMark = 0;
+  /** The higher of the two marks' bins: a call in a bin at or over it counts below neither. */
+  private markTop = 0;
   /** The newest bucket number the window has advanced to, its slot, its stats, and when it ends. */
   private head = -Infinity;
   private headSlot = 0;
@@ -139,8 +141,10 @@ export class SlidingWindow {
     const bin = binOf(latencyMs);
     this.headBins[bin]!++;
     this.totalBins[bin]!++;
-    if (bin < this.markBin0) this.below0++;
-    if (bin < this.markBin1) this.below1++;
+    if (bin < this.markTop) {
+      if (bin < this.markBin0) this.below0++;
+      if (bin < this.markBin1) this.below1++;
+    }
     this.total++;
   }
 
@@ -274,6 +278,7 @@ export class SlidingWindow {
         this.below1 = below;
       }
       this.nextMark = 1 - this.nextMark;
+      this.markTop = Math.max(this.markBin0, this.markBin1);
     }
     const rank = Math.max(1, Math.ceil(p * n));
     this.extremes();
