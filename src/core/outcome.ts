@@ -82,5 +82,9 @@ export interface Outcome {
   readonly retryAfterMs?: number;
 }
 
-/** What a probe or call may end in: an outcome, or `canceled`, which nothing records. */
-export type ProbeResult = Outcome | { readonly kind: 'canceled'; readonly latencyMs: number; readonly message?: string };
+/**
+ * What a probe or call may end in: an outcome, or `canceled`, which nothing
+ * records; a probe also says how long it spent opening a connection, when it
+ * had to (TCP and TLS: not part of latencyMs, which is the response time).
+ */
+export type ProbeResult = (Outcome | { readonly kind: 'canceled'; readonly latencyMs: number; readonly message?: string }) & { readonly connectMs?: number };

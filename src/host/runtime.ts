@@ -248,10 +248,10 @@ export class Runtime implements Disposable {
 
   private probed(event: ProbeEvent): void {
     const { provider, result, recorded } = event;
-    const line = `${provider}: probe ${result.kind}${result.message && result.kind !== 'success' ? ` (${sanitizeMessage(result.message)})` : ''} in ${Math.round(result.latencyMs)} ms${recorded ? '' : ' — not recorded'}`;
+    const line = `${provider}: probe ${result.kind}${result.message && result.kind !== 'success' ? ` (${sanitizeMessage(result.message)})` : ''} in ${Math.round(result.latencyMs)} ms${result.connectMs === undefined ? '' : ` (+${Math.round(result.connectMs)} ms connecting)`}${recorded ? '' : ' — not recorded'}`;
     if (result.kind === 'success') this.log.trace(line);
     else this.log.info(line);
-    if (result.kind !== 'canceled') this.viewModel.probed(provider, result.latencyMs);
+    if (result.kind !== 'canceled') this.viewModel.probed(provider, result.latencyMs, result.connectMs);
     this.touched(provider);
   }
 

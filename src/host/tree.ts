@@ -204,6 +204,20 @@ function statistics(view: ProviderView, now: number): StatNode[] {
     stat(vscode.l10n.t('Tail latency'), s.latency ? `p95 ${ms(s.latency.p95)} · p99 ${ms(s.latency.p99)}` : '–'),
     stat(vscode.l10n.t('Slow calls'), s.calls > 0 ? `${s.slowCalls} (${percent(s.slowCallRate)})` : '–'),
   );
+  const c = view.connections;
+  if (c) {
+    rows.push(
+      stat(
+        vscode.l10n.t('Connection set-up'),
+        c.lastSetupMs === undefined ? vscode.l10n.t('reused · {0}/{1} new', c.opened, c.probes) : `${ms(c.lastSetupMs)} · ${vscode.l10n.t('{0}/{1} new', c.opened, c.probes)}`,
+        vscode.l10n.t(
+          'TCP and TLS set-up of the last new connection. {0} of the last {1} probes opened a connection; the others reused one, as real calls do. The latency figures above leave set-up out.',
+          c.opened,
+          c.probes,
+        ),
+      ),
+    );
+  }
   const failed = FAILURE_KINDS.filter((k) => s.byKind[k] > 0);
   if (failed.length === 0) rows.push(stat(vscode.l10n.t('Failures'), vscode.l10n.t('none')));
   for (const kind of failed) rows.push(stat(failureLabel(kind), String(s.byKind[kind])));

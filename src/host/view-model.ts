@@ -16,6 +16,17 @@ export interface ProviderView {
   readonly recentLatencies: readonly number[];
   /** Where the key comes from (never the key); undefined for a provider that is not probed. */
   readonly keySource?: KeySource;
+  /** How its probes connected since this window started; undefined before the first probe. */
+  readonly connections?: ConnectionUse;
+}
+
+/** Connection set-up, kept apart from response times: probes reuse connections as real calls do. */
+export interface ConnectionUse {
+  readonly probes: number;
+  /** Probes that had to open a connection (TCP, TLS). */
+  readonly opened: number;
+  /** Set-up time of the last connection opened. */
+  readonly lastSetupMs?: number;
 }
 
 /** A configuration as the scheduler has it: only such a one is shown. */
@@ -50,6 +61,7 @@ const REFRESH_EVERY_MS = 250;
 export class ViewModel {
   private applied: AppliedConfiguration | undefined;
   private readonly recent = new Map<string, number[]>();
+  private readonly connections = new Map<string, ConnectionUse>();
   private readonly changes: Emitter<ReadonlySet<string> | undefined>;
   private pending: Set<string> | undefined = new Set();
   private timer: unknown;
@@ -68,6 +80,7 @@ export class ViewModel {
     this.applied = applied;
     const ids = new Set(applied.configuration.providers.map((p) => p.definition.id));
     for (const id of this.recent.keys()) if (!ids.has(id)) this.recent.delete(id);
+    for (const id of this.connections.keys()) if (!ids.has(id)) this.connections.delete(id);
     this.changed(undefined);
   }
 
@@ -100,16 +113,22 @@ export class ViewModel {
       nextProbeAt: nextProbeAt === undefined ? undefined : toWall(nextProbeAt),
       probing: probed && (scheduler?.isProbing(id) ?? false),
       recentLatencies: this.recent.get(id) ?? [],
+      ...(this.connections.has(id) && { connections: this.connections.get(id) }),
       ...(keySource && { keySource }),
     };
   }
 
   /** A probe ended with this latency (canceled ones are not passed). */
-  probed(id: string, latencyMs: number): void {
+  probed(id: string, latencyMs: number, connectMs: number | undefined): void {
     const list = this.recent.get(id) ?? [];
     list.push(latencyMs);
     if (list.length > RECENT_LATENCIES) list.shift();
     this.recent.set(id, list);
+    const before = this.connections.get(id) ?? { probes: 0, opened: 0 };
+    this.connections.set(
+      id,
+      connectMs === undefined ? { ...before, probes: before.probes + 1 } : { probes: before.probes + 1, opened: before.opened + 1, lastSetupMs: connectMs },
+    );
   }
 
   /** A row changed (undefined: the list). The views hear of it within 250 ms, batched. */

@@ -25,6 +25,16 @@ const SEND_HEADERS = 'undici:client:sendHeaders';
  * opened sooner (see `connect`); this bounds only one no probe owns.
  */
 const UNOWNED_CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * How long an idle connection is kept for the next probe when the server
+ * gives no Keep-Alive hint (a hint caps it): longer than the default 60 s
+ * interval, so probes reuse a connection as the caller's own traffic does
+ * rather than pay a handshake every time. A server that closed it meanwhile
+ * costs one retry on a fresh connection (see `exchange`).
+ */
+export const IDLE_CONNECTION_MS = 5 * 60_000;
+/** Errors of a reused connection the server had already closed: the request never reached it. */
+const STALE_CONNECTION_ERRORS = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 
 export interface ProbeInput {
   readonly spec: ProbeSpec;
@@ -37,6 +47,12 @@ export interface ProbeInput {
 }
 
 export type ProbeReport = ProbeResult & {
+  /**
+   * Time spent opening connections (TCP, and TLS for https) when the probe
+   * had to; undefined when it reused one. Not part of latencyMs: a caller's
+   * real calls run on warm connections, so the response time is what counts.
+   */
+  readonly connectMs?: number;
   /** Time to the response headers, when they came. */
   readonly ttfbMs?: number;
   readonly status?: number;
@@ -65,6 +81,10 @@ interface Flight {
   /** The connection this hop is opening or using; undefined between hops, when it may serve another probe. */
   socket?: Socket;
   ttfbMs?: number;
+  /** Time spent opening connections for this probe, if it opened any. */
+  connectMs?: number;
+  /** Set by the connector when this hop opened a connection rather than reusing one. */
+  openedConnection: boolean;
   /** This hop's status line and headers are in: an error now is the server's answer breaking off. */
   responseStarted: boolean;
 }
@@ -89,7 +109,7 @@ export class Prober {
   constructor(options: ProberOptions = {}) {
     this.maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
     this.proxySettings = options;
-    this.direct = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, connect: this.connect });
+    this.direct = new Agent({ keepAliveTimeout: IDLE_CONNECTION_MS, keepAliveMaxTimeout: IDLE_CONNECTION_MS, connect: this.connect });
     diagnostics.subscribe(SEND_HEADERS, this.onSendHeaders);
   }
 
@@ -103,7 +123,7 @@ export class Prober {
     const elapsed = () => performance.now() - started;
     if (this.closed || input.signal?.aborted) return { kind: 'canceled', latencyMs: 0, message: 'canceled' };
     const controller = new AbortController();
-    const flight: Flight = { signal: controller.signal, stage: 'connect', ended: false, responseStarted: false };
+    const flight: Flight = { signal: controller.signal, stage: 'connect', ended: false, openedConnection: false, responseStarted: false };
     // First of the abort listeners, before undici's own: see `drop`.
     controller.signal.addEventListener('abort', () => drop(flight, 'probe aborted'), { once: true });
     let timedOut = false;
@@ -152,20 +172,32 @@ export class Prober {
     const { spec } = input;
     let url = new URL(spec.url);
     const visited: URL[] = [];
+    let retried = false;
     for (;;) {
-      visited.push(url);
+      if (visited.at(-1) !== url) visited.push(url);
       flight.stage = 'headers'; // the connector moves it back while a new connection opens
       flight.responseStarted = false;
-      const response = await request(url, {
-        dispatcher: this.dispatcherFor(url),
-        method: spec.method,
-        headers: this.headersFor(url, spec, input.credential),
-        body: spec.method === 'POST' ? (spec.body ?? '') : null,
-        signal,
-        headersTimeout: input.timeoutMs,
-        bodyTimeout: input.timeoutMs,
-        maxRedirections: 0,
-      });
+      flight.openedConnection = false;
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await request(url, {
+          dispatcher: this.dispatcherFor(url),
+          method: spec.method,
+          headers: this.headersFor(url, spec, input.credential),
+          body: spec.method === 'POST' ? (spec.body ?? '') : null,
+          signal,
+          headersTimeout: input.timeoutMs,
+          bodyTimeout: input.timeoutMs,
+          maxRedirections: 0,
+        });
+      } catch (error) {
+        // A kept connection the server closed while it idled: the request never got there. Once, on a new one.
+        if (!retried && !flight.openedConnection && !signal.aborted && STALE_CONNECTION_ERRORS.has(errorCode(error))) {
+          retried = true;
+          continue;
+        }
+        throw error;
+      }
       flight.ttfbMs ??= elapsed();
       flight.responseStarted = true;
       flight.stage = 'body';
@@ -190,14 +222,14 @@ export class Prober {
         {
           status,
           headers: response.headers,
-          latencyMs: elapsed(),
+          latencyMs: elapsed() - (flight.connectMs ?? 0),
           expectStatus: spec.expectStatus,
           ...(bodyProblem !== undefined && { bodyProblem }),
           ...(redirect !== undefined && { redirect }),
         },
         Date.now(),
       );
-      return { ...outcome, ttfbMs: flight.ttfbMs, status, bytesRead };
+      return { ...outcome, ...(flight.connectMs !== undefined && { connectMs: flight.connectMs }), ttfbMs: flight.ttfbMs, status, bytesRead };
     }
   }
 
@@ -213,11 +245,18 @@ export class Prober {
     const owner = current && !current.ended ? current : undefined;
     // Filled in once the connector returns; its callback comes later, from socket events.
     const opening: { socket?: Socket; settled: boolean } = { settled: false };
-    if (owner) owner.stage = 'connect';
+    const started = performance.now();
+    if (owner) {
+      owner.stage = 'connect';
+      owner.openedConnection = true;
+    }
     const opened: unknown = this.openSocket(options, (...args) => {
       opening.settled = true;
       if (opening.socket) this.connecting.delete(opening.socket);
-      if (owner && args[0] === null) owner.stage = 'headers';
+      if (owner && args[0] === null) {
+        owner.stage = 'headers';
+        owner.connectMs = (owner.connectMs ?? 0) + (performance.now() - started);
+      }
       callback(...args);
     });
     // Undici's connector returns its socket, though its types say void.
@@ -246,7 +285,7 @@ export class Prober {
     if (proxy === undefined) return this.direct;
     let agent = this.proxies.get(proxy);
     if (!agent) {
-      agent = new ProxyAgent({ uri: proxy, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000 });
+      agent = new ProxyAgent({ uri: proxy, keepAliveTimeout: IDLE_CONNECTION_MS, keepAliveMaxTimeout: IDLE_CONNECTION_MS });
       this.proxies.set(proxy, agent);
     }
     return agent;
@@ -299,6 +338,11 @@ function stopAt(next: URL, visited: readonly URL[]): RedirectStop | undefined {
   if (seen !== -1) return { why: 'loop', path: [...visited.slice(seen), next] };
   if (visited.length > MAX_SAME_ORIGIN_REDIRECTS) return { why: 'too-many', limit: MAX_SAME_ORIGIN_REDIRECTS, path: [...visited, next] };
   return undefined;
+}
+
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : '';
 }
 
 function safeUrl(location: string, base: URL): URL | undefined {

@@ -347,3 +347,21 @@ describe('runtime: outcomes from other extensions', () => {
     await Promise.all([h.runtime.stop(), next.runtime.stop()]);
   });
 });
+
+describe('runtime: connection set-up apart from response time', () => {
+  it('the view counts the probes that opened a connection and keeps the last set-up time out of the latencies', async () => {
+    const h = new RuntimeHarness(undefined, { probe: { jitter: 0, intervalSeconds: 10 } });
+    h.setProviders(provider('warm'));
+    h.answers.set('warm', { kind: 'success', latencyMs: 40, connectMs: 180 });
+    await h.runtime.start();
+    await h.advance(2_500);
+    h.answers.set('warm', { kind: 'success', latencyMs: 42 });
+    await h.advance(25_000);
+    const view = h.runtime.view(h.runtime.find('warm')!);
+    assert.ok(view.connections && view.connections.probes >= 3, JSON.stringify(view.connections));
+    assert.deepEqual({ opened: view.connections.opened, lastSetupMs: view.connections.lastSetupMs }, { opened: 1, lastSetupMs: 180 });
+    assert.ok(view.recentLatencies.every((l) => l < 100), `set-up is not in the latencies: ${view.recentLatencies}`);
+    assert.ok(h.runtime.tracker.snapshot('warm')!.latency!.max < 100, 'nor in the window');
+    await h.runtime.stop();
+  });
+});
