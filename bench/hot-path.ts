@@ -3,7 +3,7 @@
  * performance.now() before and after the call, record the latency. The
  * tracker's own clock moves on by a step per call, as calls spread over time
  * do, so buckets rotate and the window stays full; latencies spread over
- * 50–1,000 ms so the histogram's bins are all in use, not one.
+ * 50–1,000 ms so a third of the histogram's bins are in use, not one.
  *
  * Printed: ns per admit+record (the loop with the tracker less the same loop
  * without it), the cost with `status.latencyDegradedMs` set against it off,
@@ -19,11 +19,15 @@ import type { OutcomeKind } from '../src/core/outcome';
 import { DEFAULT_STATUS_OPTIONS } from '../src/core/status';
 import { HealthTracker } from '../src/core/tracker';
 
-const CALLS = 400_000;
+/** Calls timed at a stretch, and blocks of them per variant in a round. */
+const BLOCK = 20_000;
+const BLOCKS = 25;
 const ROUNDS = 7;
 /** Simulated time between two calls: 100 calls a second. */
 const GAP_MS = 10;
 const TABLE = 1 << 16;
+/** Calls that fill the window before any is timed. */
+const FILL = DEFAULT_BREAKER_OPTIONS.windowMs / GAP_MS;
 
 class SimClock implements Clock {
   t = 1_000_000;
@@ -73,45 +77,44 @@ function trackerWith(latencyDegradedMs: number, breaker: Partial<BreakerOptions>
   return { tracker, clock };
 }
 
-/** ns per loop turn: admit, two performance.now() reads, record. */
-function withTracker(latencyDegradedMs: number): number {
+/** A tracker with one provider whose window is already full: one window's worth of calls. */
+function filled(latencyDegradedMs: number): { tracker: HealthTracker; clock: SimClock } {
   const { tracker, clock } = trackerWith(latencyDegradedMs);
-  // Fill the window first: one window's worth of calls, untimed.
-  const fill = DEFAULT_BREAKER_OPTIONS.windowMs / GAP_MS;
-  for (let i = 0; i < fill; i++) {
+  for (let i = 0; i < FILL; i++) {
     clock.t += GAP_MS;
     const permit = tracker.admit('p');
     if (permit.admitted) tracker.record(permit, { kind: KINDS[i & (TABLE - 1)]!, latencyMs: LATENCIES[i & (TABLE - 1)]! });
   }
+  return { tracker, clock };
+}
+
+/** ns per loop turn over one block: admit, two performance.now() reads, record. */
+function blockWith(tracker: HealthTracker, clock: SimClock, from: number): number {
   const t0 = performance.now();
-  for (let i = 0; i < CALLS; i++) {
+  for (let i = from; i < from + BLOCK; i++) {
     clock.t += GAP_MS;
     const permit = tracker.admit('p');
     const start = performance.now();
     const latencyMs = performance.now() - start + LATENCIES[i & (TABLE - 1)]!;
     if (permit.admitted) tracker.record(permit, { kind: KINDS[i & (TABLE - 1)]!, latencyMs });
   }
-  const ns = ((performance.now() - t0) * 1e6) / CALLS;
-  const s = tracker.snapshot('p')!;
-  if (s.state !== 'closed' || s.calls < fill * 0.9) throw new Error(`hot path: unexpected state ${s.state}, ${s.calls} calls`);
-  return ns;
+  return ((performance.now() - t0) * 1e6) / BLOCK;
 }
 
-/** The same loop with no tracker: clock step, two performance.now() reads, the outcome. */
-function withoutTracker(): number {
-  const clock = new SimClock();
+/** The same block with no tracker: clock step, two performance.now() reads, the outcome. */
+function blockWithout(clock: SimClock, from: number): number {
   const t0 = performance.now();
-  for (let i = 0; i < CALLS; i++) {
+  for (let i = from; i < from + BLOCK; i++) {
     clock.t += GAP_MS;
     const start = performance.now();
     const latencyMs = performance.now() - start + LATENCIES[i & (TABLE - 1)]!;
     const outcome = { kind: KINDS[i & (TABLE - 1)]!, latencyMs };
     if (outcome.kind === 'server') sink += outcome.latencyMs;
   }
-  const ns = ((performance.now() - t0) * 1e6) / CALLS;
-  sink += clock.t;
-  return ns;
+  return ((performance.now() - t0) * 1e6) / BLOCK;
 }
+
+const medianOf = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
 
 export interface Spread {
   readonly median: number;
@@ -138,13 +141,27 @@ export interface HotPathResult {
   readonly baseline: Spread;
 }
 
-/** One round of every variant, ns per loop turn; the tracker rows are net of the loop without it. */
+/**
+ * One round: blocks of every variant in turn, so a burst of load from
+ * elsewhere hits a block or two of each alike and the medians leave it out.
+ * ns per loop turn; the tracker figures are net of the loop without it.
+ */
 export function hotPathRound(): { baseline: number; off: number; over: number; under: number } {
-  const baseline = withoutTracker();
-  const off = withTracker(0) - baseline;
-  const over = withTracker(800) - baseline;
-  const under = withTracker(2_000) - baseline;
-  return { baseline, off, over, under };
+  const base = new SimClock();
+  const variants = [filled(0), filled(800), filled(2_000)];
+  const times: number[][] = [[], [], [], []];
+  for (let b = 0; b < BLOCKS; b++) {
+    const from = FILL + b * BLOCK;
+    times[0]!.push(blockWithout(base, from));
+    variants.forEach(({ tracker, clock }, v) => times[v + 1]!.push(blockWith(tracker, clock, from)));
+  }
+  for (const { tracker } of variants) {
+    const s = tracker.snapshot('p')!;
+    if (s.state !== 'closed' || s.calls < FILL * 0.9) throw new Error(`hot path: unexpected state ${s.state}, ${s.calls} calls`);
+  }
+  sink += base.t;
+  const [baseline, off, over, under] = times.map(medianOf) as [number, number, number, number];
+  return { baseline, off: off - baseline, over: over - baseline, under: under - baseline };
 }
 
 export function benchHotPath(rounds = ROUNDS): HotPathResult {
@@ -214,7 +231,7 @@ const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFracti
 const range = (s: Spread, digits: number, unit = '') => `${fmt(s.median, digits)}${unit} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`;
 
 function main(): void {
-  console.log(`node ${process.version}, ${process.platform}/${process.arch}; median (min–max) of ${ROUNDS} rounds of ${fmt(CALLS)} calls`);
+  console.log(`node ${process.version}, ${process.platform}/${process.arch}; median (min–max) of ${ROUNDS} rounds, each the median of ${BLOCKS} blocks of ${fmt(BLOCK)} calls`);
   const r = benchHotPath();
   console.log(`loop without tracker             ${range(r.baseline, 1, ' ns')}`);
   console.log(`admit+record                     ${range(r.record, 1, ' ns')}   target ≤ 50 ns`);

@@ -23,12 +23,15 @@ export interface ProbeEvent {
   readonly recorded: boolean;
 }
 
+/** What the scheduler asks of the health tracker: the host passes its HealthTracker. */
+export type ProbeTracker = Pick<HealthTracker, 'add' | 'remove' | 'reset' | 'notBefore' | 'admit' | 'record' | 'release' | 'halfOpenAt' | 'offline' | 'setOffline'>;
+
 export interface SchedulerOptions {
   /** Monotonic: every time the scheduler uses comes from here. */
   readonly clock: Clock;
   readonly timers: Timers;
   readonly random: Random;
-  readonly tracker: HealthTracker;
+  readonly tracker: ProbeTracker;
   readonly probe: ProbeFunction;
   /** At most this many probes at once. */
   readonly concurrency: number;

@@ -89,9 +89,6 @@ export class SlidingWindow {
   private olderMin = Infinity;
   private olderMax = -Infinity;
   private olderStale = false;
-  /** The window's min and max, as extremes() last found them. */
-  private lowest = Infinity;
-  private highest = -Infinity;
   /**
    * Two thresholds percentileAtLeast() was asked about, each with its bin and
    * the calls in the window in bins below that one. Bin 0 counts nothing.
@@ -103,8 +100,15 @@ export class SlidingWindow {
   private markBin1 = 0;
   private below1 = 0;
   private nextMark = 0;
-  /** The higher of the two marks' bins: a call in a bin at or over it counts below neither. */
-  private markTop = 0;
+  /**
+   * The newest bucket whose bins may not match its values (restored, or
+   * holding a NaN); -Infinity when there is none. `truthful` while it is out
+   * of the window.
+   */
+  private doubtfulUntil = -Infinity;
+  private truthful = true;
+  /** Whether percentileAtLeast() was ever asked: until then record() counts nothing for it. */
+  private marked = false;
   /** The newest bucket number the window has advanced to, its slot, its stats, and when it ends. */
   private head = -Infinity;
   private headSlot = 0;
@@ -139,11 +143,14 @@ export class SlidingWindow {
     if (latencyMs < stats[at + MIN]!) stats[at + MIN] = latencyMs;
     if (latencyMs > stats[at + MAX]!) stats[at + MAX] = latencyMs;
     const bin = binOf(latencyMs);
+    // NaN lands in bin 0 but in no min or max: that bin's count no longer stands for a value under LOW.
+    if (bin === 0 && latencyMs !== latencyMs) this.doubt();
     this.headBins[bin]!++;
     this.totalBins[bin]!++;
-    if (bin < this.markTop) {
-      if (bin < this.markBin0) this.below0++;
-      if (bin < this.markBin1) this.below1++;
+    if (this.marked) {
+      // Branch-free: whether a call is under a threshold is as random as its latency. (x >>> 31 is 1 for x < 0.)
+      this.below0 += (bin - this.markBin0) >>> 31;
+      this.below1 += (bin - this.markBin1) >>> 31;
     }
     this.total++;
   }
@@ -162,6 +169,7 @@ export class SlidingWindow {
 
   private setHead(n: number): void {
     this.head = n;
+    this.truthful = n - this.bucketCount >= this.doubtfulUntil;
     this.headSlot = slotOf(n, this.bucketCount);
     this.headStat = this.headSlot * STATS;
     // Stryker disable next-line ArithmeticOperator: an earlier end only makes record() and at() call advance(), which returns at once for the bucket it already holds
@@ -195,6 +203,8 @@ export class SlidingWindow {
     this.olderStale = false;
     this.below0 = 0;
     this.below1 = 0;
+    this.doubtfulUntil = -Infinity;
+    this.truthful = true;
   }
 
   get calls(): number {
@@ -238,8 +248,7 @@ export class SlidingWindow {
   percentile(p: number): number | undefined {
     // Stryker disable next-line ConditionalExpression: percentileOf() answers undefined for no calls as well
     if (this.total === 0) return undefined;
-    this.extremes();
-    return percentileOf(this.totalBins, this.total, p, this.lowest, this.highest);
+    return percentileOf(this.totalBins, this.total, p, this.minimum(), this.maximum());
   }
 
   /**
@@ -247,11 +256,13 @@ export class SlidingWindow {
    * about most recently (a status asks about one, and one for recovery).
    *
    * The window counts the calls in bins below the threshold's bin as they
-   * come and go, so it knows whether the rank ⌈p·n⌉ falls below that bin,
-   * in it, or above it. Below, the bin's value is under `ms` and only a
-   * minimum at or over `ms` can lift the clamped percentile there; above, the
-   * value is over `ms` and only a maximum under it can pull it down; in it,
-   * the percentile is that bin's value, clamped, as percentile() reads it.
+   * come and go, so it knows whether the rank ⌈p·n⌉ falls below that bin, in
+   * it, or above it. Below, the bin's value is under `ms`, and so is the
+   * clamped percentile unless the minimum is not; above, it is over `ms`
+   * unless the maximum is not; in it, it is the threshold bin's value,
+   * clamped. While the bins hold only what record() put there, a call below
+   * the threshold's bin is a value under `ms` and one above it a value over,
+   * so the minimum and maximum are seldom needed.
    */
   percentileAtLeast(p: number, ms: number): boolean {
     const n = this.total;
@@ -266,36 +277,47 @@ export class SlidingWindow {
       below = this.below1;
     } else {
       bin = binOf(ms);
-      below = 0;
-      for (let b = 0; b < bin; b++) below += this.totalBins[b]!;
-      if (this.nextMark === 0) {
-        this.markMs0 = ms;
-        this.markBin0 = bin;
-        this.below0 = below;
-      } else {
-        this.markMs1 = ms;
-        this.markBin1 = bin;
-        this.below1 = below;
-      }
-      this.nextMark = 1 - this.nextMark;
-      this.markTop = Math.max(this.markBin0, this.markBin1);
+      below = this.countBelow(bin);
+      this.watch(ms, bin, below);
     }
-    const rank = Math.max(1, Math.ceil(p * n));
-    this.extremes();
-    if (below >= rank) return this.lowest >= ms;
-    if (below + this.totalBins[bin]! >= rank) {
-      const value = representativeOf(bin);
-      return (value < this.lowest ? this.lowest : value > this.highest ? this.highest : value) >= ms;
+    const ceil = Math.ceil(p * n);
+    const rank = ceil < 1 ? 1 : ceil;
+    const at = this.totalBins[bin]!;
+    const value = representativeOf(bin);
+    if (this.truthful) {
+      // Every call counted below the bin is under `ms`, so the minimum is; every one above is over it, so the maximum is.
+      if (below >= rank) return false;
+      if (below + at < rank) return true;
+      if (value >= ms) return below + at < n || this.maximum() >= ms;
+      return below === 0 && this.minimum() >= ms;
     }
-    // Every bin's calls are counted in `total`, so past `n` the rank is never reached and percentile() reads the maximum.
-    return this.highest >= ms || (rank <= n && this.lowest > this.highest);
+    const min = this.minimum();
+    const max = this.maximum();
+    if (below >= rank) return min >= ms;
+    // Every bin's calls are counted in `total`: past it the rank is never reached and percentile() reads the maximum.
+    if (below + at < rank) return max >= ms || (rank <= n && min > max);
+    return (value < min ? min : value > max ? max : value) >= ms;
+  }
+
+  /** Keeps counting the calls below `ms`'s bin from `below`, in place of the mark set longest ago. */
+  private watch(ms: number, bin: number, below: number): void {
+    if (this.nextMark === 0) {
+      this.markMs0 = ms;
+      this.markBin0 = bin;
+      this.below0 = below;
+    } else {
+      this.markMs1 = ms;
+      this.markBin1 = bin;
+      this.below1 = below;
+    }
+    this.nextMark = 1 - this.nextMark;
+    this.marked = true;
   }
 
   latency(): LatencySummary | undefined {
     if (this.total === 0) return undefined;
-    this.extremes();
-    const min = this.lowest;
-    const max = this.highest;
+    const min = this.minimum();
+    const max = this.maximum();
     const pct = (p: number) => percentileOf(this.totalBins, this.total, p, min, max)!;
     // Running sums drift by rounding as buckets are subtracted: keep the mean inside [min, max].
     const avg = Math.min(max, Math.max(min, this.totals[TOTAL_SUM]! / this.total));
@@ -387,8 +409,16 @@ export class SlidingWindow {
       }
     }
     this.olderStale = true;
+    // Saved bins may be corrupt, or converted from another layout.
+    this.doubt();
     this.below0 = this.countBelow(this.markBin0);
     this.below1 = this.countBelow(this.markBin1);
+  }
+
+  /** Until the head bucket leaves, its bins may not match its values. */
+  private doubt(): void {
+    this.doubtfulUntil = this.head;
+    this.truthful = false;
   }
 
   private countBelow(bin: number): number {
@@ -397,28 +427,36 @@ export class SlidingWindow {
     return below;
   }
 
-  /** Sets `lowest` and `highest` to the window's min and max. */
-  private extremes(): void {
-    if (this.olderStale) {
-      let min = Infinity;
-      let max = -Infinity;
-      const stats = this.stats;
-      for (let slot = 0; slot < this.bucketCount; slot++) {
-        if (slot === this.headSlot) continue;
-        const at = slot * STATS;
-        // Stryker disable next-line EqualityOperator: on a tie the minimum stays the same value
-        if (stats[at + MIN]! < min) min = stats[at + MIN]!;
-        // Stryker disable next-line EqualityOperator: on a tie the maximum stays the same value
-        if (stats[at + MAX]! > max) max = stats[at + MAX]!;
-      }
-      this.olderMin = min;
-      this.olderMax = max;
-      this.olderStale = false;
+  /** The smallest latency in the window (+Infinity when none compares). */
+  private minimum(): number {
+    if (this.olderStale) this.rescan();
+    const head = this.stats[this.headStat + MIN]!;
+    return head < this.olderMin ? head : this.olderMin;
+  }
+
+  /** The largest latency in the window (−Infinity when none compares). */
+  private maximum(): number {
+    if (this.olderStale) this.rescan();
+    const head = this.stats[this.headStat + MAX]!;
+    return head > this.olderMax ? head : this.olderMax;
+  }
+
+  /** Finds the min and max over the buckets before the head afresh. */
+  private rescan(): void {
+    let min = Infinity;
+    let max = -Infinity;
+    const stats = this.stats;
+    for (let slot = 0; slot < this.bucketCount; slot++) {
+      if (slot === this.headSlot) continue;
+      const at = slot * STATS;
+      // Stryker disable next-line EqualityOperator: on a tie the minimum stays the same value
+      if (stats[at + MIN]! < min) min = stats[at + MIN]!;
+      // Stryker disable next-line EqualityOperator: on a tie the maximum stays the same value
+      if (stats[at + MAX]! > max) max = stats[at + MAX]!;
     }
-    const headMin = this.stats[this.headStat + MIN]!;
-    const headMax = this.stats[this.headStat + MAX]!;
-    this.lowest = headMin < this.olderMin ? headMin : this.olderMin;
-    this.highest = headMax > this.olderMax ? headMax : this.olderMax;
+    this.olderMin = min;
+    this.olderMax = max;
+    this.olderStale = false;
   }
 
   /** The head is about to be left behind: its counters and bins go to the queue, its dense arrays are emptied. */
@@ -486,34 +524,37 @@ export class SlidingWindow {
     for (let b = 0; b < BIN_COUNT; b++) {
       const c = bins[b]!;
       if (c === 0) continue;
-      const countBytes = varintLength(c);
+      const countBytes = c < 128 ? 1 : varintLength(c);
+      const gap = b - last - 1;
       used++;
-      sparseBytes += varintLength(b - last - 1) + countBytes;
-      denseBytes += b - last - 1 + countBytes;
+      sparseBytes += (gap < 128 ? 1 : 2) + countBytes;
+      denseBytes += gap + countBytes;
       last = b;
     }
     sparseBytes += varintLength(used);
     denseBytes += varintLength(last + 1);
     const dense = denseBytes < sparseBytes;
-    const length = headerBytes + (dense ? denseBytes : sparseBytes);
-    this.reserve(length);
+    this.reserve(headerBytes + (dense ? denseBytes : sparseBytes));
     const start = this.queueEnd;
     const bytes = this.queue;
-    cursor = start;
-    for (let i = 0; i < COUNTERS; i++) writeVarint(bytes, counts[i]!);
-    bytes[cursor++] = dense ? DENSE : SPARSE;
-    writeVarint(bytes, dense ? last + 1 : used);
+    let w = start;
+    for (let i = 0; i < COUNTERS; i++) w = writeVarint(bytes, w, counts[i]!);
+    bytes[w++] = dense ? DENSE : SPARSE;
+    w = writeVarint(bytes, w, dense ? last + 1 : used);
     let previous = -1;
     for (let b = 0; b <= last; b++) {
       const c = bins[b]!;
-      if (dense) writeVarint(bytes, c);
-      else if (c !== 0) {
-        writeVarint(bytes, b - previous - 1);
-        writeVarint(bytes, c);
+      if (dense) {
+        if (c < 128) bytes[w++] = c;
+        else w = writeVarint(bytes, w, c);
+      } else if (c !== 0) {
+        w = writeVarint(bytes, w, b - previous - 1);
+        if (c < 128) bytes[w++] = c;
+        else w = writeVarint(bytes, w, c);
         previous = b;
       }
     }
-    this.queueEnd = cursor;
+    this.queueEnd = w;
     return start;
   }
 
@@ -554,8 +595,6 @@ function wholeCount(value: number): number {
 }
 
 // Varints: 7 bits a byte, low bits first, the high bit set on all but the last.
-// `cursor` is the position the next read or write happens at.
-let cursor = 0;
 
 function varintLength(value: number): number {
   let length = 1;
@@ -566,23 +605,29 @@ function varintLength(value: number): number {
   return length;
 }
 
-function writeVarint(bytes: Uint8Array, value: number): void {
+/** Writes `value` at `at`; returns where the next byte goes. */
+function writeVarint(bytes: Uint8Array, at: number, value: number): number {
   while (value >= 128) {
-    bytes[cursor++] = (value % 128) + 128;
+    bytes[at++] = (value % 128) + 128;
     value = Math.floor(value / 128);
   }
-  bytes[cursor++] = value;
+  bytes[at++] = value;
+  return at;
 }
 
-function readVarint(bytes: Uint8Array): number {
-  let byte = bytes[cursor++]!;
+/** Where the last readVarint() stopped. */
+let readEnd = 0;
+
+function readVarint(bytes: Uint8Array, at: number): number {
+  let byte = bytes[at++]!;
   let value = byte & 127;
   let scale = 128;
   while (byte >= 128) {
-    byte = bytes[cursor++]!;
+    byte = bytes[at++]!;
     value += (byte & 127) * scale;
     scale *= 128;
   }
+  readEnd = at;
   return value;
 }
 
@@ -592,20 +637,41 @@ const decodedBins = new Uint32Array(BIN_COUNT);
 
 /** Reads the bucket at `offset` into decodedCounts and decodedBins; returns where it ends. */
 function decode(bytes: Uint8Array, offset: number): number {
-  cursor = offset;
-  for (let i = 0; i < COUNTERS; i++) decodedCounts[i] = readVarint(bytes);
-  const form = bytes[cursor++];
-  const n = readVarint(bytes);
+  let r = offset;
+  for (let i = 0; i < COUNTERS; i++) {
+    decodedCounts[i] = readVarint(bytes, r);
+    r = readEnd;
+  }
+  const form = bytes[r++];
+  const n = readVarint(bytes, r);
+  r = readEnd;
   if (form === DENSE) {
-    for (let b = 0; b < n; b++) decodedBins[b] = readVarint(bytes);
+    for (let b = 0; b < n; b++) {
+      const c = bytes[r++]!;
+      if (c < 128) decodedBins[b] = c;
+      else {
+        decodedBins[b] = readVarint(bytes, r - 1);
+        r = readEnd;
+      }
+    }
   } else {
     let bin = -1;
     for (let j = 0; j < n; j++) {
-      bin += readVarint(bytes) + 1;
-      decodedBins[bin] = readVarint(bytes);
+      const gap = bytes[r++]!;
+      if (gap < 128) bin += gap + 1;
+      else {
+        bin += readVarint(bytes, r - 1) + 1;
+        r = readEnd;
+      }
+      const c = bytes[r++]!;
+      if (c < 128) decodedBins[bin] = c;
+      else {
+        decodedBins[bin] = readVarint(bytes, r - 1);
+        r = readEnd;
+      }
     }
   }
-  return cursor;
+  return r;
 }
 
 function resetDecoded(): void {

@@ -122,3 +122,55 @@ describe('sliding window against a naive model', () => {
     );
   });
 });
+
+describe('whether a percentile is at or over a threshold', () => {
+  const latency = fc.oneof(
+    fc.double({ min: 0, max: HISTOGRAM_HIGH_MS * 2, noNaN: true }),
+    fc.integer({ min: 1, max: 3_000 }),
+    fc.constantFrom(NaN, -1, 0, HISTOGRAM_LOW_MS, HISTOGRAM_HIGH_MS, Infinity, 800, 640),
+  );
+  const step = fc.oneof(
+    { weight: 20, arbitrary: fc.record({ gapMs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 3_000 })), latencyMs: latency, kind: fc.integer({ min: 0, max: KIND_COUNT - 1 }) }) },
+    // A reload: the window saved and restored, its bins as saved, with a bucket's bins lost, or in the layout before this one.
+    { weight: 1, arbitrary: fc.constantFrom('reload', 'reload-lost-bins', 'reload-old-layout') },
+  );
+  const threshold = fc.oneof(fc.double({ min: 0.01, max: HISTOGRAM_HIGH_MS * 1.5, noNaN: true }), fc.integer({ min: 1, max: 3_000 }), fc.constantFrom(800, 640, HISTOGRAM_LOW_MS, HISTOGRAM_HIGH_MS));
+
+  it('agrees with percentile() exactly, whatever was recorded, restored or has left the window', () => {
+    fc.assert(
+      fc.property(
+        shape,
+        fc.array(step, { maxLength: 200 }),
+        fc.array(threshold, { minLength: 1, maxLength: 3 }),
+        fc.constantFrom(0.5, 0.95, 0.99, 1, 0.01),
+        ({ windowMs, bucketCount, start }, steps, thresholds, p) => {
+          let w = new SlidingWindow({ windowMs, bucketCount });
+          let now = start;
+          const recorded: number[] = [];
+          steps.forEach((s, i) => {
+            if (typeof s === 'string') {
+              const saved = JSON.parse(JSON.stringify(w.serialize())) as ReturnType<SlidingWindow['serialize']>;
+              const buckets = saved.buckets.map((b, j) =>
+                s === 'reload-lost-bins' && j === 0 ? { ...b, bins: [] } : s === 'reload-old-layout' ? { ...b, layout: undefined } : b,
+              );
+              w = new SlidingWindow({ windowMs, bucketCount });
+              w.restore({ ...saved, buckets }, now);
+            } else {
+              now += s.gapMs;
+              w.record(now, s.kind, s.latencyMs, false);
+              recorded.push(s.latencyMs);
+            }
+            w.at(now);
+            // Thresholds in turn, at recorded values too: more than two makes the window forget and recount one.
+            const asked = [...thresholds, recorded[recorded.length - 1] ?? 1, thresholds[i % thresholds.length]!];
+            for (const ms of asked) {
+              const percentile = w.percentile(p);
+              assert.equal(w.percentileAtLeast(p, ms), percentile !== undefined && percentile >= ms, `p${p * 100} ${percentile} vs ${ms} after step ${i}`);
+            }
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
