@@ -452,6 +452,75 @@ describe('scheduler', () => {
     });
   });
 
+  describe('order under reconfiguration', () => {
+    it('gives a freed place to the most overdue provider, whatever was added, removed or changed meanwhile', async () => {
+      const h = harness({ concurrency: 1, latencyMs: 10_000 });
+      const ids = ['a', 'b', 'c', 'd'];
+      h.scheduler.configure(ids.map((id) => provider(id)), health);
+      h.scheduler.start();
+      await h.timers.advance(5_000); // all due at 1 s; a holds the only place until 11 s
+      assert.deepEqual(h.calls.map((c) => c.id), ['a']);
+      const b = provider('b');
+      h.scheduler.configure(
+        [
+          provider('a', { label: 'A, renamed while probing' }),
+          provider('b', { probe: { ...b.probe, url: `${b.probe.url}/gpt-4o` } }), // starts afresh: due at 6 s
+          provider('d', { intervalMs: 20_000 }), // still due since 1 s
+          provider('e'), // new: due at 6 s, after b, which was configured first
+        ],
+        health,
+      ); // c removed while due
+      await h.timers.advance(35_000);
+      assert.deepEqual(
+        h.calls.map((c) => `${c.id}@${c.at}`),
+        ['a@1000', 'd@11000', 'b@21000', 'e@31000'],
+      );
+      assert.deepEqual(h.callsOf('c'), [], 'removed while waiting: never probed');
+      await h.scheduler.stop();
+    });
+
+    it("brings a waiting provider's probe forward when its interval shrinks, and leaves it when the interval grows", async () => {
+      const h = harness();
+      h.scheduler.configure([provider('a'), provider('b')], health);
+      h.scheduler.start();
+      await h.timers.advance(10_000); // both probed at 1 s, next at 61.1 s
+      h.scheduler.configure([provider('a', { intervalMs: 20_000 }), provider('b', { intervalMs: 120_000 }), provider('c')], health);
+      assert.equal(h.scheduler.nextProbeAt('a'), 30_000, 'an interval from now');
+      assert.equal(h.scheduler.nextProbeAt('b'), 61_100, 'as it was');
+      await h.timers.advance(60_000);
+      assert.deepEqual(h.callsOf('a'), [1_000, 30_000, 50_100]);
+      assert.deepEqual(h.callsOf('b'), [1_000, 61_100]);
+      assert.deepEqual(h.callsOf('c'), [11_000]);
+      await h.scheduler.stop();
+    });
+
+    it('sleeps until the earliest provider of a changed set, not one that was removed', async () => {
+      const h = harness();
+      h.scheduler.configure([provider('a', { intervalMs: 10_000 }), provider('b', { intervalMs: 30_000 })], health);
+      h.scheduler.start();
+      await h.timers.advance(2_000);
+      h.scheduler.configure([provider('b', { intervalMs: 30_000 })], health);
+      await h.timers.advance(40_000);
+      assert.deepEqual(h.callsOf('a'), [1_000]);
+      assert.deepEqual(h.callsOf('b'), [1_000, 31_100]);
+      assert.equal(h.timers.count, 1, 'one timer: the next probe of b');
+      await h.scheduler.stop();
+    });
+
+    it('counts a provider that turned local as local, even without a new origin', async () => {
+      const h = harness();
+      h.answers.set('a', fail('network'));
+      h.scheduler.configure([provider('a', { intervalMs: 10_000 }), provider('b')], health);
+      h.scheduler.start();
+      await h.timers.advance(2_000);
+      h.scheduler.configure([provider('a', { intervalMs: 10_000 }), provider('b', { local: true })], health);
+      await h.timers.advance(10_000); // a fails again at 11.1 s: with no other remote provider it is a's own failure
+      assert.deepEqual(h.callsOf('b'), [1_000], 'b is not asked to confirm');
+      assert.equal(h.tracker.snapshot('a')!.byKind.network, 2);
+      await h.scheduler.stop();
+    });
+  });
+
   it('reads time only from the injected clock, never Date.now()', async (t) => {
     const now = t.mock.method(Date, 'now');
     const h = harness({ concurrency: 1 });
