@@ -64,10 +64,12 @@ export interface SerializedWindow {
  * are O(1); a percentile walks the one running-total histogram; whether a
  * percentile is at or over a threshold is O(1) (see percentileAtLeast).
  *
- * Memory: the fixed part is a few hundred bytes plus 28 bytes a bucket; the
- * queue takes about 2 bytes per histogram bin a bucket's calls fall in, and
- * never more than one byte per bin (BIN_COUNT) plus 12 bytes a bucket while no
- * bin of a bucket holds 128 calls or more.
+ * Memory is bounded, not fixed: two dense histograms (head and totals) and
+ * 28 bytes a bucket, plus the queue, where a bucket left behind takes its
+ * counters (a byte each while under 128) and then two bytes for each bin its
+ * calls fall in, or a byte for every bin up to its last, whichever is less.
+ * Calls at one latency take a few bytes a bucket however many they are; calls
+ * spread over every bin take BIN_COUNT bytes a bucket while no bin holds 128.
  */
 export class SlidingWindow {
   readonly bucketMs: number;
@@ -147,6 +149,7 @@ export class SlidingWindow {
     if (bin === 0 && latencyMs !== latencyMs) this.doubt();
     this.headBins[bin]!++;
     this.totalBins[bin]!++;
+    // Stryker disable next-line ConditionalExpression: unmarked, both marks are bin 0, under which nothing falls
     if (this.marked) {
       // Branch-free: whether a call is under a threshold is as random as its latency. (x >>> 31 is 1 for x < 0.)
       this.below0 += (bin - this.markBin0) >>> 31;
@@ -257,14 +260,18 @@ export class SlidingWindow {
    *
    * The window counts the calls in bins below the threshold's bin as they
    * come and go, so it knows whether the rank ⌈p·n⌉ falls below that bin, in
-   * it, or above it. Below, the bin's value is under `ms`, and so is the
-   * clamped percentile unless the minimum is not; above, it is over `ms`
-   * unless the maximum is not; in it, it is the threshold bin's value,
-   * clamped. While the bins hold only what record() put there, a call below
-   * the threshold's bin is a value under `ms` and one above it a value over,
-   * so the minimum and maximum are seldom needed.
+   * it, or above it. While the bins hold only what record() put there, a
+   * call below the threshold's bin is a value under `ms`, so the minimum is
+   * and the clamped percentile there is too; a call above it is a value over
+   * `ms`, and so are the maximum and the percentile there; in it, the
+   * percentile is that bin's value, clamped. Until restored buckets (or a
+   * NaN) have left the window, it walks the histogram as percentile() does.
    */
   percentileAtLeast(p: number, ms: number): boolean {
+    if (!this.truthful) {
+      const percentile = this.percentile(p);
+      return percentile !== undefined && percentile >= ms;
+    }
     const n = this.total;
     if (n === 0) return false;
     let bin: number;
@@ -282,21 +289,14 @@ export class SlidingWindow {
     }
     const ceil = Math.ceil(p * n);
     const rank = ceil < 1 ? 1 : ceil;
+    if (below >= rank) return false;
     const at = this.totalBins[bin]!;
-    const value = representativeOf(bin);
-    if (this.truthful) {
-      // Every call counted below the bin is under `ms`, so the minimum is; every one above is over it, so the maximum is.
-      if (below >= rank) return false;
-      if (below + at < rank) return true;
-      if (value >= ms) return below + at < n || this.maximum() >= ms;
-      return below === 0 && this.minimum() >= ms;
-    }
-    const min = this.minimum();
-    const max = this.maximum();
-    if (below >= rank) return min >= ms;
-    // Every bin's calls are counted in `total`: past it the rank is never reached and percentile() reads the maximum.
-    if (below + at < rank) return max >= ms || (rank <= n && min > max);
-    return (value < min ? min : value > max ? max : value) >= ms;
+    if (below + at < rank) return true;
+    // In the threshold's bin, which holds a call: its value, clamped to [min, max].
+    // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: with a call above the bin the maximum is over ms anyway; counting spares reading it
+    if (representativeOf(bin) >= ms) return below + at < n || this.maximum() >= ms;
+    // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: with a call below the bin the minimum is under ms anyway; counting spares reading it
+    return below === 0 && this.minimum() >= ms;
   }
 
   /** Keeps counting the calls below `ms`'s bin from `below`, in place of the mark set longest ago. */
@@ -326,6 +326,8 @@ export class SlidingWindow {
 
   serialize(): SerializedWindow {
     const buckets: SerializedBucket[] = [];
+    // A window never brought up to a time has no buckets (and its head is −Infinity).
+    if (this.head === -Infinity) return { bucketMs: this.bucketMs, buckets };
     for (let k = this.head - this.bucketCount + 1; k <= this.head; k++) {
       const slot = slotOf(k, this.bucketCount);
       const at = slot * STATS;
@@ -385,10 +387,11 @@ export class SlidingWindow {
         if (bin !== undefined) into.bins[bin]! += wholeCount(c);
       }
     }
-    for (const k of [...loaded.keys()].sort((a, b) => a - b)) {
+    const order = [...loaded.keys()].sort((a, b) => a - b);
+    let bytes = 0;
+    for (const k of order) {
       const { counts, bins } = loaded.get(k)!;
-      const slot = slotOf(k, this.bucketCount);
-      const at = slot * STATS;
+      const at = slotOf(k, this.bucketCount) * STATS;
       let calls = 0;
       for (let i = 0; i < KIND_COUNT; i++) calls += counts[i]!;
       let binned = 0;
@@ -401,11 +404,17 @@ export class SlidingWindow {
       for (let i = 0; i < COUNTERS; i++) this.totals[i]! += counts[i]!;
       this.total += calls;
       for (let b = 0; b < BIN_COUNT; b++) this.totalBins[b]! += bins[b]!;
+      if (k !== this.head) bytes += measure(counts, bins);
+    }
+    // One queue of the size needed, filled oldest first.
+    this.queue = new Uint8Array(bytes);
+    for (const k of order) {
+      const { counts, bins } = loaded.get(k)!;
       if (k === this.head) {
         this.headCounts.set(counts);
         this.headBins.set(bins);
       } else {
-        this.offsets[slot] = this.append(counts, bins);
+        this.offsets[slotOf(k, this.bucketCount)] = this.append(counts, bins);
       }
     }
     this.olderStale = true;
@@ -465,7 +474,9 @@ export class SlidingWindow {
     const at = this.headStat;
     const min = this.stats[at + MIN]!;
     const max = this.stats[at + MAX]!;
+    // Stryker disable next-line EqualityOperator: on a tie the minimum is rewritten with the same value
     if (min < this.olderMin) this.olderMin = min;
+    // Stryker disable next-line EqualityOperator: on a tie the maximum is rewritten with the same value
     if (max > this.olderMax) this.olderMax = max;
     const counts = this.headCounts;
     let any = false;
@@ -484,6 +495,7 @@ export class SlidingWindow {
     const at = slot * STATS;
     const stats = this.stats;
     const min = stats[at + MIN]!;
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: an empty bucket may mark the extremes stale too, which costs one rescan and changes no read
     if (min !== Infinity && (min <= this.olderMin || stats[at + MAX]! >= this.olderMax)) this.olderStale = true;
     const offset = this.offsets[slot]!;
     if (offset >= 0) {
@@ -515,32 +527,15 @@ export class SlidingWindow {
 
   /** Appends one bucket to the queue; returns where it starts. */
   private append(counts: Float64Array, bins: Uint32Array): number {
-    let headerBytes = 1;
-    for (let i = 0; i < COUNTERS; i++) headerBytes += varintLength(counts[i]!);
-    let used = 0;
-    let last = -1;
-    let sparseBytes = 0;
-    let denseBytes = 0;
-    for (let b = 0; b < BIN_COUNT; b++) {
-      const c = bins[b]!;
-      if (c === 0) continue;
-      const countBytes = c < 128 ? 1 : varintLength(c);
-      const gap = b - last - 1;
-      used++;
-      sparseBytes += (gap < 128 ? 1 : 2) + countBytes;
-      denseBytes += gap + countBytes;
-      last = b;
-    }
-    sparseBytes += varintLength(used);
-    denseBytes += varintLength(last + 1);
-    const dense = denseBytes < sparseBytes;
-    this.reserve(headerBytes + (dense ? denseBytes : sparseBytes));
+    this.reserve(measure(counts, bins));
     const start = this.queueEnd;
     const bytes = this.queue;
+    const dense = measuredDense;
+    const last = measuredLast;
     let w = start;
     for (let i = 0; i < COUNTERS; i++) w = writeVarint(bytes, w, counts[i]!);
     bytes[w++] = dense ? DENSE : SPARSE;
-    w = writeVarint(bytes, w, dense ? last + 1 : used);
+    w = writeVarint(bytes, w, dense ? last + 1 : measuredUsed);
     let previous = -1;
     for (let b = 0; b <= last; b++) {
       const c = bins[b]!;
@@ -569,8 +564,12 @@ export class SlidingWindow {
     const live = this.queueEnd - this.queueStart;
     const needed = live + length;
     let bytes = this.queue;
-    if (needed + 3 * length > capacity || needed * 4 < capacity) {
-      bytes = new Uint8Array(needed + 8 * length + 64);
+    const tight = needed + 3 * length > capacity;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: when a queue shrinks changes the memory it takes, not what it holds
+    const roomy = needed * 4 < capacity;
+    if (tight || roomy) {
+      // Stryker disable next-line ArithmeticOperator: the room kept past what is needed changes how often the queue moves, not what it holds
+      bytes = new Uint8Array(needed + 4 * length + 64);
       bytes.set(this.queue.subarray(this.queueStart, this.queueEnd));
     } else {
       bytes.copyWithin(0, this.queueStart, this.queueEnd);
@@ -629,6 +628,37 @@ function readVarint(bytes: Uint8Array, at: number): number {
   }
   readEnd = at;
   return value;
+}
+
+// What measure() found out besides the length: the form, the bins with calls, the last of them.
+let measuredDense = false;
+let measuredUsed = 0;
+let measuredLast = -1;
+
+/** The bytes a bucket takes in a queue, in whichever form is shorter. */
+function measure(counts: Float64Array, bins: Uint32Array): number {
+  let headerBytes = 1;
+  for (let i = 0; i < COUNTERS; i++) headerBytes += varintLength(counts[i]!);
+  let used = 0;
+  let last = -1;
+  let sparseBytes = 0;
+  let denseBytes = 0;
+  for (let b = 0; b < BIN_COUNT; b++) {
+    const c = bins[b]!;
+    if (c === 0) continue;
+    const countBytes = c < 128 ? 1 : varintLength(c);
+    const gap = b - last - 1;
+    used++;
+    sparseBytes += (gap < 128 ? 1 : 2) + countBytes;
+    denseBytes += gap + countBytes;
+    last = b;
+  }
+  sparseBytes += varintLength(used);
+  denseBytes += varintLength(last + 1);
+  measuredDense = denseBytes < sparseBytes;
+  measuredUsed = used;
+  measuredLast = last;
+  return headerBytes + (measuredDense ? denseBytes : sparseBytes);
 }
 
 /** One bucket read back from a queue; kept all zeros between reads (resetDecoded). */

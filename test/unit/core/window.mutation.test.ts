@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BIN_COUNT, HISTOGRAM_HIGH_MS, HISTOGRAM_LOW_MS, binOf } from '../../../src/core/histogram';
+import { BIN_COUNT, HISTOGRAM_HIGH_MS, HISTOGRAM_LAYOUT, HISTOGRAM_LOW_MS, binOf } from '../../../src/core/histogram';
 import { kindIndex } from '../../../src/core/outcome';
 import { SlidingWindow } from '../../../src/core/window';
 
@@ -209,6 +209,7 @@ describe('sliding window: save and restore across a reload', () => {
               [1_000_000, 5],
               [40, 3],
             ],
+            layout: HISTOGRAM_LAYOUT,
           },
         ],
       },
@@ -278,6 +279,7 @@ describe('sliding window: save and restore across a reload', () => {
               [binOf(100), 1],
               [BIN_COUNT, 5],
             ],
+            layout: HISTOGRAM_LAYOUT,
           },
         ],
       },
