@@ -121,7 +121,11 @@ export class Scheduler {
   private readonly slots = new Map<string, Slot>();
   /** Not probing, due at or before `dueThrough`: they go, most overdue first, as places free up. */
   private readonly due = new DueHeap<Slot>();
-  /** Not probing, due later (or not yet moved to `due`). */
+  /**
+   * Not probing, due later (or not yet moved to `due`). Kept apart so that,
+   * while due providers wait for a place, the timer still finds the first
+   * one due later at the top.
+   */
   private readonly waiting = new DueHeap<Slot>();
   /** The time of the last wake: what is in `due` was due by then. */
   private dueThrough = -Infinity;
