@@ -1,12 +1,18 @@
 import { BIN_COUNT, HISTOGRAM_LAYOUT, binOf, binOfLegacy, percentileOf, representativeOf } from './histogram';
 import { KIND_COUNT } from './outcome';
 
-// A bucket's counters: one per outcome kind, then slow calls. The running
-// totals keep the latency sum after them.
+// A bucket's counters: one per outcome kind, then slow calls.
 const SLOW = KIND_COUNT;
 const COUNTERS = KIND_COUNT + 1;
-const TOTAL_SUM = COUNTERS;
 const SUCCESS = 0;
+// What record() writes, in one array: the head's counters, the running
+// totals of the window's counters, the latency sum, and the head's sum, min and max.
+const TOTALS = COUNTERS;
+const TOTAL_SUM = 2 * COUNTERS;
+const HEAD_SUM = TOTAL_SUM + 1;
+const HEAD_MIN = TOTAL_SUM + 2;
+const HEAD_MAX = TOTAL_SUM + 3;
+const HOT = TOTAL_SUM + 4;
 // Latency stats of each slot. An empty bucket has MIN = +Infinity, which is
 // also how emptiness is told.
 const SUM = 0;
@@ -74,14 +80,16 @@ export interface SerializedWindow {
 export class SlidingWindow {
   readonly bucketMs: number;
   readonly bucketCount: number;
-  /** SUM, MIN, MAX of every slot. */
+  /** SUM, MIN, MAX of every slot but the head's, which are in `hot`. */
   private readonly stats: Float64Array;
   /** Where each older bucket starts in `queue`; −1 when it has no calls (or is the head). */
   private readonly offsets: Int32Array;
-  private readonly headCounts = new Float64Array(COUNTERS);
-  private readonly headBins = new Uint32Array(BIN_COUNT);
-  private readonly totals = new Float64Array(COUNTERS + 1);
-  private readonly totalBins = new Uint32Array(BIN_COUNT);
+  private readonly hot = new Float64Array(HOT);
+  private readonly headCounts = this.hot.subarray(0, COUNTERS);
+  /** The head's histogram, then the window's. */
+  private readonly bins = new Uint32Array(2 * BIN_COUNT);
+  private readonly headBins = this.bins.subarray(0, BIN_COUNT);
+  private readonly totalBins = this.bins.subarray(BIN_COUNT);
   private total = 0;
   /** Compacted older buckets, oldest first, in bytes [queueStart, queueEnd). */
   private queue = NO_BYTES;
@@ -111,10 +119,9 @@ export class SlidingWindow {
   private truthful = true;
   /** Whether percentileAtLeast() was ever asked: until then record() counts nothing for it. */
   private marked = false;
-  /** The newest bucket number the window has advanced to, its slot, its stats, and when it ends. */
+  /** The newest bucket number the window has advanced to, its slot, and when it ends. */
   private head = -Infinity;
   private headSlot = 0;
-  private headStat = 0;
   private headEnd = -Infinity;
 
   constructor(options: WindowOptions) {
@@ -129,26 +136,24 @@ export class SlidingWindow {
   record(now: number, kind: number, latencyMs: number, slow: boolean): void {
     if (now >= this.headEnd) this.advance(Math.floor(now / this.bucketMs));
     // A clock that stepped back writes into the newest bucket.
-    const counts = this.headCounts;
-    const totals = this.totals;
-    counts[kind]!++;
-    totals[kind]!++;
+    const hot = this.hot;
+    hot[kind]!++;
+    hot[TOTALS + kind]!++;
     if (slow) {
-      counts[SLOW]!++;
-      totals[SLOW]!++;
+      hot[SLOW]!++;
+      hot[TOTALS + SLOW]!++;
     }
-    const stats = this.stats;
-    const at = this.headStat;
-    stats[at + SUM]! += latencyMs;
-    totals[TOTAL_SUM]! += latencyMs;
+    hot[HEAD_SUM]! += latencyMs;
+    hot[TOTAL_SUM]! += latencyMs;
     // Stryker disable next-line EqualityOperator: on a tie the minimum is rewritten with the same value
-    if (latencyMs < stats[at + MIN]!) stats[at + MIN] = latencyMs;
-    if (latencyMs > stats[at + MAX]!) stats[at + MAX] = latencyMs;
+    if (latencyMs < hot[HEAD_MIN]!) hot[HEAD_MIN] = latencyMs;
+    if (latencyMs > hot[HEAD_MAX]!) hot[HEAD_MAX] = latencyMs;
     const bin = binOf(latencyMs);
     // NaN lands in bin 0 but in no min or max: that bin's count no longer stands for a value under LOW.
     if (bin === 0 && latencyMs !== latencyMs) this.doubt();
-    this.headBins[bin]!++;
-    this.totalBins[bin]!++;
+    const bins = this.bins;
+    bins[bin]!++;
+    bins[BIN_COUNT + bin]!++;
     // Stryker disable next-line ConditionalExpression: unmarked, both marks are bin 0, under which nothing falls
     if (this.marked) {
       // Branch-free: whether a call is under a threshold is as random as its latency. (x >>> 31 is 1 for x < 0.)
@@ -174,7 +179,6 @@ export class SlidingWindow {
     this.head = n;
     this.truthful = n - this.bucketCount >= this.doubtfulUntil;
     this.headSlot = slotOf(n, this.bucketCount);
-    this.headStat = this.headSlot * STATS;
     // Stryker disable next-line ArithmeticOperator: an earlier end only makes record() and at() call advance(), which returns at once for the bucket it already holds
     this.headEnd = (n + 1) * this.bucketMs;
   }
@@ -193,10 +197,10 @@ export class SlidingWindow {
       stats[at + MAX] = -Infinity;
     }
     this.offsets.fill(-1);
-    this.headCounts.fill(0);
-    this.headBins.fill(0);
-    this.totals.fill(0);
-    this.totalBins.fill(0);
+    this.hot.fill(0);
+    this.hot[HEAD_MIN] = Infinity;
+    this.hot[HEAD_MAX] = -Infinity;
+    this.bins.fill(0);
     this.total = 0;
     this.queue = NO_BYTES;
     this.queueStart = 0;
@@ -215,27 +219,27 @@ export class SlidingWindow {
   }
 
   get successes(): number {
-    return this.totals[SUCCESS]!;
+    return this.hot[TOTALS + SUCCESS]!;
   }
 
   get failures(): number {
-    return this.total - this.totals[SUCCESS]!;
+    return this.total - this.hot[TOTALS + SUCCESS]!;
   }
 
   get slowCalls(): number {
-    return this.totals[SLOW]!;
+    return this.hot[TOTALS + SLOW]!;
   }
 
   count(kind: number): number {
-    return this.totals[kind]!;
+    return this.hot[TOTALS + kind]!;
   }
 
   get failureRate(): number {
-    return this.total === 0 ? 0 : (this.total - this.totals[SUCCESS]!) / this.total;
+    return this.total === 0 ? 0 : (this.total - this.hot[TOTALS + SUCCESS]!) / this.total;
   }
 
   get slowCallRate(): number {
-    return this.total === 0 ? 0 : this.totals[SLOW]! / this.total;
+    return this.total === 0 ? 0 : this.hot[TOTALS + SLOW]! / this.total;
   }
 
   /** The time the oldest non-empty bucket leaves the window, when anything is in it. */
@@ -243,7 +247,8 @@ export class SlidingWindow {
     // Stryker disable next-line ConditionalExpression: with no calls the loop below finds no bucket and returns undefined as well
     if (this.total === 0) return undefined;
     for (let k = this.head - this.bucketCount + 1; k <= this.head; k++) {
-      if (this.stats[slotOf(k, this.bucketCount) * STATS + MIN] !== Infinity) return (k + this.bucketCount) * this.bucketMs;
+      const min = k === this.head ? this.hot[HEAD_MIN] : this.stats[slotOf(k, this.bucketCount) * STATS + MIN];
+      if (min !== Infinity) return (k + this.bucketCount) * this.bucketMs;
     }
     return undefined;
   }
@@ -320,7 +325,7 @@ export class SlidingWindow {
     const max = this.maximum();
     const pct = (p: number) => percentileOf(this.totalBins, this.total, p, min, max)!;
     // Running sums drift by rounding as buckets are subtracted: keep the mean inside [min, max].
-    const avg = Math.min(max, Math.max(min, this.totals[TOTAL_SUM]! / this.total));
+    const avg = Math.min(max, Math.max(min, this.hot[TOTAL_SUM]! / this.total));
     return { avg, p50: pct(0.5), p95: pct(0.95), p99: pct(0.99), min, max };
   }
 
@@ -330,11 +335,13 @@ export class SlidingWindow {
     if (this.head === -Infinity) return { bucketMs: this.bucketMs, buckets };
     for (let k = this.head - this.bucketCount + 1; k <= this.head; k++) {
       const slot = slotOf(k, this.bucketCount);
-      const at = slot * STATS;
-      if (this.stats[at + MIN] === Infinity) continue;
+      const head = k === this.head;
+      const stats = head ? this.hot : this.stats;
+      const at = head ? HEAD_SUM : slot * STATS;
+      if (stats[at + MIN] === Infinity) continue;
       let counts: Float64Array = this.headCounts;
       let binCounts: Uint32Array = this.headBins;
-      if (k !== this.head) {
+      if (!head) {
         counts = decodedCounts;
         binCounts = decodedBins;
         if (this.offsets[slot]! >= 0) decode(this.queue, this.offsets[slot]!);
@@ -347,9 +354,9 @@ export class SlidingWindow {
       buckets.push({
         n: k,
         counts: Array.from(counts),
-        sum: this.stats[at + SUM]!,
-        min: this.stats[at + MIN]!,
-        max: this.stats[at + MAX]!,
+        sum: stats[at + SUM]!,
+        min: stats[at + MIN]!,
+        max: stats[at + MAX]!,
         bins,
         layout: HISTOGRAM_LAYOUT,
       });
@@ -379,7 +386,7 @@ export class SlidingWindow {
       for (let i = 0; i < COUNTERS && i < bucket.counts.length; i++) into.counts[i]! += wholeCount(bucket.counts[i]!);
       const at = slotOf(k, this.bucketCount) * STATS;
       this.stats[at + SUM] = bucket.sum;
-      this.totals[TOTAL_SUM]! += bucket.sum;
+      this.hot[TOTAL_SUM]! += bucket.sum;
       this.stats[at + MIN] = bucket.min;
       this.stats[at + MAX] = bucket.max;
       for (const [b, c] of bucket.bins) {
@@ -401,7 +408,7 @@ export class SlidingWindow {
         const mean = Math.min(this.stats[at + MAX]!, Math.max(this.stats[at + MIN]!, this.stats[at + SUM]! / calls));
         if (calls > 0) bins[binOf(mean)] = calls;
       }
-      for (let i = 0; i < COUNTERS; i++) this.totals[i]! += counts[i]!;
+      for (let i = 0; i < COUNTERS; i++) this.hot[TOTALS + i]! += counts[i]!;
       this.total += calls;
       for (let b = 0; b < BIN_COUNT; b++) this.totalBins[b]! += bins[b]!;
       if (k !== this.head) bytes += measure(counts, bins);
@@ -413,6 +420,12 @@ export class SlidingWindow {
       if (k === this.head) {
         this.headCounts.set(counts);
         this.headBins.set(bins);
+        // The head's stats live with what record() writes.
+        const at = this.headSlot * STATS;
+        this.hot.set(this.stats.subarray(at, at + STATS), HEAD_SUM);
+        this.stats[at + SUM] = 0;
+        this.stats[at + MIN] = Infinity;
+        this.stats[at + MAX] = -Infinity;
       } else {
         this.offsets[slotOf(k, this.bucketCount)] = this.append(counts, bins);
       }
@@ -439,14 +452,14 @@ export class SlidingWindow {
   /** The smallest latency in the window (+Infinity when none compares). */
   private minimum(): number {
     if (this.olderStale) this.rescan();
-    const head = this.stats[this.headStat + MIN]!;
+    const head = this.hot[HEAD_MIN]!;
     return head < this.olderMin ? head : this.olderMin;
   }
 
   /** The largest latency in the window (−Infinity when none compares). */
   private maximum(): number {
     if (this.olderStale) this.rescan();
-    const head = this.stats[this.headStat + MAX]!;
+    const head = this.hot[HEAD_MAX]!;
     return head > this.olderMax ? head : this.olderMax;
   }
 
@@ -456,7 +469,6 @@ export class SlidingWindow {
     let max = -Infinity;
     const stats = this.stats;
     for (let slot = 0; slot < this.bucketCount; slot++) {
-      if (slot === this.headSlot) continue;
       const at = slot * STATS;
       // Stryker disable next-line EqualityOperator: on a tie the minimum stays the same value
       if (stats[at + MIN]! < min) min = stats[at + MIN]!;
@@ -471,13 +483,20 @@ export class SlidingWindow {
   /** The head is about to be left behind: its counters and bins go to the queue, its dense arrays are emptied. */
   private compactHead(): void {
     const slot = this.headSlot;
-    const at = this.headStat;
-    const min = this.stats[at + MIN]!;
-    const max = this.stats[at + MAX]!;
+    const hot = this.hot;
+    const min = hot[HEAD_MIN]!;
+    const max = hot[HEAD_MAX]!;
     // Stryker disable next-line EqualityOperator: on a tie the minimum is rewritten with the same value
     if (min < this.olderMin) this.olderMin = min;
     // Stryker disable next-line EqualityOperator: on a tie the maximum is rewritten with the same value
     if (max > this.olderMax) this.olderMax = max;
+    const at = slot * STATS;
+    this.stats[at + SUM] = hot[HEAD_SUM]!;
+    this.stats[at + MIN] = min;
+    this.stats[at + MAX] = max;
+    hot[HEAD_SUM] = 0;
+    hot[HEAD_MIN] = Infinity;
+    hot[HEAD_MAX] = -Infinity;
     const counts = this.headCounts;
     let any = false;
     for (let i = 0; i < COUNTERS; i++) if (counts[i] !== 0) any = true;
@@ -502,10 +521,10 @@ export class SlidingWindow {
       this.queueStart = decode(this.queue, offset);
       if (this.queueStart === this.queueEnd) this.queueStart = this.queueEnd = 0;
       this.offsets[slot] = -1;
-      const totals = this.totals;
+      const hot = this.hot;
       for (let i = 0; i < COUNTERS; i++) {
         const c = decodedCounts[i]!;
-        totals[i]! -= c;
+        hot[TOTALS + i]! -= c;
         if (i < KIND_COUNT) this.total -= c;
       }
       const totalBins = this.totalBins;
@@ -518,8 +537,8 @@ export class SlidingWindow {
       }
       resetDecoded();
     }
-    this.totals[TOTAL_SUM]! -= stats[at + SUM]!;
-    if (this.total === 0) this.totals[TOTAL_SUM] = 0;
+    this.hot[TOTAL_SUM]! -= stats[at + SUM]!;
+    if (this.total === 0) this.hot[TOTAL_SUM] = 0;
     stats[at + SUM] = 0;
     stats[at + MIN] = Infinity;
     stats[at + MAX] = -Infinity;
