@@ -5,6 +5,7 @@
 import { benchMemory, benchRecordCost } from './breaker';
 import { benchGuardedCalls, benchRealLatencies } from './guarded';
 import { benchProbing } from './probing';
+import { benchScheduler } from './scheduler';
 
 async function main(): Promise<void> {
   const only = process.argv[2];
@@ -20,6 +21,7 @@ async function main(): Promise<void> {
   await timed('latencies', benchRealLatencies);
   await timed('record', benchRecordCost);
   await timed('memory', benchMemory);
+  await timed('scheduler', benchScheduler);
   await timed('probing', benchProbing);
   const missed = results.filter((ok) => !ok).length;
   console.log(missed === 0 ? '\nAll targets met.' : `\n${missed} target(s) missed.`);
