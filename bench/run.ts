@@ -4,6 +4,7 @@
  */
 import { benchMemory, benchRecordCost } from './breaker';
 import { benchGuardedCalls, benchRealLatencies } from './guarded';
+import { benchHotPathTargets } from './hot-path-targets';
 import { benchProbing } from './probing';
 import { benchScheduler } from './scheduler';
 
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
   };
   await timed('calls', benchGuardedCalls);
   await timed('latencies', benchRealLatencies);
+  await timed('hot-path', benchHotPathTargets);
   await timed('record', benchRecordCost);
   await timed('memory', benchMemory);
   await timed('scheduler', benchScheduler);
