@@ -62,12 +62,15 @@ export function loadEntry(entry: HealthEntry, data: SavedProvider, toMonotonic: 
   const bucketShift = Math.floor(toMonotonic / data.window.bucketMs);
   entry.breaker.window.restore({ bucketMs: data.window.bucketMs, buckets: data.window.buckets.map((b) => ({ ...b, n: b.n + bucketShift })) }, now);
   entry.lastError = data.lastError && { ...data.lastError, at: data.lastError.at + toMonotonic };
+  // Stryker disable next-line ConditionalExpression: undefined + toMonotonic is NaN as well
   entry.lastSuccessAt = data.lastSuccessAt === undefined ? NaN : data.lastSuccessAt + toMonotonic;
   entry.misconfigured = data.misconfigured;
   entry.rateLimited = data.rateLimited ?? false;
   entry.state = entry.breaker.state;
+  // Stryker disable next-line ConditionalExpression: a status restored as undefined is replaced by the one the tracker decides right after loading
   if (data.status !== undefined) entry.status.restore(data.status);
   data.lifetime.forEach((c, i) => {
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: a Float64Array ignores writes past its end
     if (i < KIND_COUNT) entry.lifetime[i] = c;
   });
   entry.stale = data.stale;
