@@ -59,7 +59,9 @@ export function saveEntry(entry: HealthEntry, toWall: number): SavedProvider {
 export function loadEntry(entry: HealthEntry, data: SavedProvider, toMonotonic: number, now: number): void {
   const at = (t: number) => (t > 0 ? t + toMonotonic : t);
   entry.breaker.load({ ...data.breaker, openUntil: at(data.breaker.openUntil), waitUntil: at(data.breaker.waitUntil ?? 0) });
-  const bucketShift = Math.floor(toMonotonic / data.window.bucketMs);
+  // The inverse of saveEntry's Math.round(toWall / bucketMs): restored on the clocks it was saved on, every
+  // bucket keeps its index. (Math.floor here moved them one bucket older whenever the offset fell in a bucket's first half.)
+  const bucketShift = -Math.round(-toMonotonic / data.window.bucketMs);
   entry.breaker.window.restore({ bucketMs: data.window.bucketMs, buckets: data.window.buckets.map((b) => ({ ...b, n: b.n + bucketShift })) }, now);
   entry.lastError = data.lastError && { ...data.lastError, at: data.lastError.at + toMonotonic };
   // Stryker disable next-line ConditionalExpression: undefined + toMonotonic is NaN as well

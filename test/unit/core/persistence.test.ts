@@ -67,6 +67,27 @@ function busyHost(machine: { wall: number }): Host {
 }
 
 describe('save and restore across a reload', () => {
+  for (const fraction of [0.2, 0.5, 0.7]) {
+    it(`calls restored expire when they would have, whatever the clocks' offset (${fraction} of a bucket)`, () => {
+      const bucketMs = DEFAULT_BREAKER_OPTIONS.windowMs / DEFAULT_BREAKER_OPTIONS.bucketCount;
+      const machine = { wall: 1_000_000_000_000 + fraction * bucketMs };
+      const before = new Host(machine, 0);
+      for (let i = 0; i < 4; i++) before.call('a', ok);
+      before.run(3_000);
+      const after = new Host({ wall: machine.wall }, before.mono);
+      after.tracker.restore(roundTrip(before.tracker.serialize()));
+      const seen: string[] = [];
+      for (let t = 0; t < DEFAULT_BREAKER_OPTIONS.windowMs + 2 * bucketMs; t += 1_000) {
+        const a = before.tracker.snapshot('a')!.calls;
+        const b = after.tracker.snapshot('a')!.calls;
+        if (a !== b) seen.push(`${t} ms: ${a} before the reload, ${b} after`);
+        before.run(1_000);
+        after.mono += 1_000;
+      }
+      assert.deepEqual(seen, []);
+    });
+  }
+
   it('shows exactly the state before the reload, in a host whose monotonic clock starts elsewhere', () => {
     const machine = { wall: Date.UTC(2026, 10, 26, 9) };
     const before = busyHost(machine);
