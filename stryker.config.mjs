@@ -27,7 +27,8 @@ const config = {
     // an order of magnitude and noisy under load, they would turn survivors
     // into timeouts rather than kill them.
     testFiles: ['out/test/unit/core/**/*.test.js'],
-    nodeArgs: ['--test-reporter=tap'],
+    // stryker-quick caps fast-check's runs while a mutant is active (see that file).
+    nodeArgs: ['--test-reporter=tap', '--require', './out/test/unit/stryker-quick.js'],
     forceBail: true,
   },
   coverageAnalysis: 'perTest',
