@@ -8,6 +8,7 @@ import { DEFAULT_BREAKER_OPTIONS } from '../src/core/breaker';
 import type { Clock } from '../src/core/clock';
 import { DEFAULT_STATUS_OPTIONS } from '../src/core/status';
 import { HealthTracker } from '../src/core/tracker';
+import { heapUsed } from './hot-path';
 import { fmt, median, printTable, verdict } from './table';
 
 class StepClock implements Clock {
@@ -62,14 +63,6 @@ export function benchRecordCost(): boolean {
   return ok;
 }
 
-function heapUsed(): number {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('run with node --expose-gc');
-  for (let i = 0; i < 3; i++) gc();
-  // Typed arrays keep their contents outside the JS heap: count both.
-  const { heapUsed, arrayBuffers } = process.memoryUsage();
-  return heapUsed + arrayBuffers;
-}
 
 /** Heap bytes per provider after `calls` calls each, spread over the window. */
 function heapPerProvider(providers: number, calls: number): number {

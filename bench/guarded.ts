@@ -123,6 +123,20 @@ const cockatiel: Runner = async (w) => {
   return { ms: performance.now() - t0, executed: counter.executed };
 };
 
+/** opossum configured like the tracker, without a timeout of its own. */
+function opossumOptions(o: BreakerOptions) {
+  return {
+    timeout: false as const,
+    errorThresholdPercentage: o.failureRateThreshold * 100,
+    resetTimeout: o.cooldownMs,
+    rollingCountTimeout: o.windowMs,
+    rollingCountBuckets: o.bucketCount,
+    volumeThreshold: o.minRequests,
+    // With percentiles on, opossum sorts its latency list on every call (minutes for this run): off, it is at its fastest.
+    rollingPercentilesEnabled: false,
+  };
+}
+
 const opossum: Runner = async (w) => {
   const { counter, call, asyncCall } = work(w);
   const o = options(w);
@@ -130,16 +144,7 @@ const opossum: Runner = async (w) => {
     { length: w.providers },
     (_, p) =>
       // opossum takes a synchronous action as it is (its types only allow a promise).
-      new OpossumBreaker((n: number) => (w.sync ? (call(n, p) as unknown as Promise<number>) : asyncCall(n, p)), {
-        timeout: false,
-        errorThresholdPercentage: o.failureRateThreshold * 100,
-        resetTimeout: o.cooldownMs,
-        rollingCountTimeout: o.windowMs,
-        rollingCountBuckets: o.bucketCount,
-        volumeThreshold: o.minRequests,
-        // With percentiles on, opossum sorts its latency list on every call (minutes for this run): off, it is at its fastest.
-        rollingPercentilesEnabled: false,
-      }),
+      new OpossumBreaker((n: number) => (w.sync ? (call(n, p) as unknown as Promise<number>) : asyncCall(n, p)), opossumOptions(o)),
   );
   const t0 = performance.now();
   for (let n = 0; n < w.calls; n++) {
@@ -288,15 +293,7 @@ function guards(o: BreakerOptions): Record<string, () => { guard: Guard; close?:
       return { guard: (fn) => b.execute(fn) };
     },
     'opossum 9 (percentiles off)': () => {
-      const b = new OpossumBreaker((fn: () => Promise<void>) => fn(), {
-        timeout: false,
-        errorThresholdPercentage: o.failureRateThreshold * 100,
-        resetTimeout: o.cooldownMs,
-        rollingCountTimeout: o.windowMs,
-        rollingCountBuckets: o.bucketCount,
-        volumeThreshold: o.minRequests,
-        rollingPercentilesEnabled: false,
-      });
+      const b = new OpossumBreaker((fn: () => Promise<void>) => fn(), opossumOptions(o));
       return { guard: (fn) => b.fire(fn) as Promise<void>, close: () => b.shutdown() };
     },
   };

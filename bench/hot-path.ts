@@ -18,6 +18,7 @@ import type { Clock } from '../src/core/clock';
 import type { OutcomeKind } from '../src/core/outcome';
 import { DEFAULT_STATUS_OPTIONS } from '../src/core/status';
 import { HealthTracker } from '../src/core/tracker';
+import { mulberry32 } from '../test/fixtures/fleet';
 
 /** Calls timed at a stretch, and blocks of them per variant in a round. */
 const BLOCK = 20_000;
@@ -36,16 +37,6 @@ class SimClock implements Clock {
   }
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Log-uniform over [lo, hi]. */
 function spread(n: number, lo: number, hi: number, seed: number): Float64Array {
@@ -178,7 +169,8 @@ export function benchHotPath(rounds = ROUNDS): HotPathResult {
   };
 }
 
-function heapUsed(): number {
+/** JS heap and typed-array stores after full collections (node --expose-gc). */
+export function heapUsed(): number {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('run with node --expose-gc');
   for (let i = 0; i < 3; i++) gc();

@@ -12,6 +12,7 @@ import { HealthTracker } from '../../../src/core/tracker';
 import type { HealthOptions } from '../../../src/core/tracker';
 import { openAiDefinition } from '../definitions';
 import { ReferenceScheduler } from './scheduler-reference';
+import { mulberry32 } from '../../fixtures/fleet';
 
 /*
  * The scheduler with its due-time heaps against the scheduler as it was
@@ -62,16 +63,7 @@ class LockstepTimers implements Timers {
 }
 
 /** A seeded generator, so both schedulers draw the same jitter in the same order. */
-function seeded(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+const seeded = (seed: number): Random => mulberry32(seed);
 
 type Answer = { kind: Outcome['kind'] | 'hang'; latencyMs: number; retryAfterMs?: number };
 
