@@ -10,8 +10,12 @@ import type { SerializedWindow } from './window';
  */
 export interface SavedProvider {
   readonly breaker: SavedBreaker;
-  /** Bucket numbers count wall-clock bucket lengths. */
-  readonly window: SerializedWindow;
+  /**
+   * Bucket numbers count wall-clock bucket lengths, rounded; `phaseMs` is
+   * what the rounding left over (absent in saves before it), so a restore on
+   * other clocks rounds once, not twice.
+   */
+  readonly window: SerializedWindow & { readonly phaseMs?: number };
   readonly lastError?: LastError;
   readonly lastSuccessAt?: number;
   readonly misconfigured: boolean;
@@ -39,7 +43,7 @@ export function saveEntry(entry: HealthEntry, toWall: number): SavedProvider {
   const lastError = entry.shownError();
   return {
     breaker: { ...breaker, openUntil: at(breaker.openUntil), waitUntil: at(breaker.waitUntil ?? 0) },
-    window: { bucketMs: window.bucketMs, buckets: window.buckets.map((b) => ({ ...b, n: b.n + bucketShift })) },
+    window: { bucketMs: window.bucketMs, phaseMs: toWall - bucketShift * window.bucketMs, buckets: window.buckets.map((b) => ({ ...b, n: b.n + bucketShift })) },
     ...(lastError && { lastError: { ...lastError, at: lastError.at + toWall } }),
     ...(!Number.isNaN(entry.lastSuccessAt) && { lastSuccessAt: entry.lastSuccessAt + toWall }),
     misconfigured: entry.misconfigured,
@@ -59,9 +63,13 @@ export function saveEntry(entry: HealthEntry, toWall: number): SavedProvider {
 export function loadEntry(entry: HealthEntry, data: SavedProvider, toMonotonic: number, now: number): void {
   const at = (t: number) => (t > 0 ? t + toMonotonic : t);
   entry.breaker.load({ ...data.breaker, openUntil: at(data.breaker.openUntil), waitUntil: at(data.breaker.waitUntil ?? 0) });
-  // The inverse of saveEntry's Math.round(toWall / bucketMs): restored on the clocks it was saved on, every
-  // bucket keeps its index. (Math.floor here moved them one bucket older whenever the offset fell in a bucket's first half.)
-  const bucketShift = -Math.round(-toMonotonic / data.window.bucketMs);
+  // A saved bucket starts at n·B + phase on the wall clock, so at n·B + phase + toMonotonic on this one: on
+  // the clocks it was saved on, exactly where it was; on others between two buckets, and it goes to the older
+  // one, so its newest calls never land past the head (and get dropped) but may leave a bucket early. A save
+  // from before phaseMs is the mirror of saveEntry's Math.round (exact on the clocks it was saved on).
+  const { bucketMs, phaseMs } = data.window;
+  const bucketShift =
+    phaseMs === undefined ? -Math.round(-toMonotonic / bucketMs) : Math.floor((phaseMs + toMonotonic) / bucketMs);
   entry.breaker.window.restore({ bucketMs: data.window.bucketMs, buckets: data.window.buckets.map((b) => ({ ...b, n: b.n + bucketShift })) }, now);
   entry.lastError = data.lastError && { ...data.lastError, at: data.lastError.at + toMonotonic };
   // Stryker disable next-line ConditionalExpression: undefined + toMonotonic is NaN as well
@@ -105,6 +113,7 @@ export function isSavedProvider(value: unknown): value is SavedProvider {
     (b.cause === undefined || isOutcomeKind(b.cause)) &&
     Number.isFinite(w.bucketMs) &&
     (w.bucketMs as number) > 0 &&
+    (w.phaseMs === undefined || (Number.isFinite(w.phaseMs) && Math.abs(w.phaseMs as number) <= (w.bucketMs as number))) &&
     Array.isArray(w.buckets) &&
     w.buckets.every(isSavedBucket) &&
     (lastError === undefined ||

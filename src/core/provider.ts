@@ -93,9 +93,18 @@ export function credentialFor(definition: Pick<ProviderDefinition, 'auth' | 'ori
   return { origin, ...(pathPrefix !== undefined && { pathPrefix }), headers };
 }
 
-/** Whether a request to `url` may carry `credential`: same origin, and under its path when it has one. */
+/**
+ * Whether a request to `url` may carry `credential`: same origin, and under
+ * its path when it has one. URL parsing resolves `..` and `%2e%2e` but leaves
+ * `%2F`, `%5C`, `\\` and `;` for the server, and many gateways decode them:
+ * `/tenant-a/..%2Ftenant-b/` would reach another tenant. Under a bound path,
+ * any of them (or an encoded dot) after the prefix keeps the key home.
+ */
 export function credentialReaches(credential: Credential, url: URL): boolean {
-  return url.origin === credential.origin && (credential.pathPrefix === undefined || url.pathname.startsWith(credential.pathPrefix));
+  if (url.origin !== credential.origin) return false;
+  const prefix = credential.pathPrefix;
+  if (prefix === undefined) return true;
+  return url.pathname.startsWith(prefix) && !/%2f|%5c|%2e|\\|;/i.test(url.pathname.slice(prefix.length));
 }
 
 /**

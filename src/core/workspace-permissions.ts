@@ -20,6 +20,8 @@ export type PermissionRequest =
       readonly url: string;
       /** sha-256 of the body: a changed body is a new request to allow. */
       readonly bodyDigest: string;
+      /** sha-256 of the headers (they may pick the model or the billed account): changed, asked again. */
+      readonly headersDigest: string;
       /** Part of what is allowed: a shorter interval spends more. */
       readonly intervalMs: number;
     };
@@ -38,7 +40,7 @@ export type Decisions = Readonly<Record<string, StoredDecision>>;
 export function permissionKey(request: PermissionRequest): string {
   return request.kind === 'env'
     ? `env ${request.variable} ${request.origin}`
-    : `spend ${request.method} ${request.url} ${request.bodyDigest} every ${request.intervalMs} ms`;
+    : `spend ${request.method} ${request.url} ${request.bodyDigest} ${request.headersDigest} every ${request.intervalMs} ms`;
 }
 
 /** Whether and how a provider may be probed, given the remembered decisions. */
@@ -98,11 +100,14 @@ export function spendRequest(definition: ProviderDefinition): PermissionRequest 
     kind: 'spend',
     method: probe.method,
     url: probe.url,
-    bodyDigest: createHash('sha256')
-      .update(probe.body ?? '')
-      .digest('hex'),
+    bodyDigest: sha256(probe.body ?? ''),
+    headersDigest: sha256(JSON.stringify(Object.entries(probe.headers).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))),
     intervalMs: definition.intervalMs,
   };
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }
 
 /** Reads remembered decisions from storage, dropping anything malformed. */
@@ -123,7 +128,13 @@ function isRequest(value: unknown): value is PermissionRequest {
   const r = value as Record<string, unknown>;
   if (r.kind === 'env') return typeof r.variable === 'string' && typeof r.origin === 'string';
   if (r.kind === 'spend') {
-    return typeof r.method === 'string' && typeof r.url === 'string' && typeof r.bodyDigest === 'string' && typeof r.intervalMs === 'number';
+    return (
+      typeof r.method === 'string' &&
+      typeof r.url === 'string' &&
+      typeof r.bodyDigest === 'string' &&
+      typeof r.headersDigest === 'string' &&
+      typeof r.intervalMs === 'number'
+    );
   }
   return false;
 }

@@ -83,9 +83,10 @@ export class ProvidersTree implements vscode.TreeDataProvider<Node>, vscode.Disp
     item.accessibilityInformation = { label: `${configured.definition.label} ${item.description}` };
     item.iconPath = s ? statusIcon(s.status, s.state) : statusIcon('not-probed');
     item.contextValue = s === undefined && configured.permissions !== undefined ? ROW_NEEDS_PERMISSION : providerRowContext(s);
+    const spends = configured.definition.probe.spendsTokens ? ` · ${vscode.l10n.t('spends tokens: every probe sends a billed request')}` : '';
     item.tooltip = s
-      ? `${configured.definition.label} — ${statusLabel(s.status)}, ${vscode.l10n.t('circuit {0}', stateLabel(s.state))}`
-      : `${configured.definition.label} — ${configured.notProbed ?? ''}`;
+      ? `${configured.definition.label} — ${statusLabel(s.status)}, ${vscode.l10n.t('circuit {0}', stateLabel(s.state))}${spends}`
+      : `${configured.definition.label} — ${configured.notProbed ?? ''}${spends}`;
     return item;
   }
 

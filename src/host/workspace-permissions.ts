@@ -24,6 +24,8 @@ export const PERMISSIONS_KEY = 'llmHealth.permissions';
 export class WorkspacePermissions {
   private readonly queue: LabelledRequest[] = [];
   private readonly dismissed = new Set<string>();
+  /** The question on screen: a reload meanwhile must not queue it again. */
+  private asking: string | undefined;
   private draining: Promise<void> | undefined;
   private disposed = false;
 
@@ -44,7 +46,7 @@ export class WorkspacePermissions {
     const decided = this.decisions();
     for (const asked of pending) {
       const key = permissionKey(asked.request);
-      if (decided[key] || this.dismissed.has(key) || this.queue.some((q) => permissionKey(q.request) === key)) continue;
+      if (decided[key] || this.dismissed.has(key) || key === this.asking || this.queue.some((q) => permissionKey(q.request) === key)) continue;
       this.queue.push(asked);
     }
     this.draining ??= this.drain().finally(() => (this.draining = undefined));
@@ -52,9 +54,12 @@ export class WorkspacePermissions {
   }
 
   /** From the provider's row: ask again, even what was refused or dismissed. */
-  review(pending: readonly LabelledRequest[]): Promise<void> {
+  async review(pending: readonly LabelledRequest[]): Promise<void> {
     for (const asked of pending) this.dismissed.delete(permissionKey(asked.request));
-    return this.forget(pending.map((p) => p.request)).then(() => this.request(pending));
+    await this.forget(pending.map((p) => p.request));
+    // Forgotten is undecided: the provider waits (nothing runs on the old answer) until this one is answered.
+    this.onDidDecide();
+    await this.request(pending);
   }
 
   /** The allowed requests, for the revoke command. */
@@ -82,11 +87,15 @@ export class WorkspacePermissions {
   private async drain(): Promise<void> {
     for (let asked = this.queue.shift(); asked && !this.disposed; asked = this.queue.shift()) {
       const key = permissionKey(asked.request);
+      if (this.decisions()[key]) continue;
       let answer: Decision | undefined;
+      this.asking = key;
       try {
         answer = await this.prompt(asked);
       } catch (error) {
         this.log.error(`could not ask about ${describeRequest(asked.request)}: ${error instanceof Error ? error.message : String(error)}`);
+      } finally {
+        this.asking = undefined;
       }
       if (this.disposed) return;
       if (answer === undefined) {

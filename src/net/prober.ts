@@ -191,8 +191,11 @@ export class Prober {
           maxRedirections: 0,
         });
       } catch (error) {
-        // A kept connection the server closed while it idled: the request never got there. Once, on a new one.
-        if (!retried && !flight.openedConnection && !signal.aborted && STALE_CONNECTION_ERRORS.has(errorCode(error))) {
+        // A kept connection the server closed while it idled: once, on a new one. Only a request that may be
+        // sent twice (not a POST, which may have been read and billed before the reset), and only on a
+        // direct connection, whose opening the prober sees (a proxy's it does not).
+        const retryable = spec.method !== 'POST' && this.dispatcherFor(url) === this.direct;
+        if (retryable && !retried && !flight.openedConnection && !signal.aborted && STALE_CONNECTION_ERRORS.has(errorCode(error))) {
           retried = true;
           continue;
         }
@@ -354,9 +357,11 @@ function safeUrl(location: string, base: URL): URL | undefined {
 }
 
 /**
- * The report with the key's value taken out of its message. A message quotes
- * only what a server chose to redirect to, and a server that has the key
- * could put it there; case is ignored since a host name is lower-cased.
+ * The report with the key's value taken out of its message, where it appears
+ * whole. A message quotes only what a server chose to redirect to, and a
+ * server that has the key could put it there; case is ignored since a host
+ * name is lower-cased. (A server that splits the key across host and path
+ * already had it: this keeps the message clean, it is no secrecy guarantee.)
  */
 function withoutCredential(report: ProbeReport, credential: Credential | undefined): ProbeReport {
   if (!credential || report.message === undefined) return report;

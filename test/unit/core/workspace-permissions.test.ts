@@ -55,13 +55,15 @@ describe('workspace permissions: what a cloned repository may use', () => {
     assert.deepEqual(gate(definition, decided([spendRequest(definition), 'denied'])), { kind: 'denied', request: spendRequest(definition) });
   });
 
-  it('attack: allowed once, the workspace then raises max_tokens or probes every 5 s — asked again', () => {
+  it('attack: allowed once, the workspace then raises max_tokens, probes every 5 s or bills another project — asked again', () => {
     const allowed = spending();
     const decisions = decided([spendRequest(allowed), 'allowed']);
     const bigger: ProviderDefinition = { ...allowed, probe: { ...allowed.probe, body: '{"max_tokens":100000}' } };
     const faster: ProviderDefinition = { ...allowed, intervalMs: 5_000 };
+    const otherAccount: ProviderDefinition = { ...allowed, probe: { ...allowed.probe, headers: { ...allowed.probe.headers, 'openai-project': 'proj_someone_else' } } };
     assert.equal(gate(bigger, decisions).kind, 'waiting');
     assert.equal(gate(faster, decisions).kind, 'waiting');
+    assert.equal(gate(otherAccount, decisions).kind, 'waiting', 'headers can pick the model or the billed account');
     assert.equal(gate(allowed, decisions).kind, 'probe');
   });
 
@@ -82,7 +84,7 @@ describe('workspace permissions: what a cloned repository may use', () => {
       [permissionKey(env)]: { decision: 'maybe', request: env },
       x: { decision: 'allowed', request: { kind: 'other' } },
       y: null,
-      z: { decision: 'allowed', request: { kind: 'spend', method: 'POST', url: 'u', bodyDigest: 'd' } },
+      z: { decision: 'allowed', request: { kind: 'spend', method: 'POST', url: 'u', bodyDigest: 'd', headersDigest: 'h' } },
       w: { decision: 'allowed', request: { kind: 'env', variable: 1, origin: 'o' } },
     };
     assert.deepEqual(Object.keys(parseDecisions(tampered)), []);
@@ -100,6 +102,10 @@ describe('a key bound to a path (a gateway with many tenants on one origin)', ()
     assert.ok(!credentialReaches(credential, new URL('https://gateway.example/tenant-b/models')));
     assert.ok(!credentialReaches(credential, new URL('https://gateway.example/models')));
     assert.ok(!credentialReaches(credential, new URL('https://gateway.example/tenant-a/../tenant-b/models')), 'dot segments are resolved first');
+    for (const escape of ['..%2Ftenant-b/models', '..%2ftenant-b/models', '%2E%2E%2Ftenant-b/models', '..%5Ctenant-b/models', '..;/tenant-b/models', 'x%2F..%2F..%2Ftenant-b']) {
+      assert.ok(!credentialReaches(credential, new URL(`https://gateway.example/tenant-a/${escape}`)), `an encoded separator a gateway may decode: ${escape}`);
+    }
+    assert.ok(credentialReaches(credential, new URL('https://gateway.example/tenant-a/v1/models?after=%2F')), 'a query is not a path');
     assert.ok(!credentialReaches(credential, new URL('http://gateway.example/tenant-a/models')), 'another scheme is another origin');
   });
 

@@ -7,7 +7,7 @@ import type { LabelledRequest } from '../../../src/host/workspace-permissions';
 import { memoryLog } from './memory-secrets';
 
 const ENV: PermissionRequest = { kind: 'env', variable: 'OPENAI_API_KEY', origin: 'https://gateway.example' };
-const SPEND: PermissionRequest = { kind: 'spend', method: 'POST', url: 'https://gateway.example/v1/chat/completions', bodyDigest: 'abc', intervalMs: 60_000 };
+const SPEND: PermissionRequest = { kind: 'spend', method: 'POST', url: 'https://gateway.example/v1/chat/completions', bodyDigest: 'abc', headersDigest: 'def', intervalMs: 60_000 };
 const ask = (request: PermissionRequest): LabelledRequest => ({ request, providerLabel: 'Gateway' });
 
 class MemoryMemento {
@@ -61,6 +61,36 @@ describe('workspace permissions: asking the user', () => {
     await permissions.review([ask(ENV)]);
     assert.equal(asked.length, 2);
     assert.equal(permissions.decisions()[permissionKey(ENV)]?.decision, 'allowed');
+  });
+
+  it('a reload while the question is on screen does not ask it again (a second answer would overrule the first)', async () => {
+    let answer!: (d: Decision) => void;
+    const asked: string[] = [];
+    const permissions = new WorkspacePermissions(
+      new MemoryMemento(),
+      (q) => {
+        asked.push(q.request.kind);
+        return new Promise((r) => (answer = r));
+      },
+      () => undefined,
+      memoryLog(),
+    );
+    const first = permissions.request([ask(ENV)]);
+    await new Promise((r) => setImmediate(r));
+    const again = permissions.request([ask(ENV)]);
+    answer('allowed');
+    await Promise.all([first, again]);
+    assert.deepEqual(asked, ['env']);
+    assert.equal(permissions.decisions()[permissionKey(ENV)]?.decision, 'allowed');
+  });
+
+  it('reviewing forgets the old answer at once: the provider waits for the new one instead of running on the old', async () => {
+    const { permissions, reloads } = setup(['allowed', undefined]);
+    await permissions.request([ask(SPEND)]);
+    const before = reloads();
+    await permissions.review([ask(SPEND)]);
+    assert.equal(permissions.decisions()[permissionKey(SPEND)], undefined, 'dismissed: no answer stored, so the probe does not run');
+    assert.ok(reloads() > before, 'the settings were read again after forgetting');
   });
 
   it('questions arriving while one is open wait their turn: one dialog at a time', async () => {

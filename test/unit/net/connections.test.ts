@@ -125,6 +125,20 @@ describe('prober connections: reused between probes, set-up timed apart', () => 
     }
   });
 
+  it('a POST on a kept connection that breaks is not sent again: it may have been read and billed', async () => {
+    const server = await closesKeptConnections();
+    try {
+      const post = (): ProbeSpec => ({ ...spec(`${server.url}/v1/chat/completions`), method: 'POST', body: '{"max_tokens":1}', spendsTokens: true });
+      assert.equal((await prober.probe({ spec: post(), timeoutMs: 5_000 })).kind, 'success');
+      await sleep(100);
+      const second = await prober.probe({ spec: post(), timeoutMs: 5_000 });
+      assert.equal(second.kind, 'network', 'reported, not retried');
+      assert.equal(server.connections(), 1, 'no second connection, so no second POST');
+    } finally {
+      await server.close();
+    }
+  });
+
   it('a new connection that breaks is not retried: the failure is the server’s', async () => {
     let connections = 0;
     const server = net.createServer((socket) => {
