@@ -15,9 +15,14 @@ export interface HttpResult {
   readonly redirect?: RedirectStop;
 }
 
-/** Why a redirect was not followed: it left the origin, came back to a URL already asked, or went on too long. */
+/**
+ * Why a redirect was not followed: it left the origin, came back to a URL
+ * already asked, went on too long, or would re-send a request body (a
+ * token-spending POST goes only where the user allowed it).
+ */
 export type RedirectStop =
   | { readonly why: 'other-origin'; readonly to: URL }
+  | { readonly why: 'body'; readonly to: URL }
   | { readonly why: 'loop'; readonly path: readonly URL[] }
   | { readonly why: 'too-many'; readonly limit: number; readonly path: readonly URL[] };
 
@@ -132,6 +137,8 @@ function describeRedirect(stop: RedirectStop | undefined, location: string | und
   switch (stop?.why) {
     case 'other-origin':
       return ` redirect to ${shownUrl(stop.to)}: another origin, not followed`;
+    case 'body':
+      return ` redirect to ${shownPath(stop.to)}: not followed, the request has a body`;
     case 'loop':
       return `: redirect loop ${stop.path.map(shownPath).join(' → ')}`;
     case 'too-many':

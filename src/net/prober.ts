@@ -209,7 +209,7 @@ export class Prober {
       if (status >= 300 && status < 400) {
         const location = response.headers['location'];
         const next = typeof location === 'string' ? safeUrl(location, url) : undefined;
-        redirect = next && stopAt(next, visited);
+        redirect = next && (stopAt(next, visited) ?? (spec.method === 'POST' ? { why: 'body', to: next } : undefined));
         if (next && !redirect) {
           await this.readBody(response.body, flight);
           flight.socket = undefined;

@@ -118,6 +118,10 @@ describe('classifyHttp: redirects the prober did not follow', () => {
     assert.equal(stopped({ why: 'too-many', limit: 5, path }), 'HTTP 302 Found: too many redirects (more than 5): /1 → /2');
   });
 
+  it('a request with a body is not sent on by a redirect: the path it asked for, without its query', () => {
+    assert.equal(stopped({ why: 'body', to: new URL('https://a.example/v2/chat?key=1') }), 'HTTP 302 Found redirect to /v2/chat?…: not followed, the request has a body');
+  });
+
   it('a path that does not decode is shown as it came', () => {
     assert.equal(stopped({ why: 'loop', path: [new URL('https://a.example/%E0%A4%A')] }), 'HTTP 302 Found: redirect loop /%E0%A4%A');
   });

@@ -129,6 +129,15 @@ describe('prober against the fake provider fleet (real HTTP, real undici)', () =
     assert.equal(fleet.requests('tenant-b').at(-1)!.headers['authorization'], undefined, 'nor directly');
   });
 
+  it('attack: a token-spending POST redirected to another path on its origin is not sent there (consent was for one URL)', async () => {
+    fleet.clearRequests();
+    fleet.setMode('spend', { kind: 'redirect', location: '/elsewhere/v1/chat/completions', status: 307 });
+    const result = await prober.probe({ spec: spec(`${fleet.url}/spend/v1/chat/completions`, { method: 'POST', body: '{"max_tokens":1}', spendsTokens: true }), timeoutMs: 2_000 });
+    assert.equal(result.kind, 'bad_response');
+    assert.match(result.message!, /not followed, the request has a body/);
+    assert.equal(fleet.requests('elsewhere').length, 0, 'the body went nowhere else');
+  });
+
   it('follows a redirect within the same origin', async () => {
     fleet.setMode('moved', { kind: 'redirect', location: '/openai/v1/models' });
     const result = await prober.probe({ spec: spec(`${fleet.url}/moved/v1/models`), timeoutMs: 2_000 });
