@@ -54,7 +54,8 @@ export function readConfiguration(trusted: boolean, permissions: PermissionInput
   if (trusted || workspaceProviders === undefined) {
     const parsed = parseSettings(raw(workspaceProviders ?? userProviders ?? []));
     const fromWorkspace = workspaceProviders !== undefined;
-    return { parsed, providers: parsed.providers.map((definition) => gated({ definition, fromWorkspace, ...notProbed(definition) }, trusted, permissions)) };
+    const definitions = fromWorkspace ? parsed.providers : spendOnUserTerms(parsed.providers, () => parseSettings({ ...raw(userProviders ?? []), probe: settingByTrust(config.inspect('probe'), false) }));
+    return { parsed: { ...parsed, providers: definitions }, providers: definitions.map((definition) => gated({ definition, fromWorkspace, ...notProbed(definition) }, trusted, permissions)) };
   }
   // Untrusted with workspace providers: probe the user's, list the workspace's.
   const user = parseSettings(raw(userProviders ?? []));
@@ -74,6 +75,17 @@ export function readConfiguration(trusted: boolean, permissions: PermissionInput
         })),
     ],
   };
+}
+
+/**
+ * The user's own token-spending providers, read with the user's probe
+ * defaults only: a workspace's `llmHealth.probe.intervalSeconds` applies to
+ * the user's free probes, but must not make a billed one run every 5 s.
+ */
+function spendOnUserTerms(definitions: readonly ProviderDefinition[], userOnly: () => ParsedSettings): readonly ProviderDefinition[] {
+  if (!definitions.some((d) => d.probe.spendsTokens)) return definitions;
+  const own = new Map(userOnly().providers.map((d) => [d.id, d]));
+  return definitions.map((d) => (d.probe.spendsTokens ? (own.get(d.id) ?? d) : d));
 }
 
 /** A provider with what the user decided about its workspace's requests applied. */

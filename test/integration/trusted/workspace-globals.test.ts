@@ -35,4 +35,16 @@ suite('Trusted workspace: the workspace’s global values apply to the user’s 
     await until('user-steady is probed again within a 5 s interval', () => fleet.requests('user-steady').length >= 2, 8_000);
     assert.equal(api.snapshot('user-failing')!.state, 'open', 'minRequests 1: the first 503 opened the circuit');
   });
+
+  test('but not to a user-level probe that spends tokens: the workspace cannot make it run every 5 s', async () => {
+    const api = await extensionApi();
+    await config().update('probe.intervalSeconds', 5, vscode.ConfigurationTarget.Workspace);
+    const billed = { id: 'user-billed', preset: 'openai', baseUrl: `${fleet.url}/user-billed/v1`, probe: { method: 'POST', path: '/chat/completions', body: '{"max_tokens":1}', expectStatus: [404] } };
+    const free = { id: 'user-free', preset: 'openai', baseUrl: `${fleet.url}/user-free/v1` };
+    await config().update('providers', [billed, free], vscode.ConfigurationTarget.Global);
+    await until('both have a result', () => (api.snapshot('user-billed')?.calls ?? 0) > 0 && (api.snapshot('user-free')?.calls ?? 0) > 0);
+    const billedBefore = fleet.requests('user-billed').length;
+    await until('the free probe runs again on the workspace’s 5 s interval', () => fleet.requests('user-free').length >= 3, 15_000);
+    assert.equal(fleet.requests('user-billed').length, billedBefore, 'the billed probe keeps the user’s one-minute interval');
+  });
 });
