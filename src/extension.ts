@@ -9,11 +9,11 @@ import { Notifications } from './host/notifications';
 import { Runtime } from './host/runtime';
 import type { ProberLoader, ProberModule } from './host/configuration-pipeline';
 import { vscodeRuntimeHost } from './host/runtime-host';
-import { Secrets } from './host/secrets';
 import { askInModal } from './host/permission-prompt';
-import { WorkspacePermissions } from './host/workspace-permissions';
+import { Secrets } from './host/secrets';
 import { StatusBar } from './host/status-bar';
 import { ProvidersTree } from './host/tree';
+import { WorkspacePermissions } from './host/workspace-permissions';
 
 let runtime: Runtime | undefined;
 

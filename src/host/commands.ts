@@ -2,6 +2,9 @@ import * as vscode from 'vscode';
 import { PRESETS } from '../core/presets';
 import { PRESET_IDS, keyPathOf } from '../core/provider';
 import type { PresetId, ProviderDefinition } from '../core/provider';
+import { permissionKey } from '../core/workspace-permissions';
+import type { Decision } from '../core/workspace-permissions';
+import { requestText } from './configuration';
 import { CONFIG_SECTION, COMMANDS } from './ids';
 import type { CommandId } from './ids';
 import type { Log } from './log';
@@ -9,10 +12,7 @@ import { describe, providerArgument } from './tree';
 import type { Runtime } from './runtime';
 import type { KeyBinding, Secrets } from './secrets';
 import { describeRequest } from './workspace-permissions';
-import { permissionKey } from '../core/workspace-permissions';
-import type { Decision } from '../core/workspace-permissions';
 import type { WorkspacePermissions } from './workspace-permissions';
-import { requestText } from './configuration';
 
 /** Registers every command of the manifest; a test checks the two lists agree. */
 export function registerCommands(runtime: Runtime, secrets: Secrets, permissions: WorkspacePermissions, log: Log): vscode.Disposable[] {

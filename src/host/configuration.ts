@@ -3,9 +3,9 @@ import type { ProviderDefinition } from '../core/provider';
 import { parseSettings } from '../core/settings';
 import type { ParsedSettings, RawSettings } from '../core/settings';
 import { settingByTrust } from '../core/settings-trust';
+import type { GlobalSection } from '../core/settings-trust';
 import { gateFor, requestsOf } from '../core/workspace-permissions';
 import type { Decisions, PermissionRequest } from '../core/workspace-permissions';
-import type { GlobalSection } from '../core/settings-trust';
 import { CONFIG_SECTION } from './ids';
 import type { LabelledRequest } from './workspace-permissions';
 
