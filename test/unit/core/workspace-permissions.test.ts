@@ -91,6 +91,48 @@ describe('workspace permissions: what a cloned repository may use', () => {
   });
 });
 
+describe('workspace permissions: what is asked, exactly', () => {
+  it('an unset variable asks nothing, in Restricted Mode nothing is asked at all', () => {
+    assert.deepEqual(requestsOf({ definition: envProvider({ apiKeyEnv: 'NOT_SET_ANYWHERE' }), fromWorkspace: true, trusted: true, env: ENV }), []);
+    assert.deepEqual(requestsOf({ definition: spending(), fromWorkspace: true, trusted: false, env: ENV }), []);
+    assert.deepEqual(requestsOf({ definition: spending(), fromWorkspace: false, trusted: true, env: ENV }), []);
+  });
+
+  it('the same headers in another order are the same request; another value is another', () => {
+    const a = spending();
+    const withHeaders = (headers: Record<string, string>): ProviderDefinition => ({ ...a, probe: { ...a.probe, headers } });
+    const one = spendRequest(withHeaders({ 'x-a': '1', 'x-b': '2', 'x-c': '3' }));
+    assert.equal(permissionKey(spendRequest(withHeaders({ 'x-c': '3', 'x-a': '1', 'x-b': '2' }))), permissionKey(one));
+    assert.equal(permissionKey(spendRequest(withHeaders({ 'x-b': '2', 'x-c': '3', 'x-a': '1' }))), permissionKey(one));
+    assert.notEqual(permissionKey(spendRequest(withHeaders({ 'x-a': '1', 'x-b': '2', 'x-c': '4' }))), permissionKey(one));
+    assert.notEqual(permissionKey(spendRequest(withHeaders({}))), permissionKey(one));
+  });
+
+  it('a stored decision with any field of the wrong type is dropped, even filed under its own key', () => {
+    const spend = spendRequest(spending()) as Extract<PermissionRequest, { kind: 'spend' }>;
+    const env: PermissionRequest = { kind: 'env', variable: 'A', origin: 'https://a.example' };
+    const broken: Record<string, unknown>[] = [
+      { ...env, variable: 1 },
+      { ...env, origin: 2 },
+      { ...spend, method: 3 },
+      { ...spend, url: 4 },
+      { ...spend, bodyDigest: 5 },
+      { ...spend, headersDigest: 6 },
+      { ...spend, intervalMs: '60000' },
+      { ...env, kind: 'other' },
+    ];
+    for (const request of broken) {
+      const key = permissionKey(request as unknown as PermissionRequest);
+      assert.deepEqual({ ...parseDecisions({ [key]: { decision: 'allowed', request } }) }, {}, JSON.stringify(request));
+    }
+    for (const request of [env, spend]) {
+      const key = permissionKey(request);
+      assert.deepEqual(Object.keys(parseDecisions({ [key]: { decision: 'denied', request } })), [key], 'and a whole one is kept');
+    }
+    assert.deepEqual({ ...parseDecisions({ [permissionKey(env)]: { decision: 'allowed', request: null } }) }, {});
+  });
+});
+
 describe('a key bound to a path (a gateway with many tenants on one origin)', () => {
   const gateway = openAiDefinition('gw', { baseUrl: 'https://gateway.example/tenant-a' });
 
