@@ -182,13 +182,24 @@ export async function runCommand(page, title) {
   await input.waitFor({ state: 'visible', timeout: DEFAULT_TIMEOUT_MS });
   await page.keyboard.type(title);
   // A row's aria-label is its title, plus ", recently used" once it was run.
+  // The row is found by its label when clicked, not by an index: the palette
+  // re-sorts while it filters, and a stale index runs a neighbour
+  // ("Reset All Circuits" for "Reset Circuit").
   const rows = quickInput(page).locator('.monaco-list-row');
-  const index = await until(`"${title}" in the command palette`, async () => {
+  await until(`"${title}" in the command palette`, async () => {
     const labels = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
-    const i = labels.findIndex((l) => l === title || l.startsWith(`${title}, `));
-    return { ok: i >= 0, seen: i >= 0 ? i : labels };
+    const found = labels.some((l) => l === title || l.startsWith(`${title}, `));
+    return { ok: found, seen: found ? title : labels };
   });
-  await rows.nth(index).click();
+  const quoted = JSON.stringify(title);
+  const row = quickInput(page).locator(`.monaco-list-row[aria-label=${quoted}], .monaco-list-row[aria-label^=${JSON.stringify(`${title}, `)}]`).first();
+  await row.click();
+  // The click ran the command once the palette no longer shows its title.
+  await until(`the palette to run "${title}"`, async () => {
+    const open = await input.isVisible();
+    const value = open ? await input.inputValue().catch(() => '') : '';
+    return { ok: !open || value !== title, seen: open ? value : '(closed)' };
+  });
 }
 
 /**
