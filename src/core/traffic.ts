@@ -1,0 +1,136 @@
+/**
+ * Live traffic: how a developer's own calls through the gateway ended, what
+ * each one means for the provider's health, and the statistics the views
+ * show apart from probes (calls per minute, error rate, p95 time to first
+ * byte, the last traffic error).
+ */
+import { classifyError, classifyHttp } from './classify';
+import type { Headers } from './classify';
+import type { StreamError } from './event-stream-watch';
+import { kindIndex } from './outcome';
+import type { Outcome } from './outcome';
+import { SlidingWindow } from './window';
+
+/** How a forwarded call ended; times in ms from the request's arrival, on a monotonic clock. */
+export type CallEnd =
+  /** The provider answered and its body reached the client whole (it may hold an in-stream error). */
+  | { readonly kind: 'response'; readonly status: number; readonly headers: Headers; readonly ttfbMs: number; readonly totalMs: number; readonly streamError?: StreamError }
+  /** Connecting, sending or receiving failed; `status` once the status line had come. */
+  | { readonly kind: 'failed'; readonly error: unknown; readonly status?: number; readonly ttfbMs?: number; readonly totalMs: number }
+  /** The client hung up first. */
+  | { readonly kind: 'canceled' };
+
+/** What a call means for the provider's health. */
+export type CallVerdict =
+  /** Record this outcome in the provider's window (latency: time to first byte). */
+  | { readonly record: Outcome; readonly ttfbMs: number | undefined }
+  /**
+   * Nothing about the provider: the client hung up, or the provider refused
+   * the request itself as invalid (400, 413, 422…), which a bug in the
+   * caller's code causes, not an outage; counting it would let one bad
+   * request loop open the circuit for every good call.
+   */
+  | { readonly skip: 'canceled' | 'invalid-request'; readonly status?: number };
+
+/** 4xx statuses that judge the request, not the provider or the key. */
+const INVALID_REQUEST = new Set([400, 405, 409, 411, 413, 414, 415, 422, 431]);
+
+/** `now` is wall time, to resolve a Retry-After date. */
+export function verdictOf(end: CallEnd, now: number): CallVerdict {
+  switch (end.kind) {
+    case 'canceled':
+      return { skip: 'canceled' };
+    case 'failed': {
+      const latencyMs = end.ttfbMs ?? end.totalMs;
+      const outcome = classifyError(end.error, latencyMs, { responseStarted: end.status !== undefined });
+      if (outcome.kind === 'canceled') return { skip: 'canceled' };
+      const message = end.status !== undefined ? `HTTP ${end.status}, then ${outcome.message ?? 'the stream broke'}` : outcome.message;
+      return { record: { ...outcome, kind: outcome.kind, ...(message !== undefined && { message }) }, ttfbMs: end.ttfbMs };
+    }
+    case 'response': {
+      if (INVALID_REQUEST.has(end.status)) return { skip: 'invalid-request', status: end.status };
+      const outcome = classifyHttp({ status: end.status, headers: end.headers, latencyMs: end.ttfbMs }, now);
+      if (outcome.kind === 'success' && end.streamError) {
+        return { record: { kind: end.streamError.kind, latencyMs: end.ttfbMs, message: `HTTP ${end.status}, then ${end.streamError.message}` }, ttfbMs: end.ttfbMs };
+      }
+      return { record: outcome, ttfbMs: end.ttfbMs };
+    }
+  }
+}
+
+/** The live-traffic figures of one provider, as the views show them. */
+export interface TrafficSummary {
+  /** Calls recorded in the last window, per minute. */
+  readonly callsPerMinute: number;
+  readonly calls: number;
+  readonly failures: number;
+  /** Failures ÷ calls, 0..1; undefined with no calls. */
+  readonly errorRate: number | undefined;
+  /** p95 of time to first byte, ms. */
+  readonly p95TtfbMs: number | undefined;
+  /** Requests the provider refused as invalid (not counted against it). */
+  readonly invalidRequests: number;
+  /** Wall time of the last call, recorded or not. */
+  readonly lastCallAt: number | undefined;
+  readonly lastError: { readonly message: string; readonly at: number } | undefined;
+}
+
+export const TRAFFIC_WINDOW_MS = 5 * 60_000;
+const TRAFFIC_BUCKETS = 10;
+
+/**
+ * One provider's live traffic over the last five minutes. Times: `now` is
+ * monotonic (the window), `wall` is for display.
+ */
+export class TrafficLog {
+  private readonly window = new SlidingWindow({ windowMs: TRAFFIC_WINDOW_MS, bucketCount: TRAFFIC_BUCKETS });
+  /** Invalid requests per minute over the window, by minute number: bounded whatever the rate. */
+  private readonly invalid = new Map<number, number>();
+  private lastCallMono: number | undefined;
+  private lastCallWall: number | undefined;
+  private lastError: TrafficSummary['lastError'];
+
+  add(verdict: CallVerdict, now: number, wall: number): void {
+    if ('skip' in verdict && verdict.skip === 'canceled') return;
+    this.lastCallMono = now;
+    this.lastCallWall = wall;
+    if ('skip' in verdict) {
+      const minute = Math.floor(now / 60_000);
+      this.invalid.set(minute, (this.invalid.get(minute) ?? 0) + 1);
+      this.dropOldInvalid(now);
+      return;
+    }
+    const { record } = verdict;
+    const kind = kindIndex(record.kind);
+    this.window.record(now, kind, verdict.ttfbMs ?? record.latencyMs, false);
+    if (record.kind !== 'success') this.lastError = { message: record.message ?? record.kind, at: wall };
+  }
+
+  /** Monotonic time of the last call that said something, if any. */
+  get lastCallAt(): number | undefined {
+    return this.lastCallMono;
+  }
+
+  summary(now: number): TrafficSummary {
+    const w = this.window.at(now);
+    this.dropOldInvalid(now);
+    let invalidRequests = 0;
+    for (const n of this.invalid.values()) invalidRequests += n;
+    const calls = w.calls;
+    return {
+      callsPerMinute: calls / (TRAFFIC_WINDOW_MS / 60_000),
+      calls,
+      failures: w.failures,
+      errorRate: calls === 0 ? undefined : w.failures / calls,
+      p95TtfbMs: w.percentile(0.95),
+      invalidRequests,
+      lastCallAt: this.lastCallWall,
+      lastError: this.lastError,
+    };
+  }
+
+  private dropOldInvalid(now: number): void {
+    const oldest = Math.floor(now / 60_000) - TRAFFIC_WINDOW_MS / 60_000;
+    for (const minute of this.invalid.keys()) if (minute <= oldest) this.invalid.delete(minute);
+  }
+}
