@@ -15,37 +15,14 @@ import { Agent, ProxyAgent, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { EventStreamWatch } from '../core/event-stream-watch';
 import { errorBody, refusalReply } from '../core/gateway-reply';
-import type { ErrorStyle, GatewayReply } from '../core/gateway-reply';
+import type { GatewayReply } from '../core/gateway-reply';
 import { routeRequest } from '../core/gateway-route';
-import type { GatewayRoute } from '../core/gateway-route';
+import type { GatewayCall, GatewayPolicy, GatewayTarget } from '../core/gateway-traffic';
 import type { CallEnd } from '../core/traffic';
 import { proxyFor } from './proxy';
 import type { ProxySettings } from './proxy';
 
-/** A provider the gateway forwards to. */
-export interface GatewayTarget extends GatewayRoute {
-  readonly label: string;
-  readonly style: ErrorStyle;
-}
-
-/** One call the policy let through; told exactly once how it ended. */
-export interface GatewayCall {
-  /** Extra request headers (a key the user asked the gateway to add); replaces the client's of the same name. */
-  readonly headers?: Readonly<Record<string, string>>;
-  finish(end: CallEnd): void;
-}
-
-export interface GatewayPolicy {
-  /** The providers that route, by id; read on every request. */
-  targets(): ReadonlyMap<string, GatewayTarget>;
-  /**
-   * Asked before a call is forwarded: a reply to give instead (fail fast), or
-   * the call to report to. `headers` are the client's request headers.
-   */
-  begin(target: GatewayTarget, headers: Readonly<Record<string, string | string[] | undefined>>): { readonly reply: GatewayReply } | { readonly call: GatewayCall };
-  /** A request refused before routing (for the log: reason and status only, never the request). */
-  refused?(reason: string, status: number): void;
-}
+export type { GatewayCall, GatewayPolicy, GatewayTarget } from '../core/gateway-traffic';
 
 export interface GatewayOptions extends ProxySettings {
   /** 0 picks a free port. */

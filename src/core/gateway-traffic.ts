@@ -1,0 +1,147 @@
+/**
+ * What the gateway does with each call, between the server (src/net) and the
+ * health core: which providers route, whether a call goes through or is
+ * answered at once (protect mode, circuit open), and how its end feeds the
+ * provider's window and its live-traffic figures.
+ */
+import type { Clock } from './clock';
+import { circuitOpenReply, errorStyleOf } from './gateway-reply';
+import type { ErrorStyle, GatewayReply, Refused } from './gateway-reply';
+import type { GatewayRoute } from './gateway-route';
+import { isClientSide } from './outcome';
+import type { Permit } from './permit';
+import type { ProviderDefinition } from './provider';
+import { TrafficLog, verdictOf } from './traffic';
+import type { CallEnd, TrafficSummary } from './traffic';
+import type { HealthTracker } from './tracker';
+
+/** A provider the gateway forwards to. */
+export interface GatewayTarget extends GatewayRoute {
+  readonly label: string;
+  readonly style: ErrorStyle;
+}
+
+/** One call let through; told exactly once how it ended. */
+export interface GatewayCall {
+  /** Extra request headers (a key the user asked the gateway to add); they replace the client's of the same name. */
+  readonly headers?: Readonly<Record<string, string>>;
+  finish(end: CallEnd): void;
+}
+
+export type RequestHeaders = Readonly<Record<string, string | string[] | undefined>>;
+
+/** What the server asks of whoever decides. */
+export interface GatewayPolicy {
+  /** The providers that route, by id; read on every request. */
+  targets(): ReadonlyMap<string, GatewayTarget>;
+  /** Before forwarding: a reply to give instead (fail fast), or the call to report to. */
+  begin(target: GatewayTarget, headers: RequestHeaders): { readonly reply: GatewayReply } | { readonly call: GatewayCall };
+  /** A request refused before routing: its reason and status only, never the request. */
+  refused?(reason: string, status: number): void;
+}
+
+/**
+ * `observe` records every call and changes no answer; `protect` also answers
+ * at once with 503 while a circuit is open for a server-side cause.
+ */
+export type GatewayMode = 'observe' | 'protect';
+
+export interface GatewayTrafficOptions {
+  readonly tracker: Pick<HealthTracker, 'admit' | 'record' | 'release' | 'report' | 'snapshot'>;
+  /** Monotonic. */
+  readonly clock: Clock;
+  readonly wall: () => number;
+  /** A call of this provider was recorded (refresh its views, save soon). */
+  readonly onCall?: (id: string) => void;
+}
+
+export class GatewayTraffic implements GatewayPolicy {
+  private routes = new Map<string, GatewayTarget>();
+  private readonly logs = new Map<string, TrafficLog>();
+  private mode: GatewayMode = 'observe';
+
+  constructor(private readonly options: GatewayTrafficOptions) {}
+
+  /** The providers that route now; the figures of one that left go with it. */
+  configure(providers: readonly ProviderDefinition[], mode: GatewayMode): void {
+    this.mode = mode;
+    this.routes = new Map(providers.map((p) => [p.id, { id: p.id, baseUrl: p.baseUrl, label: p.label, style: errorStyleOf(p.preset) }]));
+    for (const id of this.logs.keys()) if (!this.routes.has(id)) this.logs.delete(id);
+  }
+
+  targets(): ReadonlyMap<string, GatewayTarget> {
+    return this.routes;
+  }
+
+  begin(target: GatewayTarget): { reply: GatewayReply } | { call: GatewayCall } {
+    const { tracker } = this.options;
+    const admission = tracker.admit(target.id);
+    if (admission.admitted) return { call: this.call(target.id, admission) };
+    if (this.mode === 'protect') {
+      const refused = this.refusal(target.id, admission.reason, admission.retryAt);
+      if (refused) return { reply: circuitOpenReply(refused, target.label, target.style, this.options.clock.now()) };
+    }
+    return { call: this.call(target.id, undefined) };
+  }
+
+  /** Live-traffic figures of a provider; undefined when it does not route. */
+  summary(id: string): TrafficSummary | undefined {
+    if (!this.routes.has(id)) return undefined;
+    return (this.logs.get(id) ?? new TrafficLog()).summary(this.options.clock.now());
+  }
+
+  /** Monotonic time of the provider's last call that said something about it. */
+  lastCallAt(id: string): number | undefined {
+    return this.logs.get(id)?.lastCallAt;
+  }
+
+  /** Calls per minute over every routed provider, for the status-bar tooltip. */
+  callsPerMinute(): number {
+    const now = this.options.clock.now();
+    let total = 0;
+    for (const log of this.logs.values()) total += log.summary(now).callsPerMinute;
+    return total;
+  }
+
+  private call(id: string, permit: Permit | undefined): GatewayCall {
+    return {
+      finish: (end) => {
+        const { tracker, clock, wall, onCall } = this.options;
+        const verdict = verdictOf(end, wall());
+        if ('record' in verdict) {
+          if (permit) tracker.record(permit, verdict.record);
+          else tracker.report(id, verdict.record);
+        } else if (permit) tracker.release(permit);
+        if (!this.routes.has(id)) return;
+        let log = this.logs.get(id);
+        if (!log) this.logs.set(id, (log = new TrafficLog()));
+        log.add(verdict, clock.now(), wall());
+        if ('record' in verdict || verdict.skip !== 'canceled') onCall?.(id);
+      },
+    };
+  }
+
+  /**
+   * Why protect mode answers this call itself, or undefined to forward it:
+   * never for a circuit a wrong key or URL opened (misconfigured: the fix is
+   * the user's, and their call shows them the provider's own answer).
+   * `retryAt` and the reply's clock are both monotonic.
+   */
+  private refusal(id: string, reason: string, retryAt: number | undefined): Refused | undefined {
+    const snapshot = this.options.tracker.snapshot(id);
+    if (snapshot === undefined || snapshot.status === 'misconfigured') return undefined;
+    switch (reason) {
+      case 'isolated':
+        return { state: 'isolated' };
+      case 'half-open-full':
+        return { state: 'half-open', retryAt };
+      case 'open': {
+        const cause = snapshot.lastError?.kind;
+        if (cause !== undefined && isClientSide(cause)) return undefined;
+        return { state: 'open', cause, retryAt: retryAt ?? this.options.clock.now() };
+      }
+      default:
+        return undefined;
+    }
+  }
+}
