@@ -74,6 +74,9 @@ class StandInTracker implements ProbeTracker {
   halfOpenAt(): number | undefined {
     return undefined;
   }
+  circuitState(): 'closed' {
+    return 'closed';
+  }
   admit(id: string): Admission {
     return this.permits.get(id) ?? { admitted: false, provider: id, reason: 'unknown-provider', retryAt: undefined };
   }

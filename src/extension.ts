@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { createApi } from './host/api';
 import type { LlmHealthApi } from './host/api';
 import { registerCommands } from './host/commands';
-import { CONFIG_SECTION, PROVIDERS_VIEW, SECRET_PREFIX } from './host/ids';
+import { CONFIG_SECTION, GATEWAY_RUNNING_CONTEXT, PROVIDERS_VIEW, SECRET_PREFIX } from './host/ids';
 import { Log } from './host/log';
 import { Notifications } from './host/notifications';
 import { Runtime } from './host/runtime';
@@ -51,6 +51,7 @@ export function activate(context: vscode.ExtensionContext): LlmHealthApi {
     current.onDidTransition((event) => notifications.onTransition(event)),
     current.onDidChangeOffline((offline) => notifications.onOffline(offline)),
     current.onWillReset((id) => notifications.onReset(id)),
+    current.onDidChangeGateway((state) => void vscode.commands.executeCommand('setContext', GATEWAY_RUNNING_CONTEXT, state.kind === 'running')),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (event.affectsConfiguration(CONFIG_SECTION) || event.affectsConfiguration('http.proxy') || event.affectsConfiguration('http.noProxy')) reload();
     }),

@@ -24,7 +24,7 @@ export interface ProbeEvent {
 }
 
 /** What the scheduler asks of the health tracker: the host passes its HealthTracker. */
-export type ProbeTracker = Pick<HealthTracker, 'add' | 'remove' | 'reset' | 'notBefore' | 'admit' | 'record' | 'release' | 'halfOpenAt' | 'offline' | 'setOffline'>;
+export type ProbeTracker = Pick<HealthTracker, 'add' | 'remove' | 'reset' | 'notBefore' | 'admit' | 'record' | 'release' | 'halfOpenAt' | 'circuitState' | 'offline' | 'setOffline'>;
 
 export interface SchedulerOptions {
   /** Monotonic: every time the scheduler uses comes from here. */
@@ -38,6 +38,13 @@ export interface SchedulerOptions {
   /** Each interval is stretched or shrunk by up to this fraction. */
   readonly jitter: number;
   readonly onProbe?: (event: ProbeEvent) => void;
+  /**
+   * When the provider last had live traffic (monotonic), if any: a scheduled
+   * probe within an interval of it is skipped while the circuit is closed
+   * (an open or half-open one is tried by probes as ever).
+   * Real calls are the better signal, and it saves the user's rate limit.
+   */
+  readonly recentTraffic?: (id: string) => number | undefined;
 }
 
 /** One launched probe. It ends exactly once: settled, given up by the watchdog, or canceled. */
@@ -342,6 +349,12 @@ export class Scheduler {
     const notBefore = explicit ? undefined : tracker.notBefore(id);
     if (notBefore !== undefined) {
       this.reschedule(slot, notBefore);
+      this.dropFromRound(slot);
+      return undefined;
+    }
+    const traffic = explicit ? undefined : this.options.recentTraffic?.(id);
+    if (traffic !== undefined && now - traffic < slot.definition.intervalMs && tracker.circuitState(id) === 'closed') {
+      this.reschedule(slot, traffic + slot.definition.intervalMs);
       this.dropFromRound(slot);
       return undefined;
     }

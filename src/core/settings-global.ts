@@ -113,6 +113,37 @@ export function readStatus(raw: unknown, report: Report): StatusOptions {
   };
 }
 
+/** `llmHealth.gateway.*`: the local gateway for real traffic (off by default). */
+export interface GatewaySettings {
+  readonly enabled: boolean;
+  /** 0: a free port, then kept for the workspace. */
+  readonly port: number;
+  readonly mode: 'observe' | 'protect';
+  /** New integrated terminals get the SDKs' base-URL variables. */
+  readonly terminalEnv: boolean;
+}
+
+export const DEFAULT_GATEWAY_SETTINGS: GatewaySettings = { enabled: false, port: 0, mode: 'observe', terminalEnv: true };
+
+/** 0, or a port a user process may listen on. */
+const PORT: Range = { min: 0, max: 65_535, integer: true };
+
+export function readGatewaySettings(raw: unknown, report: Report): GatewaySettings {
+  const s = readSection(raw, 'gateway', ['enabled', 'port', 'mode', 'terminalEnv'], report);
+  const d = DEFAULT_GATEWAY_SETTINGS;
+  let port = s.number('port', PORT, d.port);
+  if (port > 0 && port < 1024) {
+    report.error('llmHealth.gateway.port', 'must be 0 (a free port) or from 1024 to 65535: lower ports need administrator rights');
+    port = d.port;
+  }
+  return {
+    enabled: s.boolean('enabled', d.enabled),
+    port,
+    mode: s.oneOf('mode', ['observe', 'protect'] as const, d.mode),
+    terminalEnv: s.boolean('terminalEnv', d.terminalEnv),
+  };
+}
+
 export function readNotifications(raw: unknown, report: Report): NotificationLevel {
   if (raw === undefined) return DEFAULT_NOTIFICATIONS;
   if (typeof raw === 'string' && (NOTIFICATION_LEVELS as readonly string[]).includes(raw)) return raw as NotificationLevel;

@@ -83,6 +83,22 @@ export class Section {
     return fallback;
   }
 
+  boolean(key: string, fallback: boolean): boolean {
+    const value = own(this.values, key);
+    if (value === undefined) return fallback;
+    if (typeof value === 'boolean') return value;
+    this.report.error(`${this.path}.${key}`, 'must be true or false');
+    return fallback;
+  }
+
+  oneOf<T extends string>(key: string, choices: readonly T[], fallback: T): T {
+    const value = own(this.values, key);
+    if (value === undefined) return fallback;
+    if (typeof value === 'string' && (choices as readonly string[]).includes(value)) return value as T;
+    this.report.error(`${this.path}.${key}`, `must be one of ${choices.map((c) => `"${c}"`).join(', ')}`);
+    return fallback;
+  }
+
   /** A value that must also respect another setting, e.g. max cooldown ≥ cooldown. */
   related(key: string, range: Range, fallback: number, ok: (value: number) => boolean, message: string): number {
     const value = this.number(key, range, fallback);

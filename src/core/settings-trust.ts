@@ -1,7 +1,7 @@
 /*
  * Which layers of a setting apply (design.md, "Secrets and trust"): in
  * Restricted Mode the workspace's global `llmHealth` values (probe timing,
- * breaker, status thresholds, notifications) do not apply, so a cloned
+ * breaker, status thresholds, notifications, the gateway) do not apply, so a cloned
  * repository cannot make the user's own providers probe every 5 s or never
  * open their circuits. Only the user's values and the defaults count there.
  */
@@ -15,7 +15,7 @@ export interface InspectedSetting {
 }
 
 /** The sections of `llmHealth.*` besides `providers`. */
-export const GLOBAL_SECTIONS = ['probe', 'breaker', 'status', 'notifications'] as const;
+export const GLOBAL_SECTIONS = ['probe', 'breaker', 'status', 'notifications', 'gateway'] as const;
 export type GlobalSection = (typeof GLOBAL_SECTIONS)[number];
 
 /**

@@ -1,7 +1,7 @@
 import { DEFAULT_BREAKER_OPTIONS } from './breaker';
 import type { ProviderDefinition } from './provider';
-import { DEFAULT_PROBE_SETTINGS, readBreaker, readNotifications, readProbeSettings, readStatus } from './settings-global';
-import type { NotificationLevel, ProbeSettings } from './settings-global';
+import { DEFAULT_GATEWAY_SETTINGS, DEFAULT_PROBE_SETTINGS, readBreaker, readGatewaySettings, readNotifications, readProbeSettings, readStatus } from './settings-global';
+import type { GatewaySettings, NotificationLevel, ProbeSettings } from './settings-global';
 import { readProviders } from './settings-providers';
 import { Report, guarded, isRecord, own } from './settings-ranges';
 import type { Diagnostic } from './settings-ranges';
@@ -21,6 +21,7 @@ export interface RawSettings {
   readonly status?: unknown;
   readonly probe?: unknown;
   readonly notifications?: unknown;
+  readonly gateway?: unknown;
 }
 
 export interface ParsedSettings {
@@ -28,6 +29,7 @@ export interface ParsedSettings {
   readonly health: HealthOptions;
   readonly probe: ProbeSettings;
   readonly notifications: NotificationLevel;
+  readonly gateway: GatewaySettings;
   readonly diagnostics: readonly Diagnostic[];
 }
 
@@ -40,11 +42,13 @@ export function parseSettings(raw: RawSettings): ParsedSettings {
   const breaker = guarded(report, 'llmHealth.breaker', DEFAULT_BREAKER_OPTIONS, () => readBreaker(own(input, 'breaker'), report));
   const status = guarded(report, 'llmHealth.status', DEFAULT_STATUS_OPTIONS, () => readStatus(own(input, 'status'), report));
   const notifications = readNotifications(own(input, 'notifications'), report);
+  const gateway = guarded(report, 'llmHealth.gateway', DEFAULT_GATEWAY_SETTINGS, () => readGatewaySettings(own(input, 'gateway'), report));
   return {
     providers,
     health: { breaker, status },
     probe,
     notifications,
+    gateway,
     diagnostics: [...providerReport.diagnostics, ...report.diagnostics],
   };
 }

@@ -113,6 +113,14 @@ export class HealthTracker {
     return this.entries.has(id);
   }
 
+  /** The circuit's state now, what time alone changed applied; undefined for an unknown provider. */
+  circuitState(id: string): CircuitState | undefined {
+    const entry = this.entries.get(id);
+    if (!entry) return undefined;
+    if (entry.breaker.state !== 'closed') this.settle(entry, this.clock.now(), false);
+    return entry.breaker.state;
+  }
+
   /** When the provider's open circuit turns half-open; undefined unless it is open. */
   halfOpenAt(id: string): number | undefined {
     const entry = this.entries.get(id);

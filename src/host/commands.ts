@@ -5,6 +5,7 @@ import type { PresetId, ProviderDefinition } from '../core/provider';
 import { permissionKey } from '../core/workspace-permissions';
 import type { Decision } from '../core/workspace-permissions';
 import { requestText } from './configuration';
+import { gatewayCommandHandlers } from './gateway-commands';
 import { CONFIG_SECTION, COMMANDS } from './ids';
 import type { CommandId } from './ids';
 import type { Log } from './log';
@@ -132,6 +133,7 @@ export function registerCommands(runtime: Runtime, secrets: Secrets, permissions
     },
     [COMMANDS.showLog]: () => log.channel.show(),
     [COMMANDS.openSettings]: () => vscode.commands.executeCommand('workbench.action.openSettings', `${CONFIG_SECTION}.providers`),
+    ...gatewayCommandHandlers(runtime),
   };
   return Object.entries(handlers).map(([id, handler]) => vscode.commands.registerCommand(id, handler));
 }

@@ -9,6 +9,7 @@ import type { HealthTracker } from '../core/tracker';
 import type { Prober, ProberOptions } from '../net/prober';
 import type { ProxySettings } from '../net/proxy';
 import type { Configuration, ConfiguredProvider } from './configuration';
+import type { GatewayStarter } from './gateway-host';
 import type { ComponentLog } from './log';
 import type { ProviderKey, Secrets } from './secrets';
 import type { AppliedConfiguration, ProbeSchedule } from './view-model';
@@ -19,6 +20,8 @@ export type ProbeClient = Pick<Prober, 'probe' | 'setProxy' | 'close'>;
 /** What dist/prober.js exports. */
 export interface ProberModule {
   readonly Prober: new (options: ProberOptions) => ProbeClient;
+  /** Starts the local gateway (src/net/gateway.ts); absent in test doubles that never run one. */
+  readonly startGateway?: GatewayStarter;
 }
 
 /** Loads src/net (undici) from its own bundle, off the activation path. */
@@ -47,6 +50,8 @@ export interface ConfigurationPipelineOptions {
   readonly clock: Clock;
   readonly log: ComponentLog;
   readonly onProbe: (event: ProbeEvent) => void;
+  /** When a provider last had live traffic (monotonic): its scheduled probe is skipped within an interval of it. */
+  readonly recentTraffic?: (id: string) => number | undefined;
   /**
    * Called, synchronously, with each configuration once the scheduler has
    * it; `first` before the first probe (the moment to restore saved state).
@@ -145,7 +150,8 @@ export class ConfigurationPipeline implements ProbeSchedule {
     log.info(`${configuration.providers.length} provider(s) configured, ${probed.length} probed${trusted ? '' : ' (Restricted Mode)'}`);
   }
 
-  private loadProberOnce(): Promise<ProberModule> {
+  /** dist/prober.js, loaded once for the prober and the gateway alike. */
+  loadProberOnce(): Promise<ProberModule> {
     if (!this.proberModule) {
       const started = performance.now();
       this.proberModule = this.options.loadProber().then((module) => {
@@ -177,6 +183,7 @@ export class ConfigurationPipeline implements ProbeSchedule {
       concurrency: configuration.parsed.probe.concurrency,
       jitter: configuration.parsed.probe.jitter,
       onProbe,
+      ...(this.options.recentTraffic && { recentTraffic: this.options.recentTraffic }),
     });
     return this.scheduler;
   }

@@ -50,6 +50,7 @@ export function readConfiguration(trusted: boolean, permissions: PermissionInput
     status: section('status'),
     probe: section('probe'),
     notifications: section('notifications'),
+    gateway: section('gateway'),
   });
   if (trusted || workspaceProviders === undefined) {
     const parsed = parseSettings(raw(workspaceProviders ?? userProviders ?? []));

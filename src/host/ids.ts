@@ -22,7 +22,15 @@ export const COMMANDS = {
   openSettings: 'llmHealth.openSettings',
   reviewPermissions: 'llmHealth.reviewPermissions',
   revokePermissions: 'llmHealth.revokePermissions',
+  startGateway: 'llmHealth.startGateway',
+  stopGateway: 'llmHealth.stopGateway',
+  copyGatewayEnvironment: 'llmHealth.copyGatewayEnvironment',
 } as const;
+
+/** Context key: the local gateway is listening. */
+export const GATEWAY_RUNNING_CONTEXT = 'llmHealth.gatewayRunning';
+/** Where the gateway's chosen port is kept (workspaceState). */
+export const GATEWAY_PORT_KEY = 'llmHealth.gateway.port';
 
 export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];
 

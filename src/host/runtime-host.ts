@@ -2,7 +2,8 @@ import * as vscode from 'vscode';
 import { formatDiagnostic } from '../core/settings-ranges';
 import type { Diagnostic } from '../core/settings-ranges';
 import { pendingPermissions, readConfiguration, readProxySettings } from './configuration';
-import { CONFIG_SECTION, STATE_KEY } from './ids';
+import type { GatewayVariable } from '../core/gateway-env';
+import { CONFIG_SECTION, GATEWAY_PORT_KEY, STATE_KEY } from './ids';
 import type { ComponentLog } from './log';
 import type { RuntimeHost } from './runtime';
 import type { WorkspacePermissions } from './workspace-permissions';
@@ -23,6 +24,32 @@ export function vscodeRuntimeHost(context: vscode.ExtensionContext, permissions:
     state: context.workspaceState,
     stateKey: STATE_KEY,
     timers: { setTimeout: (callback, ms) => setTimeout(callback, ms), clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout) },
+    gateway: {
+      ports: {
+        get: () => context.workspaceState.get<number>(GATEWAY_PORT_KEY),
+        set: (port) => context.workspaceState.update(GATEWAY_PORT_KEY, port),
+      },
+      terminals: terminalEnvironment(context.environmentVariableCollection),
+    },
+  };
+}
+
+/**
+ * The gateway's variables for new terminals. VS Code marks terminals opened
+ * before a change with its relaunch hint; the collection is not persisted, so
+ * a window that starts without the gateway starts with none of them.
+ */
+function terminalEnvironment(collection: vscode.GlobalEnvironmentVariableCollection): { replace(variables: readonly GatewayVariable[]): void; clear(): void } {
+  collection.persistent = false;
+  return {
+    replace: (variables) => {
+      collection.clear();
+      for (const v of variables) collection.replace(v.name, v.value);
+      collection.description = new vscode.MarkdownString(
+        vscode.l10n.t('LLM Health gateway: {0} point at the local gateway, so calls made from this terminal feed the providers\' health.', variables.map((v) => `\`${v.name}\``).join(', ')),
+      );
+    },
+    clear: () => collection.clear(),
   };
 }
 

@@ -1,4 +1,5 @@
 import { SteadyClock, TurnClock } from '../core/clock';
+import { GatewayTraffic } from '../core/gateway-traffic';
 import { sanitizeMessage } from '../core/sanitize';
 import type { ProbeEvent } from '../core/scheduler';
 import type { ParsedSettings } from '../core/settings';
@@ -8,6 +9,8 @@ import type { ConfiguredProvider } from './configuration';
 import { ConfigurationPipeline } from './configuration-pipeline';
 import type { ConfigurationSource, ProberLoader } from './configuration-pipeline';
 import { DueTimer } from './due-timer';
+import { GatewayHost } from './gateway-host';
+import type { GatewayState, PortMemory, TerminalEnvironment } from './gateway-host';
 import { Emitter } from './emitter';
 import type { Disposable } from './emitter';
 import type { ComponentLog } from './log';
@@ -29,6 +32,8 @@ export interface RuntimeHost extends ConfigurationSource {
   readonly stateKey: string;
   /** Time sources; the defaults are performance.timeOrigin + performance.now, Date.now and setImmediate. */
   readonly time?: { readonly monotonic: () => number; readonly wall: () => number; readonly defer: (callback: () => void) => void };
+  /** The local gateway's port memory (workspaceState) and terminal variables; in memory when absent. */
+  readonly gateway?: { readonly ports: PortMemory; readonly terminals: TerminalEnvironment };
 }
 
 /**
@@ -47,6 +52,10 @@ export class Runtime implements Disposable {
   private readonly store: StateStore;
   private readonly dueTimer: DueTimer;
   private readonly probing: ConfigurationPipeline;
+  /** Live traffic through the local gateway: routes, fail-fast decisions, figures. */
+  readonly traffic: GatewayTraffic;
+  private readonly gateway: GatewayHost;
+  private readonly gatewayEmitter: Emitter<GatewayState>;
   private readonly transitionEmitter: Emitter<TransitionEvent>;
   private readonly offlineEmitter: Emitter<boolean>;
   private readonly resetEmitter: Emitter<string | undefined>;
@@ -66,6 +75,8 @@ export class Runtime implements Disposable {
   readonly onDidChangeOffline;
   /** A provider (undefined: every one) is about to be reset by hand: what follows is no recovery. */
   readonly onWillReset;
+  /** The local gateway started, stopped or failed. */
+  readonly onDidChangeGateway;
 
   constructor(
     host: RuntimeHost,
@@ -80,6 +91,7 @@ export class Runtime implements Disposable {
     this.steady = new SteadyClock({ monotonic: time.monotonic, wall: time.wall });
     this.clock = new TurnClock(() => this.steady.now(), time.defer);
     this.tracker = new HealthTracker({ clock: this.clock, wall: time.wall, random: host.random ?? Math.random });
+    this.traffic = new GatewayTraffic({ tracker: this.tracker, clock: this.clock, wall: time.wall, onCall: (id) => this.recordedOutside(id) });
     this.probing = new ConfigurationPipeline({
       source: host,
       secrets,
@@ -89,8 +101,34 @@ export class Runtime implements Disposable {
       log,
       onProbe: (event) => this.probed(event),
       onApplied: (applied, first) => this.applied(applied, first),
+      recentTraffic: (id) => this.traffic.lastCallAt(id),
     });
-    this.viewModel = new ViewModel({ tracker: this.tracker, schedule: () => this.probing, toWall: (t) => this.steady.toWall(t), timers, onError });
+    this.gatewayEmitter = new Emitter(onError);
+    let remembered: number | undefined;
+    this.gateway = new GatewayHost({
+      start: async () => {
+        const module = await this.probing.loadProberOnce();
+        if (!module.startGateway) throw new Error('this build has no gateway');
+        return module.startGateway;
+      },
+      policy: this.traffic,
+      ports: host.gateway?.ports ?? { get: () => remembered, set: async (port) => void (remembered = port) },
+      terminals: host.gateway?.terminals ?? { replace: () => undefined, clear: () => undefined },
+      proxy: () => ({ ...host.readProxySettings(), env: host.env ?? process.env }),
+      log: prefixed(log, 'gateway: '),
+      onState: (state) => {
+        this.gatewayEmitter.fire(state);
+        this.viewModel.changed(undefined);
+      },
+    });
+    this.viewModel = new ViewModel({
+      tracker: this.tracker,
+      schedule: () => this.probing,
+      toWall: (t) => this.steady.toWall(t),
+      timers,
+      onError,
+      traffic: (id) => (this.gateway.state.kind === 'running' ? this.traffic.summary(id) : undefined),
+    });
     this.store = new StateStore({
       memento: host.state,
       key: host.stateKey,
@@ -106,6 +144,7 @@ export class Runtime implements Disposable {
     this.onDidTransition = this.transitionEmitter.event;
     this.onDidChangeOffline = this.offlineEmitter.event;
     this.onWillReset = this.resetEmitter.event;
+    this.onDidChangeGateway = this.gatewayEmitter.event;
     this.subscriptions.push(
       this.tracker.onDidChange((event) => this.transitioned(event)),
       this.tracker.onDidChangeOffline((offline) => {
@@ -128,6 +167,11 @@ export class Runtime implements Disposable {
 
   get offline(): boolean {
     return this.tracker.offline;
+  }
+
+  /** The local gateway: off, starting, running (with its address) or failed (with why). */
+  get gatewayState(): GatewayState {
+    return this.gateway.state;
   }
 
   /** Nothing is announced before the first configuration is applied. */
@@ -213,18 +257,23 @@ export class Runtime implements Disposable {
   private async shutDown(): Promise<void> {
     this.disposed = true;
     this.dueTimer.dispose();
-    await this.probing.stop();
+    await Promise.all([this.gateway.stop(), this.probing.stop()]);
     await this.store.close();
     this.viewModel.dispose();
     for (const s of this.subscriptions) s.dispose();
     this.transitionEmitter.dispose();
     this.offlineEmitter.dispose();
     this.resetEmitter.dispose();
+    this.gatewayEmitter.dispose();
   }
 
   /** A configuration the scheduler now has: shown, and on the first one saved state restored first. */
   private applied(applied: AppliedConfiguration, first: boolean): void {
     if (first) this.restore();
+    const { configuration } = applied;
+    const routed = configuration.providers.filter((p) => p.notProbed === undefined).map((p) => p.definition);
+    this.traffic.configure(routed, configuration.parsed.gateway.mode);
+    if (!this.disposed) void this.gateway.configure(configuration.parsed.gateway, routed);
     this.viewModel.show(applied);
     this.dueTimer.arm();
     this.store.changed();
@@ -277,4 +326,13 @@ export class Runtime implements Disposable {
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+function prefixed(log: ComponentLog, prefix: string): ComponentLog {
+  return {
+    trace: (m) => log.trace(prefix + m),
+    info: (m) => log.info(prefix + m),
+    warn: (m) => log.warn(prefix + m),
+    error: (m) => log.error(prefix + m),
+  };
 }

@@ -1,6 +1,7 @@
 import type { KeySource } from '../core/provider';
 import type { Timers } from '../core/scheduler';
 import type { ParsedSettings } from '../core/settings';
+import type { TrafficSummary } from '../core/traffic';
 import type { HealthTracker, ProviderSnapshot } from '../core/tracker';
 import type { Configuration, ConfiguredProvider } from './configuration';
 import { Emitter } from './emitter';
@@ -18,6 +19,8 @@ export interface ProviderView {
   readonly keySource?: KeySource;
   /** How its probes connected since this window started; undefined before the first probe. */
   readonly connections?: ConnectionUse;
+  /** Live traffic through the local gateway; undefined while the gateway does not route it. */
+  readonly traffic?: TrafficSummary;
 }
 
 /** Connection set-up, kept apart from response times: probes reuse connections as real calls do. */
@@ -48,6 +51,8 @@ export interface ViewModelOptions {
   readonly toWall: (t: number) => number;
   readonly timers: Timers;
   readonly onError: (error: unknown) => void;
+  /** Live-traffic figures, while the local gateway runs and routes the provider. */
+  readonly traffic?: (id: string) => TrafficSummary | undefined;
 }
 
 const RECENT_LATENCIES = 20;
@@ -107,6 +112,7 @@ export class ViewModel {
     const scheduler = schedule();
     const nextProbeAt = probed ? scheduler?.nextProbeAt(id) : undefined;
     const keySource = probed ? this.applied?.keySources.get(id) : undefined;
+    const traffic = probed ? this.options.traffic?.(id) : undefined;
     return {
       configured,
       snapshot: probed ? tracker.snapshot(id) : undefined,
@@ -115,6 +121,7 @@ export class ViewModel {
       recentLatencies: this.recent.get(id) ?? [],
       ...(this.connections.has(id) && { connections: this.connections.get(id) }),
       ...(keySource && { keySource }),
+      ...(traffic && { traffic }),
     };
   }
 

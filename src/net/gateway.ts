@@ -74,13 +74,19 @@ export class LocalGateway {
   /** Listens on 127.0.0.1 only. Rejects when the port is taken. */
   static async start(options: GatewayOptions): Promise<LocalGateway> {
     const gateway = new LocalGateway(options);
-    await new Promise<void>((resolve, reject) => {
-      gateway.server.once('error', reject);
-      gateway.server.listen({ host: '127.0.0.1', port: options.port, exclusive: true }, () => {
-        gateway.server.off('error', reject);
-        resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        gateway.server.once('error', reject);
+        gateway.server.listen({ host: '127.0.0.1', port: options.port, exclusive: true }, () => {
+          gateway.server.off('error', reject);
+          resolve();
+        });
       });
-    });
+    } catch (error) {
+      // A port in use leaves nothing behind: no handle, no agent.
+      await gateway.close();
+      throw error;
+    }
     gateway._port = (gateway.server.address() as { port: number }).port;
     return gateway;
   }
@@ -102,7 +108,7 @@ export class LocalGateway {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const stopped = this.server.listening ? new Promise<void>((resolve) => this.server.close(() => resolve())) : Promise.resolve();
     for (const c of this.inFlight) c.abort();
     for (const s of this.sockets) s.destroy();
     await stopped;

@@ -11,6 +11,8 @@ import type { ProbeResult } from '../core/outcome';
 import { credentialReaches } from '../core/provider';
 import type { Credential, ProbeSpec } from '../core/provider';
 import { REDACTED } from '../core/sanitize';
+import { LocalGateway } from './gateway';
+import type { GatewayOptions } from './gateway';
 import { proxyFor } from './proxy';
 import type { ProxySettings } from './proxy';
 
@@ -373,4 +375,9 @@ function withoutCredential(report: ProbeReport, credential: Credential | undefin
     }
   }
   return message === report.message ? report : { ...report, message };
+}
+
+/** The local gateway ships in this bundle too: one copy of undici, loaded once, after activation. */
+export async function startGateway(options: GatewayOptions): Promise<LocalGateway> {
+  return LocalGateway.start(options);
 }

@@ -39,7 +39,7 @@ suite('Trusted workspace: the workspace’s global values apply to the user’s 
   test('but not to a user-level probe that spends tokens: the workspace cannot make it run every 5 s', async () => {
     const api = await extensionApi();
     await config().update('probe.intervalSeconds', 5, vscode.ConfigurationTarget.Workspace);
-    const billed = { id: 'user-billed', preset: 'openai', baseUrl: `${fleet.url}/user-billed/v1`, probe: { method: 'POST', path: '/chat/completions', body: '{"max_tokens":1}', expectStatus: [404] } };
+    const billed = { id: 'user-billed', preset: 'openai', baseUrl: `${fleet.url}/user-billed/v1`, probe: { method: 'POST', path: '/chat/completions', body: '{"model":"gpt-test","messages":[{"role":"user","content":"hi"}],"max_tokens":1}', expectStatus: [200] } };
     const free = { id: 'user-free', preset: 'openai', baseUrl: `${fleet.url}/user-free/v1` };
     await config().update('providers', [billed, free], vscode.ConfigurationTarget.Global);
     await until('both have a result', () => (api.snapshot('user-billed')?.calls ?? 0) > 0 && (api.snapshot('user-free')?.calls ?? 0) > 0);
