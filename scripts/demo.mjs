@@ -21,6 +21,8 @@ const MODES = {
   'anthropic-demo': { kind: 'flaky', failureProbability: 0.3, failStatus: 529 },
   'groq-demo': { kind: 'status', status: 429, retryAfter: '20' },
   'mistral-demo': { kind: 'slow', latencyMs: 1500 },
+  // Its model list answers (probes stay green); its chat streams break after 3 chunks.
+  'openai-streams-demo': { kind: 'stream-cut', afterChunks: 3 },
 };
 
 /**
@@ -36,6 +38,8 @@ export async function startDemoFleet(log = console.log) {
   const { startFleet, closedPort } = createRequire(import.meta.url)(bundle);
   const fleet = await startFleet({ modes: MODES, seed: 7 });
   const downPort = await closedPort();
+  // A port nothing listens on now: the gateway takes it, and the demo's client knows where to call.
+  const gatewayPort = await closedPort();
   const workspace = join(DEMO, 'workspace');
   mkdirSync(join(workspace, '.vscode'), { recursive: true });
   const settings = {
@@ -45,7 +49,11 @@ export async function startDemoFleet(log = console.log) {
       { id: 'groq-demo', label: 'Groq (rate-limited)', preset: 'groq', baseUrl: `${fleet.url}/groq-demo/v1` },
       { id: 'mistral-demo', label: 'Mistral (slow)', preset: 'mistral', baseUrl: `${fleet.url}/mistral-demo/v1` },
       { id: 'ollama-demo', label: 'Ollama (down)', preset: 'ollama', baseUrl: `http://127.0.0.1:${downPort}` },
+      { id: 'openai-streams-demo', label: 'OpenAI (streams cut)', preset: 'openai', baseUrl: `${fleet.url}/openai-streams-demo/v1` },
     ],
+    'llmHealth.gateway.enabled': true,
+    'llmHealth.gateway.port': gatewayPort,
+    'llmHealth.gateway.mode': 'protect',
     'llmHealth.probe.intervalSeconds': 5,
     'llmHealth.probe.jitter': 0.2,
     'llmHealth.breaker.minRequests': 3,
@@ -64,10 +72,57 @@ export async function startDemoFleet(log = console.log) {
       'port is closed. Open the **LLM Health** view in the activity bar, hover the status bar item,',
       'and try **LLM Health: Reset Circuit** from the command palette.',
       '',
+      `The local gateway listens on http://127.0.0.1:${gatewayPort}: \`npm start\` sends a few real calls`,
+      'through it every few seconds (see the "live" figures in each row). Open a new terminal: it has',
+      '`OPENAI_BASE_URL`, `ANTHROPIC_BASE_URL` and friends pointing at the gateway.',
+      '',
     ].join('\n'),
   );
-  log(`Fake provider fleet on ${fleet.url} (down provider: closed port ${downPort})`);
-  return { fleet, workspace, stop: () => fleet.close() };
+  log(`Fake provider fleet on ${fleet.url} (down provider: closed port ${downPort}); the gateway will listen on ${gatewayPort}`);
+  return { fleet, workspace, gatewayUrl: `http://127.0.0.1:${gatewayPort}`, stop: () => fleet.close() };
+}
+
+/**
+ * A small client that calls through the gateway every few seconds, as a
+ * developer's program would: a chat call to a healthy provider, a streamed
+ * one whose stream breaks, and calls to the flaky provider until its circuit
+ * opens and the gateway answers 503 at once. Waits for the gateway to listen.
+ */
+export function startDemoTraffic(gatewayUrl, log = console.log) {
+  let stopped = false;
+  let timer;
+  const chat = (id, path, body) =>
+    globalThis.fetch(`${gatewayUrl}/${id}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer demo-key', 'x-api-key': 'demo-key', 'anthropic-version': '2023-06-01' }, body: JSON.stringify(body) });
+  const openai = (id, stream = false) => chat(id, '/chat/completions', { model: 'gpt-demo', stream, messages: [{ role: 'user', content: 'hi' }] });
+  const anthropic = (id) => chat(id, '/v1/messages', { model: 'claude-demo', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] });
+  const said = new Set();
+  const once = (key, line) => {
+    if (said.has(key)) return;
+    said.add(key);
+    log(line);
+  };
+  const round = async () => {
+    try {
+      const ok = await openai('openai-demo');
+      await ok.arrayBuffer();
+      once('up', `Demo traffic is flowing through the gateway (${gatewayUrl}).`);
+      const streamed = await openai('openai-streams-demo', true);
+      await streamed.text().catch(() => once('cut', 'A streamed call was cut after 3 chunks: a failure the probes do not see.'));
+      for (let i = 0; i < 3; i++) {
+        const r = await anthropic('anthropic-demo');
+        await r.arrayBuffer();
+        if (r.headers.get('x-llm-health-circuit')) once('fast', `The gateway answered 503 at once (circuit open, Retry-After ${r.headers.get('retry-after')} s) instead of calling the flaky provider.`);
+      }
+    } catch {
+      // The gateway is not listening yet (the extension is starting): try again next round.
+    }
+    if (!stopped) timer = setTimeout(round, 3000);
+  };
+  void round();
+  return async () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
 }
 
 /** True when desktop VS Code's `code` command is on PATH. */

@@ -2,12 +2,12 @@
 // desktop VS Code when `code` is on PATH, otherwise in code-server (printing
 // the address to open). Ctrl-C stops everything it started.
 import { spawn } from 'node:child_process';
-import { hasDesktopCode, prepare, ROOT, startDemoFleet } from './demo.mjs';
+import { hasDesktopCode, prepare, ROOT, startDemoFleet, startDemoTraffic } from './demo.mjs';
 
 const started = Date.now();
 prepare();
 const demo = await startDemoFleet();
-const stops = [demo.stop];
+const stops = [demo.stop, startDemoTraffic(demo.gatewayUrl)];
 let stopping = false;
 const stopAll = async (code = 0) => {
   if (stopping) return;

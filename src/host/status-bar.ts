@@ -30,7 +30,8 @@ export class StatusBar implements vscode.Disposable {
     this.item.accessibilityInformation = { label: summary.accessible, role: 'button' };
     this.item.backgroundColor = summary.background ? new vscode.ThemeColor(`statusBarItem.${summary.background}Background`) : undefined;
     // Set on changes only: a tooltip replaced while it is open closes and fades in again.
-    this.item.tooltip = tooltip(views, this.runtime.offline, Date.now());
+    const gateway = this.runtime.gatewayState;
+    this.item.tooltip = tooltip(views, this.runtime.offline, Date.now(), gateway.kind === 'running' ? { url: gateway.url, callsPerMinute: this.runtime.traffic.callsPerMinute() } : undefined);
   }
 
   dispose(): void {

@@ -32,7 +32,7 @@ const LINKS: Partial<Record<RowAction, { command: string; icon: string; title: (
 };
 
 /** The status bar tooltip: a table of providers with links to this extension's own commands. */
-export function tooltip(views: readonly ProviderView[], offline: boolean, now: number): vscode.MarkdownString {
+export function tooltip(views: readonly ProviderView[], offline: boolean, now: number, gateway?: { readonly url: string; readonly callsPerMinute: number }): vscode.MarkdownString {
   const md = new vscode.MarkdownString(undefined, true);
   md.isTrusted = { enabledCommands: [...Object.values(LINKS).map((l) => l.command), COMMANDS.addProvider] };
   md.supportThemeIcons = true;
@@ -63,6 +63,10 @@ export function tooltip(views: readonly ProviderView[], offline: boolean, now: n
   }
   if (errors.length > 0) md.appendMarkdown(`\n${vscode.l10n.t('Last error')}:  \n${errors.join('  \n')}\n`);
   if (spending.length > 0) md.appendMarkdown(`\n$(credit-card) ${vscode.l10n.t('spends tokens on every probe')}: ${spending.join(', ')}\n`);
+  if (gateway) {
+    const rate = gateway.callsPerMinute >= 10 ? Math.round(gateway.callsPerMinute) : Math.round(gateway.callsPerMinute * 10) / 10;
+    md.appendMarkdown(`\n$(radio-tower) ${vscode.l10n.t('Gateway {0} · {1} calls/min', `\`${gateway.url}\``, rate)}\n`);
+  }
   return md;
 }
 

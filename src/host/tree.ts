@@ -151,7 +151,30 @@ export function describe(view: ProviderView): string {
   const parts = [headline(s, Date.now())];
   if (s.calls > 0) parts.push(vscode.l10n.t('{0} err', percent(s.errorRate)));
   if (s.latency) parts.push(`p95 ${ms(s.latency.p95)}`);
+  if (view.traffic && view.traffic.calls > 0) parts.push(vscode.l10n.t('live {0}/min', perMinute(view.traffic.callsPerMinute)));
   return [...parts, ...spends].join(' · ');
+}
+
+function perMinute(rate: number): string {
+  return rate >= 10 ? String(Math.round(rate)) : rate.toFixed(1).replace(/\.0$/, '');
+}
+
+/** Live traffic through the local gateway, apart from probes: both feed the one breaker. */
+function trafficRows(id: string, t: NonNullable<ProviderView['traffic']>, now: number): StatNode[] {
+  const stat = (label: string, value: string, tooltip?: string) => new StatNode(id, label, value, tooltip);
+  const rows = [
+    stat(
+      vscode.l10n.t('Live traffic'),
+      t.calls > 0 ? vscode.l10n.t('{0} calls/min · {1} err', perMinute(t.callsPerMinute), percent(t.errorRate ?? 0)) : vscode.l10n.t('no calls in 5 min'),
+      vscode.l10n.t('Calls through the local gateway in the last 5 minutes ({0}, {1} failed). They feed the same window and breaker as probes.', t.calls, t.failures),
+    ),
+  ];
+  if (t.p95TtfbMs !== undefined) rows.push(stat(vscode.l10n.t('Live first byte'), `p95 ${ms(t.p95TtfbMs)}`, vscode.l10n.t('Time to first byte of real calls, p95, last 5 minutes.')));
+  if (t.invalidRequests > 0) {
+    rows.push(stat(vscode.l10n.t('Refused as invalid'), String(t.invalidRequests), vscode.l10n.t('Requests the provider refused as invalid (400, 413, 422…): a bug in the calling code, not counted against the provider.')));
+  }
+  if (t.lastError) rows.push(stat(vscode.l10n.t('Last traffic error'), `${relative(t.lastError.at, now)}`, t.lastError.message));
+  return rows;
 }
 
 /** What a provider's row says first: its circuit when that is the news, else its status. */
@@ -219,6 +242,7 @@ function statistics(view: ProviderView, now: number): StatNode[] {
       ),
     );
   }
+  if (view.traffic) rows.push(...trafficRows(id, view.traffic, now));
   const failed = FAILURE_KINDS.filter((k) => s.byKind[k] > 0);
   if (failed.length === 0) rows.push(stat(vscode.l10n.t('Failures'), vscode.l10n.t('none')));
   for (const kind of failed) rows.push(stat(failureLabel(kind), String(s.byKind[kind])));
