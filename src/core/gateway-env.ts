@@ -20,16 +20,19 @@ export interface GatewayVariable {
  * includes `/v1` (as the preset's base URL does); `ANTHROPIC_BASE_URL` and
  * `OLLAMA_HOST` are the bare host.
  */
-const SDK_VARIABLES: Partial<Record<PresetId, { readonly name: string; readonly suffix?: string }>> = {
-  openai: { name: 'OPENAI_BASE_URL' },
-  anthropic: { name: 'ANTHROPIC_BASE_URL' },
-  'azure-openai': { name: 'AZURE_OPENAI_ENDPOINT' },
-  gemini: { name: 'GOOGLE_GEMINI_BASE_URL' },
-  mistral: { name: 'MISTRAL_BASE_URL' },
-  groq: { name: 'GROQ_BASE_URL' },
-  openrouter: { name: 'OPENROUTER_BASE_URL' },
+const SDK_VARIABLES: Partial<Record<PresetId, { readonly name: string; readonly key?: string; readonly suffix?: string }>> = {
+  openai: { name: 'OPENAI_BASE_URL', key: 'OPENAI_API_KEY' },
+  anthropic: { name: 'ANTHROPIC_BASE_URL', key: 'ANTHROPIC_API_KEY' },
+  'azure-openai': { name: 'AZURE_OPENAI_ENDPOINT', key: 'AZURE_OPENAI_API_KEY' },
+  gemini: { name: 'GOOGLE_GEMINI_BASE_URL', key: 'GEMINI_API_KEY' },
+  mistral: { name: 'MISTRAL_BASE_URL', key: 'MISTRAL_API_KEY' },
+  groq: { name: 'GROQ_BASE_URL', key: 'GROQ_API_KEY' },
+  openrouter: { name: 'OPENROUTER_BASE_URL', key: 'OPENROUTER_API_KEY' },
   ollama: { name: 'OLLAMA_HOST' },
 };
+
+/** Set when any routed provider lets the gateway add its key: the token that asks for it. */
+export const GATEWAY_TOKEN_VARIABLE = 'LLM_HEALTH_GATEWAY_TOKEN';
 
 /** Always set: the gateway's address. */
 export const GATEWAY_URL_VARIABLE = 'LLM_HEALTH_GATEWAY_URL';
@@ -41,25 +44,34 @@ export function providerVariable(id: string): string {
 
 /**
  * The variables for `providers` (in settings order) on a gateway at
- * `gatewayUrl`. When two providers share a preset, its SDK variable goes to
- * the first; each still has its own `LLM_HEALTH_<ID>_BASE_URL`.
+ * `gatewayUrl`. When two providers share a preset, its SDK variables go to
+ * the first; each still has its own `LLM_HEALTH_<ID>_BASE_URL`. A provider
+ * whose key the gateway adds (`gatewayKey`) gets `token` as its SDK key
+ * variable and `LLM_HEALTH_<ID>_API_KEY`: the SDK sends the token, the
+ * gateway swaps in the real key, and the key itself is in no terminal.
  */
-export function gatewayEnvironment(gatewayUrl: string, providers: readonly Pick<ProviderDefinition, 'id' | 'preset'>[]): GatewayVariable[] {
+export function gatewayEnvironment(gatewayUrl: string, providers: readonly Pick<ProviderDefinition, 'id' | 'preset' | 'gatewayKey'>[], token?: string): GatewayVariable[] {
   const out: GatewayVariable[] = [];
   const taken = new Set<string>();
+  const add = (name: string, value: string, providerId: string) => {
+    if (taken.has(name)) return;
+    taken.add(name);
+    out.push({ name, value, providerId });
+  };
+  let tokens = false;
   for (const p of providers) {
     const value = `${gatewayUrl}/${p.id}`;
+    const keyed = p.gatewayKey === true && token !== undefined;
+    tokens ||= keyed;
     const sdk = SDK_VARIABLES[p.preset];
     if (sdk && !taken.has(sdk.name)) {
-      taken.add(sdk.name);
-      out.push({ name: sdk.name, value: value + (sdk.suffix ?? ''), providerId: p.id });
+      add(sdk.name, value + (sdk.suffix ?? ''), p.id);
+      if (keyed && sdk.key) add(sdk.key, token, p.id);
     }
-    const own = providerVariable(p.id);
-    if (!taken.has(own)) {
-      taken.add(own);
-      out.push({ name: own, value, providerId: p.id });
-    }
+    add(providerVariable(p.id), value, p.id);
+    if (keyed) add(providerVariable(p.id).replace(/_BASE_URL$/, '_API_KEY'), token, p.id);
   }
+  if (tokens) out.unshift({ name: GATEWAY_TOKEN_VARIABLE, value: token!, providerId: '' });
   if (providers.length > 0) out.unshift({ name: GATEWAY_URL_VARIABLE, value: gatewayUrl, providerId: '' });
   return out;
 }

@@ -5,12 +5,13 @@
  * provider's window and its live-traffic figures.
  */
 import type { Clock } from './clock';
-import { circuitOpenReply, errorStyleOf } from './gateway-reply';
+import { circuitOpenReply, errorStyleOf, refusalReply } from './gateway-reply';
 import type { ErrorStyle, GatewayReply, Refused } from './gateway-reply';
 import type { GatewayRoute } from './gateway-route';
 import { isClientSide } from './outcome';
 import type { Permit } from './permit';
-import type { ProviderDefinition } from './provider';
+import { credentialReaches } from './provider';
+import type { Credential, ProviderDefinition } from './provider';
 import { TrafficLog, verdictOf } from './traffic';
 import type { CallEnd, TrafficSummary } from './traffic';
 import type { HealthTracker } from './tracker';
@@ -19,6 +20,8 @@ import type { HealthTracker } from './tracker';
 export interface GatewayTarget extends GatewayRoute {
   readonly label: string;
   readonly style: ErrorStyle;
+  /** The user asked the gateway to add this provider's key to calls that carry the session token. */
+  readonly addsKey?: boolean;
 }
 
 /** One call let through; told exactly once how it ended. */
@@ -53,7 +56,17 @@ export interface GatewayTrafficOptions {
   readonly wall: () => number;
   /** A call of this provider was recorded (refresh its views, save soon). */
   readonly onCall?: (id: string) => void;
+  /**
+   * This session's gateway token: a call that presents it as its key gets the
+   * provider's real key instead, if the user turned that on for the provider.
+   */
+  readonly token?: string;
+  /** The provider's key, as probes send it; never logged. */
+  readonly credential?: (id: string) => Credential | undefined;
 }
+
+/** Headers that carry a key, in every style the presets use. */
+const KEY_HEADERS = ['authorization', 'x-api-key', 'api-key', 'x-goog-api-key'] as const;
 
 export class GatewayTraffic implements GatewayPolicy {
   private routes = new Map<string, GatewayTarget>();
@@ -65,7 +78,7 @@ export class GatewayTraffic implements GatewayPolicy {
   /** The providers that route now; the figures of one that left go with it. */
   configure(providers: readonly ProviderDefinition[], mode: GatewayMode): void {
     this.mode = mode;
-    this.routes = new Map(providers.map((p) => [p.id, { id: p.id, baseUrl: p.baseUrl, label: p.label, style: errorStyleOf(p.preset) }]));
+    this.routes = new Map(providers.map((p) => [p.id, { id: p.id, baseUrl: p.baseUrl, label: p.label, style: errorStyleOf(p.preset), ...(p.gatewayKey && { addsKey: true }) }]));
     for (const id of this.logs.keys()) if (!this.routes.has(id)) this.logs.delete(id);
   }
 
@@ -73,15 +86,38 @@ export class GatewayTraffic implements GatewayPolicy {
     return this.routes;
   }
 
-  begin(target: GatewayTarget): { reply: GatewayReply } | { call: GatewayCall } {
+  begin(target: GatewayTarget, headers: RequestHeaders = {}): { reply: GatewayReply } | { call: GatewayCall } {
+    const key = this.keyFor(target, headers);
+    if ('reply' in key) return key;
     const { tracker } = this.options;
     const admission = tracker.admit(target.id);
-    if (admission.admitted) return { call: this.call(target.id, admission) };
+    if (admission.admitted) return { call: this.call(target.id, admission, key.headers) };
     if (this.mode === 'protect') {
       const refused = this.refusal(target.id, admission.reason, admission.retryAt);
       if (refused) return { reply: circuitOpenReply(refused, target.label, target.style, this.options.clock.now()) };
     }
-    return { call: this.call(target.id, undefined) };
+    return { call: this.call(target.id, undefined, key.headers) };
+  }
+
+  /**
+   * A call whose key is the session token gets the provider's own key in its
+   * place, when the user turned that on and the key may go to that URL; the
+   * token itself never leaves this machine. Any other call keeps the headers
+   * its client sent, untouched.
+   */
+  private keyFor(target: GatewayTarget, headers: RequestHeaders): { reply: GatewayReply } | { headers?: Readonly<Record<string, string>> } {
+    const token = this.options.token;
+    if (token === undefined || !KEY_HEADERS.some((name) => presents(headers[name], token))) return {};
+    if (!target.addsKey) {
+      return { reply: refusalReply(401, `LLM Health gateway: the gateway token is not a key for "${target.label}": turn on "gatewayKey" for this provider, or send its own key.`, target.style) };
+    }
+    const credential = this.options.credential?.(target.id);
+    if (credential === undefined || !credentialReaches(credential, new URL(target.baseUrl))) {
+      return { reply: refusalReply(401, `LLM Health gateway: no key is stored for "${target.label}": run "LLM Health: Set API Key".`, target.style) };
+    }
+    // The token's header goes; the provider's own header takes its place.
+    const replaced: Record<string, string> = Object.fromEntries(KEY_HEADERS.filter((name) => presents(headers[name], token)).map((name) => [name, '']));
+    return { headers: { ...replaced, ...credential.headers } };
   }
 
   /** Live-traffic figures of a provider; undefined when it does not route. */
@@ -103,8 +139,9 @@ export class GatewayTraffic implements GatewayPolicy {
     return total;
   }
 
-  private call(id: string, permit: Permit | undefined): GatewayCall {
+  private call(id: string, permit: Permit | undefined, headers: Readonly<Record<string, string>> | undefined): GatewayCall {
     return {
+      ...(headers && { headers }),
       finish: (end) => {
         const { tracker, clock, wall, onCall } = this.options;
         const verdict = verdictOf(end, wall());
@@ -144,4 +181,14 @@ export class GatewayTraffic implements GatewayPolicy {
         return undefined;
     }
   }
+}
+
+/** Whether a key header's value is the token, bare or as a bearer token; compared in constant time. */
+function presents(value: string | string[] | undefined, token: string): boolean {
+  if (typeof value !== 'string') return false;
+  const bare = value.startsWith('Bearer ') ? value.slice(7) : value;
+  if (bare.length !== token.length) return false;
+  let diff = 0;
+  for (let i = 0; i < token.length; i++) diff |= bare.charCodeAt(i) ^ token.charCodeAt(i);
+  return diff === 0;
 }

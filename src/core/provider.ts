@@ -62,6 +62,11 @@ export interface ProviderDefinition {
   readonly auth: AuthStyle;
   /** An environment variable holding the key (user settings or a trusted workspace only). */
   readonly apiKeyEnv?: string;
+  /**
+   * The local gateway adds this provider's key to calls that carry the
+   * session's gateway token instead of a key (set in the gateway's terminals).
+   */
+  readonly gatewayKey?: true;
   readonly intervalMs: number;
   readonly timeoutMs: number;
   readonly enabled: boolean;

@@ -22,7 +22,7 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // Visible ASCII, space, tab and obs-text: no CR/LF (header injection) and no NUL.
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const PROBE_METHODS: readonly ProbeMethod[] = ['GET', 'HEAD', 'POST'];
-const PROVIDER_KEYS = ['id', 'label', 'preset', 'baseUrl', 'apiKeyEnv', 'headers', 'probe', 'intervalSeconds', 'timeoutMs', 'enabled'];
+const PROVIDER_KEYS = ['id', 'label', 'preset', 'baseUrl', 'apiKeyEnv', 'headers', 'probe', 'intervalSeconds', 'timeoutMs', 'enabled', 'gatewayKey'];
 const PROBE_KEYS = ['method', 'path', 'expectStatus', 'bodyContains', 'jsonPath', 'jsonEquals', 'body'];
 const SET_API_KEY = 'keys belong in SecretStorage, not in settings: use "LLM Health: Set API Key" instead';
 /** Headers the prober owns: overriding them breaks framing or routing. */
@@ -135,6 +135,7 @@ class ProviderReader {
     const intervalSeconds = this.readNumber(entry, 'intervalSeconds', INTERVAL_SECONDS, this.defaults.intervalMs / S);
     const timeoutMs = this.readNumber(entry, 'timeoutMs', TIMEOUT_MS, this.defaults.timeoutMs);
     const enabled = this.readEnabled(own(entry, 'enabled'));
+    const gatewayKey = this.readGatewayKey(own(entry, 'gatewayKey'));
     const probe = baseUrl === undefined ? undefined : this.probeSpec(baseUrl, preset, headers, override);
 
     if (baseUrl === undefined || probe === undefined) return this.broken(preset, label, apiKeyEnv);
@@ -148,6 +149,7 @@ class ProviderReader {
       probe,
       auth: preset.auth,
       ...(apiKeyEnv === undefined ? {} : { apiKeyEnv }),
+      ...(gatewayKey && { gatewayKey }),
       intervalMs: Math.round(intervalSeconds * S),
       timeoutMs: Math.round(timeoutMs),
       enabled: enabled && problems.length === 0,
@@ -398,6 +400,13 @@ class ProviderReader {
     if (inRange(raw, range)) return raw;
     this.error(`.${key}`, rangeText(range));
     return fallback;
+  }
+
+  private readGatewayKey(raw: unknown): boolean {
+    if (raw === undefined || raw === false) return false;
+    if (raw === true) return true;
+    this.warning('.gatewayKey', 'must be true or false; the gateway adds no key');
+    return false;
   }
 
   private readEnabled(raw: unknown): boolean {

@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock';
 import { LatestWinsPipeline } from '../core/pipeline';
 import type { Run } from '../core/pipeline';
-import type { KeySource } from '../core/provider';
+import type { Credential, KeySource } from '../core/provider';
 import { Scheduler } from '../core/scheduler';
 import type { ProbeEvent, Timers } from '../core/scheduler';
 import type { Diagnostic } from '../core/settings-ranges';
@@ -110,6 +110,11 @@ export class ConfigurationPipeline implements ProbeSchedule {
 
   probeSoon(id?: string): void {
     this.scheduler?.probeSoon(id);
+  }
+
+  /** The provider's key as probes send it (for the gateway, when the user asked it to add keys). */
+  credentialOf(id: string): Credential | undefined {
+    return this.keys.get(id)?.credential;
   }
 
   nextProbeAt(id: string): number | undefined {

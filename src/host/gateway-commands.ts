@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { exportLines, gatewayEnvironment } from '../core/gateway-env';
+import { exportLines } from '../core/gateway-env';
 import { CONFIG_SECTION, COMMANDS } from './ids';
 import type { GatewayState } from './gateway-host';
 import type { Runtime } from './runtime';
@@ -27,8 +27,7 @@ export function gatewayCommandHandlers(runtime: Runtime) {
         void vscode.window.showWarningMessage(vscode.l10n.t('The LLM Health gateway is not running: start it first.'));
         return;
       }
-      const routed = runtime.providers.filter((p) => p.notProbed === undefined).map((p) => p.definition);
-      await vscode.env.clipboard.writeText(exportLines(gatewayEnvironment(state.url, routed)));
+      await vscode.env.clipboard.writeText(exportLines(runtime.gatewayVariables() ?? []));
       void vscode.window.setStatusBarMessage(vscode.l10n.t('Gateway environment copied: paste it into any shell'), 3000);
     },
   };

@@ -38,6 +38,8 @@ export interface GatewayHostOptions {
   readonly ports: PortMemory;
   readonly terminals: TerminalEnvironment;
   readonly proxy: () => ProxySettings;
+  /** The session's gateway token, for the providers whose key the gateway adds. */
+  readonly token?: string;
   readonly log: ComponentLog;
   readonly onState: (state: GatewayState) => void;
 }
@@ -79,6 +81,13 @@ export class GatewayHost {
     return this.pipeline.request();
   }
 
+  /** The variables the terminals get now; undefined while the gateway is not running. */
+  variables(): GatewayVariable[] | undefined {
+    const server = this.server;
+    if (server === undefined || this._state.kind !== 'running' || this.desired === undefined) return undefined;
+    return gatewayEnvironment(server.url, this.desired.routed, this.options.token);
+  }
+
   /** VS Code's proxy settings changed. */
   setProxy(settings: ProxySettings): void {
     this.server?.setProxy(settings);
@@ -113,7 +122,7 @@ export class GatewayHost {
       this.options.log.info(`listening on ${started.url}`);
     }
     const running = this.server!;
-    if (settings.terminalEnv) this.options.terminals.replace(gatewayEnvironment(running.url, desired.routed));
+    if (settings.terminalEnv) this.options.terminals.replace(gatewayEnvironment(running.url, desired.routed, this.options.token));
     else this.options.terminals.clear();
     this.setState({ kind: 'running', url: running.url, port: running.port });
   }

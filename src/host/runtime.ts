@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { SteadyClock, TurnClock } from '../core/clock';
+import type { GatewayVariable } from '../core/gateway-env';
 import { GatewayTraffic } from '../core/gateway-traffic';
 import { sanitizeMessage } from '../core/sanitize';
 import type { ProbeEvent } from '../core/scheduler';
@@ -91,7 +93,16 @@ export class Runtime implements Disposable {
     this.steady = new SteadyClock({ monotonic: time.monotonic, wall: time.wall });
     this.clock = new TurnClock(() => this.steady.now(), time.defer);
     this.tracker = new HealthTracker({ clock: this.clock, wall: time.wall, random: host.random ?? Math.random });
-    this.traffic = new GatewayTraffic({ tracker: this.tracker, clock: this.clock, wall: time.wall, onCall: (id) => this.recordedOutside(id) });
+    // This session's gateway token: in the gateway's terminals in place of keys, never stored or logged.
+    const token = `llmh_${randomBytes(24).toString('base64url')}`;
+    this.traffic = new GatewayTraffic({
+      tracker: this.tracker,
+      clock: this.clock,
+      wall: time.wall,
+      onCall: (id) => this.recordedOutside(id),
+      token,
+      credential: (id) => this.probing.credentialOf(id),
+    });
     this.probing = new ConfigurationPipeline({
       source: host,
       secrets,
@@ -112,6 +123,7 @@ export class Runtime implements Disposable {
         return module.startGateway;
       },
       policy: this.traffic,
+      token,
       ports: host.gateway?.ports ?? { get: () => remembered, set: async (port) => void (remembered = port) },
       terminals: host.gateway?.terminals ?? { replace: () => undefined, clear: () => undefined },
       proxy: () => ({ ...host.readProxySettings(), env: host.env ?? process.env }),
@@ -172,6 +184,11 @@ export class Runtime implements Disposable {
   /** The local gateway: off, starting, running (with its address) or failed (with why). */
   get gatewayState(): GatewayState {
     return this.gateway.state;
+  }
+
+  /** What the gateway's terminals get, while it runs: base URLs, and the token in place of keys it adds. */
+  gatewayVariables(): GatewayVariable[] | undefined {
+    return this.gateway.variables();
   }
 
   /** Nothing is announced before the first configuration is applied. */

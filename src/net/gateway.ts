@@ -236,7 +236,13 @@ function forwardedHeaders(incoming: IncomingMessage['headers'], extra: Readonly<
     if (value === undefined || HOP_BY_HOP.has(name)) continue;
     out[name] = value;
   }
-  if (extra) for (const [name, value] of Object.entries(extra)) out[name.toLowerCase()] = value;
+  // An empty value removes the client's header (the gateway token the gateway replaced).
+  if (extra) {
+    for (const [name, value] of Object.entries(extra)) {
+      if (value === '') delete out[name.toLowerCase()];
+      else out[name.toLowerCase()] = value;
+    }
+  }
   return out;
 }
 

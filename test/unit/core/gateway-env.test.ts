@@ -82,3 +82,34 @@ describe('gateway settings', () => {
     assert.match(parseSettings({ gateway: { port: 70_000 } }).diagnostics[0]!.message, /integer from 0 to 65535/);
   });
 });
+
+describe('gateway environment: keys the gateway adds', () => {
+  it('a gatewayKey provider gets the token as its SDK key variable and its own; the key itself is in no variable', () => {
+    const vars = gatewayEnvironment(URL, [{ id: 'openai', preset: 'openai', gatewayKey: true }, { id: 'claude', preset: 'anthropic' }], 'llmh_tok');
+    assert.deepEqual(
+      vars.map((v) => `${v.name}=${v.value}`),
+      [
+        `LLM_HEALTH_GATEWAY_URL=${URL}`,
+        'LLM_HEALTH_GATEWAY_TOKEN=llmh_tok',
+        `OPENAI_BASE_URL=${URL}/openai`,
+        'OPENAI_API_KEY=llmh_tok',
+        `LLM_HEALTH_OPENAI_BASE_URL=${URL}/openai`,
+        'LLM_HEALTH_OPENAI_API_KEY=llmh_tok',
+        `ANTHROPIC_BASE_URL=${URL}/claude`,
+        `LLM_HEALTH_CLAUDE_BASE_URL=${URL}/claude`,
+      ],
+    );
+  });
+
+  it('without gatewayKey no token is handed out', () => {
+    assert.ok(gatewayEnvironment(URL, [{ id: 'openai', preset: 'openai' }], 'llmh_tok').every((v) => v.value !== 'llmh_tok'));
+  });
+
+  it('settings: gatewayKey true is kept; anything else is a warning and off', () => {
+    const ok = parseSettings({ providers: [{ id: 'a', preset: 'openai', gatewayKey: true }] });
+    assert.equal(ok.providers[0]!.gatewayKey, true);
+    const bad = parseSettings({ providers: [{ id: 'a', preset: 'openai', gatewayKey: 'yes' }] });
+    assert.equal(bad.providers[0]!.gatewayKey, undefined);
+    assert.match(bad.diagnostics.map((d) => d.message).join('\n'), /gatewayKey|must be true or false; the gateway adds no key/);
+  });
+});

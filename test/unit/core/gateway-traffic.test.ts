@@ -189,3 +189,56 @@ describe('gateway traffic: live figures', () => {
     assert.deepEqual([s.calls, s.invalidRequests, s.callsPerMinute], [0, 0, 0]);
   });
 });
+
+describe('gateway traffic: the gateway adds a key only where the user asked, and only for the session token', () => {
+  const TOKEN = 'llmh_session-token-0123456789';
+  function keyed(gatewayKey: boolean, stored: Record<string, string> | null = { authorization: 'Bearer sk-real' }) {
+    const clock = new FakeClock();
+    const tracker = new HealthTracker({ clock, random: fixedRandom(0) });
+    tracker.add('oa');
+    const traffic = new GatewayTraffic({
+      tracker,
+      clock,
+      wall: () => clock.now(),
+      token: TOKEN,
+      credential: () => (stored ? { origin: 'https://oa.example.com', headers: stored } : undefined),
+    });
+    traffic.configure([openAiDefinition('oa', gatewayKey ? { gatewayKey: true } : {})], 'observe');
+    return (headers: Record<string, string>) => traffic.begin(traffic.targets().get('oa')!, headers);
+  }
+
+  it('the token as the client\'s key: replaced by the stored key, which the token never accompanies', () => {
+    const begun = keyed(true)({ authorization: `Bearer ${TOKEN}` });
+    assert.ok('call' in begun);
+    assert.deepEqual(begun.call.headers, { authorization: 'Bearer sk-real' });
+  });
+
+  it('a token sent as x-api-key is removed and the provider\'s own header added', () => {
+    const begun = keyed(true, { 'x-api-key': 'sk-ant-real' })({ 'x-api-key': TOKEN });
+    assert.ok('call' in begun);
+    assert.deepEqual(begun.call.headers, { 'x-api-key': 'sk-ant-real' });
+  });
+
+  it('a client\'s own key passes untouched, even where the gateway may add one', () => {
+    const cases: Array<Record<string, string>> = [{ authorization: 'Bearer sk-client' }, {}, { authorization: `Bearer ${TOKEN}x` }];
+    for (const headers of cases) {
+      const begun = keyed(true)(headers);
+      assert.ok('call' in begun);
+      assert.equal(begun.call.headers, undefined, JSON.stringify(headers));
+    }
+  });
+
+  it('the token to a provider without gatewayKey: 401 from the gateway, and the token goes nowhere', () => {
+    const begun = keyed(false)({ authorization: `Bearer ${TOKEN}` });
+    assert.ok('reply' in begun);
+    assert.equal(begun.reply.status, 401);
+    assert.match(begun.reply.body, /turn on \\"gatewayKey\\"/);
+    assert.doesNotMatch(begun.reply.body, new RegExp(TOKEN));
+  });
+
+  it('no stored key, or one bound elsewhere: 401 naming the fix, never a call without a key', () => {
+    const none = keyed(true, null)({ authorization: `Bearer ${TOKEN}` });
+    assert.ok('reply' in none);
+    assert.match(none.reply.body, /Set API Key/);
+  });
+});

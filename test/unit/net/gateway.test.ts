@@ -5,6 +5,9 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { CIRCUIT_HEADER, circuitOpenReply } from '../../../src/core/gateway-reply';
+import { GatewayTraffic } from '../../../src/core/gateway-traffic';
+import { HealthTracker } from '../../../src/core/tracker';
+import { openAiDefinition } from '../definitions';
 import { verdictOf } from '../../../src/core/traffic';
 import type { CallEnd, CallVerdict } from '../../../src/core/traffic';
 import { LocalGateway } from '../../../src/net/gateway';
@@ -287,5 +290,34 @@ describe('gateway: not an open proxy', () => {
     targets.set('gone', { id: 'gone', baseUrl: `http://127.0.0.1:${port}/v1`, label: 'Gone', style: 'openai' });
     await assert.rejects(openai('gone').models.list(), (err: unknown) => err instanceof OpenAI.APIError && err.status === 502 && /"Gone" failed before an answer came \(ECONNREFUSED\)/.test(err.message));
     assert.equal(recorded((await endsOf('gone'))[0]!).kind, 'network');
+  });
+});
+
+describe('gateway: a key the gateway adds for the session token', () => {
+  it('an SDK whose key is the token reaches the provider with the stored key; the token never leaves', async () => {
+    const TOKEN = 'llmh_test-session-token';
+    const clock = { now: () => performance.now() };
+    const tracker = new HealthTracker({ clock });
+    tracker.add('keyed');
+    const traffic = new GatewayTraffic({
+      tracker,
+      clock,
+      wall: Date.now,
+      token: TOKEN,
+      credential: () => ({ origin: new URL(fleet.url).origin, headers: { authorization: 'Bearer sk-stored-real' } }),
+    });
+    traffic.configure([openAiDefinition('keyed', { baseUrl: `${fleet.url}/keyed/v1`, gatewayKey: true })], 'observe');
+    const keyed = await LocalGateway.start({ port: 0, policy: traffic });
+    try {
+      const client = new OpenAI({ apiKey: TOKEN, baseURL: `${keyed.url}/keyed`, maxRetries: 0 });
+      const reply = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });
+      assert.equal(reply.choices[0]?.message.content, chatReplyText(5));
+      const seen = fleet.requests('keyed');
+      assert.equal(seen.at(-1)!.headers['authorization'], 'Bearer sk-stored-real');
+      assert.ok(seen.every((r) => !JSON.stringify(r.headers).includes(TOKEN)), 'the token reached the provider');
+      assert.equal(tracker.snapshot('keyed')!.calls, 1);
+    } finally {
+      await keyed.close();
+    }
   });
 });
