@@ -485,7 +485,7 @@ describe('package.json agrees with the parser', () => {
     const fields = Object.keys(properties['llmHealth.providers']?.items?.properties ?? {});
     const entry = Object.fromEntries(fields.map((f) => [f, undefined]));
     assert.deepEqual(warnings(parseSettings({ providers: [{ ...entry, ...GOOD }] })), []);
-    assert.deepEqual(fields.sort(), ['apiKeyEnv', 'baseUrl', 'enabled', 'headers', 'id', 'intervalSeconds', 'label', 'preset', 'probe', 'timeoutMs']);
+    assert.deepEqual(fields.sort(), ['apiKeyEnv', 'baseUrl', 'enabled', 'gatewayKey', 'headers', 'id', 'intervalSeconds', 'label', 'preset', 'probe', 'timeoutMs']);
   });
 
   for (const [name, schema] of Object.entries(properties)) {
