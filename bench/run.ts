@@ -3,6 +3,7 @@
  * baseline measured in the same run. Exits 1 when a target is missed.
  */
 import { benchMemory, benchRecordCost } from './breaker';
+import { benchGateway } from './gateway';
 import { benchGuardedCalls, benchRealLatencies } from './guarded';
 import { benchHotPathTargets } from './hot-path-targets';
 import { benchProbing } from './probing';
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
   await timed('memory', benchMemory);
   await timed('scheduler', benchScheduler);
   await timed('probing', benchProbing);
+  await timed('gateway', benchGateway);
   const missed = results.filter((ok) => !ok).length;
   console.log(missed === 0 ? '\nAll targets met.' : `\n${missed} target(s) missed.`);
   process.exitCode = missed === 0 ? 0 : 1;
