@@ -85,8 +85,9 @@ export async function startDemoFleet(log = console.log) {
 /**
  * A small client that calls through the gateway every few seconds, as a
  * developer's program would: a chat call to a healthy provider, a streamed
- * one whose stream breaks, and calls to the flaky provider until its circuit
- * opens and the gateway answers 503 at once. Waits for the gateway to listen.
+ * one whose stream breaks, one to the flaky provider, and one to the
+ * rate-limited provider, which the gateway answers itself (503) while its
+ * circuit is open. Waits for the gateway to listen.
  */
 export function startDemoTraffic(gatewayUrl, log = console.log) {
   let stopped = false;
@@ -108,11 +109,12 @@ export function startDemoTraffic(gatewayUrl, log = console.log) {
       once('up', `Demo traffic is flowing through the gateway (${gatewayUrl}).`);
       const streamed = await openai('openai-streams-demo', true);
       await streamed.text().catch(() => once('cut', 'A streamed call was cut after 3 chunks: a failure the probes do not see.'));
-      for (let i = 0; i < 3; i++) {
-        const r = await anthropic('anthropic-demo');
-        await r.arrayBuffer();
-        if (r.headers.get('x-llm-health-circuit')) once('fast', `The gateway answered 503 at once (circuit open, Retry-After ${r.headers.get('retry-after')} s) instead of calling the flaky provider.`);
-      }
+      const flaky = await anthropic('anthropic-demo');
+      await flaky.arrayBuffer();
+      // Groq's circuit is open (it answers 429 with Retry-After): in protect mode the gateway answers itself.
+      const limited = await openai('groq-demo');
+      await limited.arrayBuffer();
+      if (limited.headers.get('x-llm-health-circuit')) once('fast', `The gateway answered 503 at once for the rate-limited provider (circuit open, Retry-After ${limited.headers.get('retry-after')} s) instead of calling it.`);
     } catch {
       // The gateway is not listening yet (the extension is starting): try again next round.
     }
