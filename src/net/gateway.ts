@@ -43,6 +43,8 @@ export class LocalGateway {
   private readonly server: http.Server;
   private readonly direct: Agent;
   private readonly proxies = new Map<string, ProxyAgent>();
+  /** Dispatcher by provider base URL. */
+  private readonly routes = new Map<string, Dispatcher>();
   private readonly sockets = new Set<Socket>();
   private readonly inFlight = new Set<AbortController>();
   private readonly now: () => number;
@@ -102,6 +104,7 @@ export class LocalGateway {
 
   setProxy(settings: ProxySettings): void {
     this.proxySettings = settings;
+    this.routes.clear();
   }
 
   /** Stops listening, ends every call in flight (as canceled) and closes every connection. */
@@ -169,9 +172,9 @@ export class LocalGateway {
       const upstream = await request(url, {
         method: method as Dispatcher.HttpMethod,
         headers,
-        body: hasBody ? req : undefined,
+        body: hasBody ? await bodyOf(req) : undefined,
         signal: controller.signal,
-        dispatcher: this.dispatcherFor(new URL(url)),
+        dispatcher: this.dispatcherFor(target.baseUrl),
         headersTimeout: UPSTREAM_TIMEOUT_MS,
         bodyTimeout: UPSTREAM_TIMEOUT_MS,
       });
@@ -179,7 +182,8 @@ export class LocalGateway {
       ttfbMs = this.now() - started;
       const watch = isEventStream(upstream.headers['content-type']) ? new EventStreamWatch() : undefined;
       res.writeHead(upstream.statusCode, responseHeaders(upstream.headers));
-      res.flushHeaders();
+      // A stream's headers go at once (its first event may be seconds away); a whole answer's go with its body.
+      if (watch) res.flushHeaders();
       for await (const chunk of upstream.body as AsyncIterable<Uint8Array>) {
         watch?.push(chunk);
         if (!res.write(chunk)) await drained(res);
@@ -208,7 +212,17 @@ export class LocalGateway {
     }
   }
 
-  private dispatcherFor(url: URL): Dispatcher {
+  /** The dispatcher for a provider's base URL, decided once per proxy settings. */
+  private dispatcherFor(baseUrl: string): Dispatcher {
+    let dispatcher = this.routes.get(baseUrl);
+    if (dispatcher === undefined) {
+      dispatcher = this.dispatcherOf(new URL(baseUrl));
+      this.routes.set(baseUrl, dispatcher);
+    }
+    return dispatcher;
+  }
+
+  private dispatcherOf(url: URL): Dispatcher {
     const proxy = proxyFor(url, this.proxySettings);
     if (proxy === undefined) return this.direct;
     let agent = this.proxies.get(proxy);
@@ -253,6 +267,22 @@ function responseHeaders(incoming: Readonly<Record<string, string | string[] | u
     out[name] = value;
   }
   return out;
+}
+
+/** Below this, a request body with a length is read whole and sent in one write; above it, or without a length, it streams. */
+const SMALL_BODY_BYTES = 64 * 1024;
+
+/**
+ * A chat request is a few kilobytes of JSON with a Content-Length: read whole,
+ * it goes upstream in one write with its headers. A large or chunked upload
+ * streams through as it comes, with backpressure.
+ */
+async function bodyOf(req: IncomingMessage): Promise<IncomingMessage | Buffer> {
+  const length = Number(req.headers['content-length']);
+  if (!(length >= 0 && length <= SMALL_BODY_BYTES) || req.headers['transfer-encoding'] !== undefined) return req;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
 function isEventStream(contentType: string | string[] | undefined): boolean {

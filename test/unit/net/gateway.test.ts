@@ -185,6 +185,33 @@ describe('gateway: the openai SDK through it', () => {
   });
 });
 
+describe('gateway: request bodies', () => {
+  it('a large request body streams through whole (above the size read at once)', async () => {
+    const content = 'x'.repeat(300_000);
+    const reply = await openai('oa').chat.completions.create({ model: 'm', messages: [{ role: 'user', content }] });
+    assert.equal(reply.choices[0]?.message.content, chatReplyText(5));
+    const seen = fleet.requests('oa').at(-1)!;
+    assert.ok((seen.bodyBytes ?? 0) > 300_000, `the provider got ${seen.bodyBytes} bytes`);
+  });
+
+  it('a chunked upload without a length streams through', async () => {
+    const body = JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'y'.repeat(100_000) }] });
+    const parts = [body.slice(0, 50_000), body.slice(50_000)];
+    const response = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: gateway.port, path: '/oa/chat/completions', method: 'POST', headers: { 'content-type': 'application/json', host: `127.0.0.1:${gateway.port}` } }, (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, text }));
+      });
+      req.on('error', reject);
+      req.write(parts[0]);
+      setTimeout(() => req.end(parts[1]), 50);
+    });
+    assert.equal(response.status, 200, response.text);
+    assert.equal(fleet.requests('oa').at(-1)!.bodyBytes, Buffer.byteLength(body));
+  });
+});
+
 describe('gateway: the anthropic SDK through it', () => {
   it('a message and a streamed message', async () => {
     const client = anthropic('an');
