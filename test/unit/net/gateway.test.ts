@@ -78,6 +78,7 @@ before(async () => {
       openaiTarget('oa-err'),
       openaiTarget('oa-slow'),
       openaiTarget('oa-500'),
+      openaiTarget('oa-hang'),
       anthropicTarget('an'),
       anthropicTarget('an-529'),
       anthropicTarget('an-err'),
@@ -88,6 +89,7 @@ before(async () => {
   fleet.setMode('oa-err', { kind: 'stream-error', afterChunks: 3 });
   fleet.setMode('oa-slow', { kind: 'slow-chunks', chunkDelayMs: 150, chunks: 4 });
   fleet.setMode('oa-500', { kind: 'status', status: 500 });
+  fleet.setMode('oa-hang', { kind: 'hang-headers' });
   fleet.setMode('an-529', { kind: 'status', status: 529 });
   fleet.setMode('an-err', { kind: 'stream-error', afterChunks: 1 });
 });
@@ -142,6 +144,18 @@ describe('gateway: the openai SDK through it', () => {
     const outcome = recorded((await endsOf('oa-429'))[0]!);
     assert.equal(outcome.kind, 'rate_limited');
     assert.equal(outcome.retryAfterMs, 7_000);
+  });
+
+  it('500: the SDK raises InternalServerError; the outcome is a server failure', async () => {
+    await assert.rejects(openai('oa-500').chat.completions.create({ model: 'm', messages: [] }), (err: unknown) => err instanceof OpenAI.InternalServerError && err.status === 500);
+    assert.equal(recorded((await endsOf('oa-500'))[0]!).kind, 'server');
+  });
+
+  it('a provider that hangs: the SDK times out on its own clock, and its hang-up is not held against the provider', async () => {
+    const client = new OpenAI({ apiKey: 'k', baseURL: `${gateway.url}/oa-hang`, maxRetries: 0, timeout: 300 });
+    await assert.rejects(client.chat.completions.create({ model: 'm', messages: [] }), (err: unknown) => err instanceof OpenAI.APIConnectionTimeoutError);
+    const [end] = await endsOf('oa-hang');
+    assert.deepEqual(verdictOf(end!, Date.now()), { skip: 'canceled' });
   });
 
   it('a stream cut after a 200 is a failure, and the client sees the cut', async () => {
