@@ -63,6 +63,8 @@ export interface GatewayTrafficOptions {
   readonly token?: string;
   /** The provider's key, as probes send it; never logged. */
   readonly credential?: (id: string) => Credential | undefined;
+  /** A request refused before routing (a web page, a rebinding Host, not a route…): for the log. */
+  readonly onRefused?: (reason: string, status: number) => void;
 }
 
 /** Headers that carry a key, in every style the presets use. */
@@ -84,6 +86,10 @@ export class GatewayTraffic implements GatewayPolicy {
 
   targets(): ReadonlyMap<string, GatewayTarget> {
     return this.routes;
+  }
+
+  refused(reason: string, status: number): void {
+    this.options.onRefused?.(reason, status);
   }
 
   begin(target: GatewayTarget, headers: RequestHeaders = {}): { reply: GatewayReply } | { call: GatewayCall } {

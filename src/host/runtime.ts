@@ -102,6 +102,8 @@ export class Runtime implements Disposable {
       onCall: (id) => this.recordedOutside(id),
       token,
       credential: (id) => this.probing.credentialOf(id),
+      // Why and the status only: the request itself (URL, headers, body) is never logged.
+      onRefused: (reason, status) => log.warn(`gateway: refused a request (${reason}, ${status})`),
     });
     this.probing = new ConfigurationPipeline({
       source: host,

@@ -32,8 +32,12 @@ export interface GatewayOptions extends ProxySettings {
   readonly now?: () => number;
 }
 
-/** Headers that belong to one connection, not to the message (RFC 9110 7.6.1), and the Host. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'http2-settings']);
+/**
+ * Headers that belong to one connection, not to the message (RFC 9110 7.6.1),
+ * the Host, and `Expect` (curl sends `100-continue` with larger bodies; this
+ * server already answered it, and undici refuses to send it).
+ */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'http2-settings', 'expect']);
 
 /** An LLM call may think for minutes before its first byte, and a stream may pause as long. */
 const UPSTREAM_TIMEOUT_MS = 10 * 60_000;

@@ -208,6 +208,27 @@ describe('gateway: request bodies', () => {
     assert.ok((seen.bodyBytes ?? 0) > 300_000, `the provider got ${seen.bodyBytes} bytes`);
   });
 
+  it('a client that waits for 100 Continue (curl does, above 1 KB) gets it, and its call goes through', async () => {
+    const body = JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'z'.repeat(5_000) }] });
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request({
+        host: '127.0.0.1',
+        port: gateway.port,
+        path: '/oa/chat/completions',
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue' },
+      });
+      req.on('continue', () => req.end(body));
+      req.on('response', (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      });
+      req.on('error', reject);
+    });
+    assert.equal(status, 200);
+    assert.equal(fleet.requests('oa').at(-1)!.headers['expect'], undefined);
+  });
+
   it('a chunked upload without a length streams through', async () => {
     const body = JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'y'.repeat(100_000) }] });
     const parts = [body.slice(0, 50_000), body.slice(50_000)];
