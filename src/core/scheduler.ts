@@ -260,14 +260,15 @@ export class Scheduler {
   async stop(): Promise<void> {
     this.stopped = true;
     this.disarm();
+    // Taken first: a canceled run must not end the round and record what it held.
+    const round = this.round;
+    this.round = undefined;
     const runs: Run[] = [];
     for (const slot of this.slots.values()) {
       if (!slot.run) continue;
       runs.push(slot.run);
       this.cancel(slot, slot.run);
     }
-    const round = this.round;
-    this.round = undefined;
     if (round) for (const held of round.held) if (!held.dropped) this.release(held.slot, held.permit, held.result);
     await Promise.all(runs.map((r) => r.done));
   }

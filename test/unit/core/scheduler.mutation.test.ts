@@ -131,6 +131,21 @@ describe('scheduler: start and stop', () => {
     assert.equal(h.timers.count, 0);
   });
 
+  it('stop() while every provider the round awaits is still probing records nothing either', async () => {
+    // Places for all: a fails while b and c are mid-probe; canceling them must not end the round and record a.
+    const h = harness({ concurrency: 4 });
+    h.answers.set('a', fail('network'));
+    h.answers.set('b', ok(5_000));
+    h.answers.set('c', ok(5_000));
+    h.scheduler.configure([provider('a'), provider('b'), provider('c')], health);
+    h.scheduler.start();
+    await h.timers.advance(2_000);
+    assert.deepEqual(h.events, []);
+    await h.scheduler.stop();
+    assert.deepEqual(h.eventsOf('a'), ['a network not recorded']);
+    assert.equal(h.tracker.snapshot('a')!.lifetime.calls, 0, 'nothing is recorded once stop() began');
+  });
+
   it('stop() does not report again a held failure whose provider was removed mid-round', async () => {
     const h = harness({ concurrency: 1 });
     h.answers.set('a', fail('network'));
