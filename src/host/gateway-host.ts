@@ -122,6 +122,8 @@ export class GatewayHost {
       this.options.log.info(`listening on ${started.url}`);
     }
     const running = this.server!;
+    // Every run: a change of VS Code's proxy settings reaches calls already routed.
+    running.setProxy(this.options.proxy());
     if (settings.terminalEnv) this.options.terminals.replace(gatewayEnvironment(running.url, desired.routed, this.options.token));
     else this.options.terminals.clear();
     this.setState({ kind: 'running', url: running.url, port: running.port });
