@@ -47,13 +47,11 @@
  *   byte, compared in the same way, shows whether delays add up over a
  *   stream.
  */
-import { fork, spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import * as http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import * as os from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 // @ts-expect-error http-proxy ships no types; @types/http-proxy would be a second dependency for the three calls used here.
 import httpProxy from 'http-proxy';
@@ -63,6 +61,7 @@ import { GatewayTraffic } from '../src/core/gateway-traffic';
 import { HealthTracker } from '../src/core/tracker';
 import { LocalGateway } from '../src/net/gateway';
 import { openAiDefinition } from '../test/unit/definitions';
+import { startFleetProcess } from './fleet-process';
 import { fmt, median, printTable, verdict } from './table';
 
 const CLIENTS = 64;
@@ -273,21 +272,6 @@ function startClients(): Clients {
   };
 }
 
-async function startFleetProcess(): Promise<{ url: string; child: ChildProcess }> {
-  const args = [join(__dirname, '..', 'test', 'fixtures', 'fleet.js'), '--port', '0', '--modes', JSON.stringify(FLEET_MODES)];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  process.once('exit', () => child.kill('SIGTERM'));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /fleet listening on (\S+)/.exec(out);
-      if (match) resolve(match[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`fleet exited with ${code}`)));
-  });
-  return { url, child };
-}
 
 /** The gateway as the extension runs it, routing `chat` and `stream` to the fleet. */
 async function startGateway(fleetUrl: string): Promise<LocalGateway> {
@@ -532,7 +516,7 @@ async function benchStreaming(clients: Clients, contenders: readonly Contender[]
 export async function benchGateway(): Promise<boolean> {
   const cpus = os.cpus();
   console.log(`\nGateway: ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, load average ${os.loadavg().map((l) => fmt(l, 1)).join(' ')}; fleet, clients and gateway in three processes`);
-  const fleet = await startFleetProcess();
+  const fleet = await startFleetProcess(FLEET_MODES);
   const clients = startClients();
   let gateway: LocalGateway | undefined;
   let peer: Awaited<ReturnType<typeof startPeer>> | undefined;

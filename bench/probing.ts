@@ -5,9 +5,6 @@
  * per probe for both, their ratio, and the event loop's p99 delay while our
  * side runs; the targets must hold in every run, not in one of them.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
 import { DEFAULT_HEALTH_OPTIONS, HealthTracker } from '../src/core/tracker';
@@ -15,6 +12,7 @@ import { TurnClock } from '../src/core/clock';
 import { Scheduler } from '../src/core/scheduler';
 import { Prober } from '../src/net/prober';
 import { openAiDefinition } from '../test/unit/definitions';
+import { startFleetProcess } from './fleet-process';
 import { fmt, printTable, verdict } from './table';
 
 const PROVIDERS = 500;
@@ -22,28 +20,6 @@ const SECONDS = 15;
 const RUNS = 3;
 const CPU_RATIO_TARGET = 1.2;
 const P99_TARGET_MS = 20;
-
-async function startFleetProcess(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [join(__dirname, '..', 'test', 'fixtures', 'fleet.js'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /fleet listening on (\S+)/.exec(out);
-      if (match) resolve(match[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`fleet exited with ${code}`)));
-  });
-  // However this process ends (done, crashed, or Ctrl-C), the fleet ends with it.
-  process.once('exit', () => child.kill('SIGTERM'));
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      child.kill('SIGTERM');
-      process.exit(130);
-    });
-  }
-  return { url, child };
-}
 
 function cpuMs(since: NodeJS.CpuUsage): number {
   const d = process.cpuUsage(since);
