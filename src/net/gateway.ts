@@ -60,7 +60,7 @@ export class LocalGateway {
     this.now = options.now ?? (() => performance.now());
     this.proxySettings = options;
     this.direct = new Agent({ keepAliveTimeout: IDLE_CONNECTION_MS, headersTimeout: UPSTREAM_TIMEOUT_MS, bodyTimeout: UPSTREAM_TIMEOUT_MS });
-    this.server = http.createServer({ noDelay: true, keepAlive: true }, (req, res) => void this.handle(req, res));
+    this.server = http.createServer({ noDelay: true, keepAlive: true }, (req, res) => void this.handle(req, res).catch(() => sendReply(res, refusalReply(500, 'LLM Health gateway: internal error.'))));
     // Without a listener Node drops CONNECT silently; say why instead.
     this.server.on('connect', (req: IncomingMessage, socket: Socket) => {
       this.options.policy.refused?.('connect', 405);
