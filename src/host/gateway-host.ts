@@ -171,6 +171,7 @@ export class GatewayHost {
   private setState(state: GatewayState): void {
     const before = this._state;
     this._state = state;
-    if (before.kind !== state.kind || JSON.stringify(before) !== JSON.stringify(state)) this.options.onState(state);
+    // The states are small plain objects: equal JSON is the same state, and nothing is announced.
+    if (JSON.stringify(before) !== JSON.stringify(state)) this.options.onState(state);
   }
 }
