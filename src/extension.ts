@@ -56,6 +56,7 @@ export function activate(context: vscode.ExtensionContext): LlmHealthApi {
       if (event.affectsConfiguration(CONFIG_SECTION) || event.affectsConfiguration('http.proxy') || event.affectsConfiguration('http.noProxy')) reload();
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(reload),
+    vscode.window.onDidChangeWindowState((state) => current.setFocused(state.focused)),
     context.secrets.onDidChange((event) => {
       if (event.key.startsWith(SECRET_PREFIX)) reload();
     }),

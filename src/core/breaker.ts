@@ -256,6 +256,14 @@ export class CircuitBreaker {
     this.close();
   }
 
+  /**
+   * Ends an open circuit's cooldown now: another window's probe of the same
+   * target was the half-open trial (design.md, "Several windows").
+   */
+  endCooldown(): void {
+    if (this.current.value === 'open') this.enterHalfOpen();
+  }
+
   /** Held open until reset. */
   isolate(): void {
     this.current = ISOLATED;

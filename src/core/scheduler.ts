@@ -45,6 +45,12 @@ export interface SchedulerOptions {
    * Real calls are the better signal, and it saves the user's rate limit.
    */
   readonly recentTraffic?: (id: string) => number | undefined;
+  /**
+   * True when another VS Code window probes this provider's target and
+   * sends this window the outcomes (design.md, "Several windows"): its
+   * probes, scheduled or asked for, are then skipped here.
+   */
+  readonly delegated?: (id: string) => boolean;
 }
 
 /** One launched probe. It ends exactly once: settled, given up by the watchdog, or canceled. */
@@ -64,6 +70,8 @@ interface Slot extends DueEntry {
   keyId: string | undefined;
   /** When the next probe is due; set only through `reschedule`, which keeps the heaps in order. */
   dueAt: number;
+  /** When its last probe ended (monotonic; NaN before the first). */
+  endedAt: number;
   run: Run | undefined;
   /** The round in which this provider's answer is awaited, and the last round it answered in (0: none). */
   awaitedIn: number;
@@ -148,6 +156,8 @@ export class Scheduler {
   private stopped = true;
   private concurrency: number;
   private jitter: number;
+  /** Intervals are multiplied by this (more than 1 while no window has focus). */
+  private factor = 1;
 
   constructor(private readonly options: SchedulerOptions) {
     this.concurrency = Math.max(1, options.concurrency);
@@ -243,6 +253,45 @@ export class Scheduler {
     this.wake();
   }
 
+  /** Another window probed this provider just now and sent the outcome here: it counts as this window's last probe. */
+  heard(id: string): void {
+    const slot = this.slots.get(id);
+    if (slot) slot.endedAt = this.options.clock.now();
+  }
+
+  /**
+   * This window probes the provider from now on (it took over from another
+   * window): the next probe comes an interval after the last one, wherever
+   * that ran, or at once when there was none or it is overdue — so a
+   * takeover neither probes twice in an interval nor skips one.
+   */
+  resume(id: string): void {
+    const slot = this.slots.get(id);
+    if (!slot || slot.run) return;
+    const now = this.options.clock.now();
+    const at = Number.isNaN(slot.endedAt) ? now : Math.max(now, slot.endedAt + this.interval(slot));
+    this.reschedule(slot, Math.max(at, this.options.tracker.notBefore(id) ?? at));
+    this.wake();
+  }
+
+  /**
+   * Stretches every interval by `factor` (1: as configured). Going back to
+   * a shorter interval probes at once each provider whose last probe is
+   * older than its interval, and brings the others' next probe forward.
+   */
+  setIntervalFactor(factor: number): void {
+    const shorter = factor < this.factor;
+    this.factor = Math.max(1, factor);
+    if (!shorter) return;
+    const now = this.options.clock.now();
+    for (const slot of this.slots.values()) {
+      if (slot.run || Number.isNaN(slot.endedAt)) continue;
+      const at = slot.endedAt + this.interval(slot);
+      if (at < slot.dueAt) this.reschedule(slot, Math.max(at, now));
+    }
+    this.wake();
+  }
+
   /** When the provider's next probe is due, for display. */
   nextProbeAt(id: string): number | undefined {
     const slot = this.slots.get(id);
@@ -315,7 +364,7 @@ export class Scheduler {
 
   /** A provider's slot, waiting for its first probe. */
   private admitSlot(definition: ProviderDefinition, keyId: string | undefined, dueAt: number): void {
-    const slot: Slot = { definition, keyId, dueAt, order: ++this.created, heapIndex: -1, run: undefined, awaitedIn: 0, answeredIn: 0 };
+    const slot: Slot = { definition, keyId, dueAt, endedAt: NaN, order: ++this.created, heapIndex: -1, run: undefined, awaitedIn: 0, answeredIn: 0 };
     this.slots.set(definition.id, slot);
     if (!definition.local) this.remote++;
     this.waiting.push(slot);
@@ -350,6 +399,12 @@ export class Scheduler {
     const notBefore = explicit ? undefined : tracker.notBefore(id);
     if (notBefore !== undefined) {
       this.reschedule(slot, notBefore);
+      this.dropFromRound(slot);
+      return undefined;
+    }
+    if (this.options.delegated?.(id)) {
+      // Another window probes it and sends the outcome here; look again an interval on, in case that changes.
+      this.reschedule(slot, now + this.interval(slot));
       this.dropFromRound(slot);
       return undefined;
     }
@@ -405,7 +460,8 @@ export class Scheduler {
     this.running--;
     const current = this.isCurrent(slot);
     if (current) {
-      slot.dueAt = this.options.clock.now() + this.interval(slot);
+      slot.endedAt = this.options.clock.now();
+      slot.dueAt = slot.endedAt + this.interval(slot);
       this.waiting.push(slot);
     }
     this.conclude(slot, run.permit, result);
@@ -590,7 +646,7 @@ export class Scheduler {
   }
 
   private interval(slot: Slot): number {
-    const base = slot.definition.intervalMs;
+    const base = slot.definition.intervalMs * this.factor;
     return base * (1 + this.jitter * (2 * this.options.random() - 1));
   }
 }

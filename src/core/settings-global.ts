@@ -18,11 +18,13 @@ export interface ProbeSettings {
   readonly timeoutMs: number;
   /** Fraction of the interval added or removed at random. */
   readonly jitter: number;
+  /** Intervals are multiplied by this once no VS Code window has had focus for 5 minutes (1: never). */
+  readonly unfocusedIntervalFactor: number;
 }
 
 export const NOTIFICATION_LEVELS: readonly NotificationLevel[] = ['off', 'open', 'all'];
 
-export const DEFAULT_PROBE_SETTINGS: ProbeSettings = { concurrency: 4, intervalMs: 60_000, timeoutMs: 10_000, jitter: 0.1 };
+export const DEFAULT_PROBE_SETTINGS: ProbeSettings = { concurrency: 4, intervalMs: 60_000, timeoutMs: 10_000, jitter: 0.1, unfocusedIntervalFactor: 4 };
 
 export const DEFAULT_NOTIFICATIONS: NotificationLevel = 'open';
 
@@ -35,13 +37,14 @@ const RATE: Range = { min: 0, max: 1 };
 const THRESHOLD: Range = { min: 0, max: 1, aboveMin: true };
 
 export function readProbeSettings(raw: unknown, report: Report): ProbeSettings {
-  const s = readSection(raw, 'probe', ['concurrency', 'intervalSeconds', 'timeoutMs', 'jitter'], report);
+  const s = readSection(raw, 'probe', ['concurrency', 'intervalSeconds', 'timeoutMs', 'jitter', 'unfocusedIntervalFactor'], report);
   const d = DEFAULT_PROBE_SETTINGS;
   return {
     concurrency: s.number('concurrency', { min: 1, max: 64, integer: true }, d.concurrency),
     intervalMs: Math.round(s.number('intervalSeconds', INTERVAL_SECONDS, d.intervalMs / S) * S),
     timeoutMs: Math.round(s.number('timeoutMs', TIMEOUT_MS, d.timeoutMs)),
     jitter: s.number('jitter', { min: 0, max: 0.5 }, d.jitter),
+    unfocusedIntervalFactor: s.number('unfocusedIntervalFactor', { min: 1, max: 60 }, d.unfocusedIntervalFactor),
   };
 }
 

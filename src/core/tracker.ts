@@ -238,6 +238,26 @@ export class HealthTracker {
     }
   }
 
+  /**
+   * Records what another window's probe of the same target found (design.md,
+   * "Several windows"), as if this window had probed: an open circuit's
+   * cooldown ends with it, since that probe was the half-open trial there. A
+   * circuit isolated by hand, or whose trials are all taken, counts it in
+   * lifetime totals only.
+   */
+  observe(id: string, outcome: Outcome): void {
+    const entry = this.entries.get(id);
+    if (entry === undefined) return;
+    if (entry.breaker.state === 'open') entry.breaker.endCooldown();
+    const permit = this.admit(id);
+    if (permit.admitted) {
+      this.record(permit, outcome);
+      return;
+    }
+    entry.lifetime[kindIndex(outcome.kind)]!++;
+    entry.stale++;
+  }
+
   /** Closes the circuit with a fresh window and no backoff. */
   reset(id: string): void {
     const entry = this.entries.get(id);

@@ -52,6 +52,8 @@ export interface ConfigurationPipelineOptions {
   readonly onProbe: (event: ProbeEvent) => void;
   /** When a provider last had live traffic (monotonic): its scheduled probe is skipped within an interval of it. */
   readonly recentTraffic?: (id: string) => number | undefined;
+  /** True when another window probes this provider's target (its probes are skipped here). */
+  readonly delegated?: (id: string) => boolean;
   /**
    * Called, synchronously, with each configuration once the scheduler has
    * it; `first` before the first probe (the moment to restore saved state).
@@ -77,6 +79,7 @@ export class ConfigurationPipeline implements ProbeSchedule {
   private keys = new Map<string, ProviderKey>();
   private retryTimer: unknown;
   private stopped = false;
+  private intervalFactor = 1;
 
   constructor(private readonly options: ConfigurationPipelineOptions) {
     this.pipeline = new LatestWinsPipeline(
@@ -110,6 +113,22 @@ export class ConfigurationPipeline implements ProbeSchedule {
 
   probeSoon(id?: string): void {
     this.scheduler?.probeSoon(id);
+  }
+
+  /** Another window probed `id`: that counts as its last probe here. */
+  heard(id: string): void {
+    this.scheduler?.heard(id);
+  }
+
+  /** This window probes `id` from now on, keeping the cadence of the window that did before. */
+  resume(id: string): void {
+    this.scheduler?.resume(id);
+  }
+
+  /** Stretches every interval (no window has focus) or brings it back (1). */
+  setIntervalFactor(factor: number): void {
+    this.intervalFactor = factor;
+    this.scheduler?.setIntervalFactor(factor);
   }
 
   /** The provider's key as probes send it (for the gateway, when the user asked it to add keys). */
@@ -189,7 +208,9 @@ export class ConfigurationPipeline implements ProbeSchedule {
       jitter: configuration.parsed.probe.jitter,
       onProbe,
       ...(this.options.recentTraffic && { recentTraffic: this.options.recentTraffic }),
+      ...(this.options.delegated && { delegated: this.options.delegated }),
     });
+    this.scheduler.setIntervalFactor(this.intervalFactor);
     return this.scheduler;
   }
 

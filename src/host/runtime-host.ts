@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { formatDiagnostic } from '../core/settings-ranges';
 import type { Diagnostic } from '../core/settings-ranges';
@@ -31,7 +34,22 @@ export function vscodeRuntimeHost(context: vscode.ExtensionContext, permissions:
       },
       terminals: terminalEnvironment(context.environmentVariableCollection),
     },
+    peers: { path: peerEndpoint(context.globalStorageUri.fsPath), focused: vscode.window.state.focused },
   };
+}
+
+/**
+ * Where the machine's windows meet: a socket in the extension's global
+ * storage (shared by every window of this user), in a 0700 folder; a pipe
+ * named after that folder on Windows. A path too long for a Unix socket
+ * (about 100 bytes) moves to a folder of its own in the temp directory.
+ */
+export function peerEndpoint(storage: string): string {
+  const hash = createHash('sha256').update(storage).digest('hex').slice(0, 16);
+  if (process.platform === 'win32') return `\\\\.\\pipe\\llm-health-${hash}`;
+  const inStorage = join(storage, 'peers', 'v1.sock');
+  if (Buffer.byteLength(inStorage) <= 100) return inStorage;
+  return join(tmpdir(), `llm-health-${process.getuid?.() ?? 'user'}-${hash}`, 'v1.sock');
 }
 
 /**

@@ -1,12 +1,14 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { SteadyClock, TurnClock } from '../core/clock';
 import type { GatewayVariable } from '../core/gateway-env';
 import { GatewayTraffic } from '../core/gateway-traffic';
 import { sanitizeMessage } from '../core/sanitize';
+import type { PeerCommand } from '../core/peer-protocol';
 import type { ProbeEvent } from '../core/scheduler';
 import type { ParsedSettings } from '../core/settings';
 import { HealthTracker } from '../core/tracker';
 import type { TransitionEvent } from '../core/tracker';
+import { PeerLink } from '../net/peers';
 import type { ConfiguredProvider } from './configuration';
 import { ConfigurationPipeline } from './configuration-pipeline';
 import type { ConfigurationSource, ProberLoader } from './configuration-pipeline';
@@ -16,6 +18,8 @@ import type { GatewayState, PortMemory, TerminalEnvironment } from './gateway-ho
 import { Emitter } from './emitter';
 import type { Disposable } from './emitter';
 import type { ComponentLog } from './log';
+import { PeerHost } from './peer-host';
+import type { PeerLinkLike } from './peer-host';
 import type { Secrets } from './secrets';
 import { StateStore } from './state-store';
 import type { StateMemento } from './state-store';
@@ -36,7 +40,16 @@ export interface RuntimeHost extends ConfigurationSource {
   readonly time?: { readonly monotonic: () => number; readonly wall: () => number; readonly defer: (callback: () => void) => void };
   /** The local gateway's port memory (workspaceState) and terminal variables; in memory when absent. */
   readonly gateway?: { readonly ports: PortMemory; readonly terminals: TerminalEnvironment };
+  /**
+   * The machine's other VS Code windows (design.md, "Several windows"): the
+   * endpoint they meet at, and whether this window has focus now. Absent:
+   * this window probes alone.
+   */
+  readonly peers?: { readonly path: string; readonly focused: boolean } | { readonly link: PeerLinkLike; readonly focused: boolean };
 }
+
+/** No window focused this long: intervals stretch by `probe.unfocusedIntervalFactor`. */
+const IDLE_AFTER_MS = 5 * 60_000;
 
 /**
  * The running extension, put together: the tracker on a monotonic clock, the
@@ -57,6 +70,9 @@ export class Runtime implements Disposable {
   /** Live traffic through the local gateway: routes, fail-fast decisions, figures. */
   readonly traffic: GatewayTraffic;
   private readonly gateway: GatewayHost;
+  /** This window among the machine's others: who probes which target, outcomes and commands between them. */
+  private readonly peers: PeerHost;
+  private readonly link: PeerLinkLike | undefined;
   private readonly gatewayEmitter: Emitter<GatewayState>;
   private readonly transitionEmitter: Emitter<TransitionEvent>;
   private readonly offlineEmitter: Emitter<boolean>;
@@ -115,7 +131,42 @@ export class Runtime implements Disposable {
       onProbe: (event) => this.probed(event),
       onApplied: (applied, first) => this.applied(applied, first),
       recentTraffic: (id) => this.traffic.lastCallAt(id),
+      delegated: (id) => this.peers.delegated(id),
     });
+    const peers = host.peers;
+    this.link =
+      peers === undefined
+        ? undefined
+        : 'link' in peers
+          ? peers.link
+          : new PeerLink({
+              path: peers.path,
+              window: randomUUID(),
+              focused: peers.focused,
+              idleAfterMs: IDLE_AFTER_MS,
+              log: { info: (m) => log.info(m), warn: (m) => log.warn(m) },
+              onMessage: (message) => this.peers.receive(message),
+              onRole: (role) => this.peers.roleChanged(role),
+            });
+    this.peers = new PeerHost(
+      {
+        tracker: this.tracker,
+        schedule: {
+          heard: (id) => this.probing.heard(id),
+          resume: (id) => this.probing.resume(id),
+          probeNow: (id) => this.probing.probeNow(id),
+          setIntervalFactor: (factor) => this.probing.setIntervalFactor(factor),
+        },
+        apply: (command, id) => this.applyCommand(command, id),
+        changed: (id) => this.touched(id),
+        timers,
+        log,
+        unfocusedFactor: () => this.viewModel.settings?.probe.unfocusedIntervalFactor ?? 1,
+        idleAfterMs: IDLE_AFTER_MS,
+      },
+      this.link,
+    );
+    if (peers) this.peers.setFocused(peers.focused);
     this.gatewayEmitter = new Emitter(onError);
     let remembered: number | undefined;
     this.gateway = new GatewayHost({
@@ -171,7 +222,14 @@ export class Runtime implements Disposable {
 
   /** Starts probing: the first run of the pipeline loads the prober (undici), reads keys and restores saved state. */
   start(): Promise<void> {
+    // The leader's word on who probes what comes before the first probes are due (they wait for it).
+    this.link?.start().catch((error: unknown) => this.log.error(`several windows: ${describe(error)}`));
     return this.probing.request();
+  }
+
+  /** This window gained or lost focus: intervals stretch once no window has had it for a while. */
+  setFocused(focused: boolean): void {
+    if (!this.disposed) this.peers.setFocused(focused);
   }
 
   /** Re-reads settings and keys; resolves once they are applied (or failed, which is logged). */
@@ -219,12 +277,34 @@ export class Runtime implements Disposable {
     return this.viewModel.view(configured);
   }
 
+  /** Probes one provider, or all, now; one another window probes is probed there, and the outcome comes here. */
   probeNow(id?: string): Promise<void> {
+    if (this.disposed) return Promise.resolve();
+    for (const each of id === undefined ? this.probedIds() : [id]) if (this.peers.delegated(each)) this.peers.command('probe', each);
     return this.probing.probeNow(id);
   }
 
+  /** Resets one provider, or all, here and in every other window with the same target. */
   reset(id?: string): void {
     if (this.disposed) return;
+    this.applyCommand('reset', id);
+    for (const each of id === undefined ? this.probedIds() : [id]) this.peers.command('reset', each);
+  }
+
+  isolate(id: string): void {
+    if (this.disposed) return;
+    this.applyCommand('isolate', id);
+    this.peers.command('isolate', id);
+  }
+
+  /** A reset or isolation, given here or in another window. */
+  private applyCommand(command: Exclude<PeerCommand, 'probe'>, id: string | undefined): void {
+    if (this.disposed) return;
+    if (command === 'isolate') {
+      if (id !== undefined) this.tracker.isolate(id);
+      this.commanded(id);
+      return;
+    }
     this.resetEmitter.fire(id);
     if (id === undefined) this.tracker.resetAll();
     else this.tracker.reset(id);
@@ -233,10 +313,8 @@ export class Runtime implements Disposable {
     this.commanded(id);
   }
 
-  isolate(id: string): void {
-    if (this.disposed) return;
-    this.tracker.isolate(id);
-    this.commanded(id);
+  private probedIds(): string[] {
+    return this.viewModel.providers.filter((p) => p.notProbed === undefined).map((p) => p.definition.id);
   }
 
   /**
@@ -276,7 +354,8 @@ export class Runtime implements Disposable {
   private async shutDown(): Promise<void> {
     this.disposed = true;
     this.dueTimer.dispose();
-    await Promise.all([this.gateway.stop(), this.probing.stop()]);
+    this.peers.dispose();
+    await Promise.all([this.gateway.stop(), this.probing.stop(), this.link?.close()]);
     await this.store.close();
     this.viewModel.dispose();
     for (const s of this.subscriptions) s.dispose();
@@ -290,7 +369,9 @@ export class Runtime implements Disposable {
   private applied(applied: AppliedConfiguration, first: boolean): void {
     if (first) this.restore();
     const { configuration } = applied;
-    const routed = configuration.providers.filter((p) => p.notProbed === undefined).map((p) => p.definition);
+    const probed = configuration.providers.filter((p) => p.notProbed === undefined);
+    this.peers.configure(probed.map((p) => ({ definition: p.definition, key: applied.keySources.get(p.definition.id) ?? { kind: 'none' } })));
+    const routed = probed.map((p) => p.definition);
     this.traffic.configure(routed, configuration.parsed.gateway.mode);
     if (!this.disposed) void this.gateway.configure(configuration.parsed.gateway, routed);
     this.viewModel.show(applied);
@@ -320,6 +401,7 @@ export class Runtime implements Disposable {
     if (result.kind === 'success') this.log.trace(line);
     else this.log.info(line);
     if (result.kind !== 'canceled') this.viewModel.probed(provider, result.latencyMs, result.connectMs);
+    if (recorded && result.kind !== 'canceled') this.peers.probed(provider, result);
     this.touched(provider);
   }
 

@@ -202,6 +202,7 @@ describe('parseSettings: global settings', () => {
     ['a negative latency threshold', { status: { latencyDegradedMs: -1 } }, 'llmHealth.status.latencyDegradedMs: must be a number from 0 to 600000'],
     ['no concurrency', { probe: { concurrency: 0 } }, 'llmHealth.probe.concurrency: must be an integer from 1 to 64'],
     ['too much jitter', { probe: { jitter: 0.9 } }, 'llmHealth.probe.jitter: must be a number from 0 to 0.5'],
+    ['an unfocused factor below 1', { probe: { unfocusedIntervalFactor: 0.5 } }, 'llmHealth.probe.unfocusedIntervalFactor: must be a number from 1 to 60'],
     ['a global interval too short', { probe: { intervalSeconds: 1 } }, 'llmHealth.probe.intervalSeconds: must be a number from 5 to 86400'],
     ['an unknown notification level', { notifications: 'loud' }, 'llmHealth.notifications: must be one of "off", "open", "all"'],
   ];
@@ -244,7 +245,7 @@ describe('parseSettings: defaults and conversions', () => {
     assert.deepEqual(parsed.diagnostics, []);
     assert.deepEqual(parsed.health.breaker, DEFAULT_BREAKER_OPTIONS);
     assert.deepEqual(parsed.health.status, DEFAULT_STATUS_OPTIONS);
-    assert.deepEqual(parsed.probe, { concurrency: 4, intervalMs: 60_000, timeoutMs: 10_000, jitter: 0.1 });
+    assert.deepEqual(parsed.probe, { concurrency: 4, intervalMs: 60_000, timeoutMs: 10_000, jitter: 0.1, unfocusedIntervalFactor: 4 });
     assert.equal(parsed.notifications, 'open');
     const b = parsed.health.breaker;
     assert.deepEqual(
@@ -258,7 +259,7 @@ describe('parseSettings: defaults and conversions', () => {
   it('converts seconds to milliseconds and lets successes default to the probes', () => {
     const parsed = parseSettings({
       breaker: { windowSeconds: 60, buckets: 12, cooldownSeconds: 10, maxCooldownSeconds: 100, halfOpenProbes: 3, halfOpenTimeoutSeconds: 5, slowCallMs: 2500 },
-      probe: { concurrency: 2, intervalSeconds: 30, timeoutMs: 2000, jitter: 0 },
+      probe: { concurrency: 2, intervalSeconds: 30, timeoutMs: 2000, jitter: 0, unfocusedIntervalFactor: 1 },
       notifications: 'all',
     });
     assert.deepEqual(parsed.diagnostics, []);
@@ -267,7 +268,7 @@ describe('parseSettings: defaults and conversions', () => {
       [b.windowMs, b.bucketCount, b.cooldownMs, b.maxCooldownMs, b.halfOpenProbes, b.halfOpenSuccesses, b.halfOpenTimeoutMs, b.slowCallMs],
       [60_000, 12, 10_000, 100_000, 3, 3, 5_000, 2_500],
     );
-    assert.deepEqual(parsed.probe, { concurrency: 2, intervalMs: 30_000, timeoutMs: 2_000, jitter: 0 });
+    assert.deepEqual(parsed.probe, { concurrency: 2, intervalMs: 30_000, timeoutMs: 2_000, jitter: 0, unfocusedIntervalFactor: 1 });
     assert.equal(parsed.notifications, 'all');
   });
 

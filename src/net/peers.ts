@@ -1,0 +1,394 @@
+import { chmod, mkdir, rm, stat, unlink } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import { FrameDecoder, PROTOCOL_VERSION, encodeFrame } from '../core/peer-protocol';
+import type { PeerMessage, PeerTarget } from '../core/peer-protocol';
+import { PeerRegistry } from '../core/peer-registry';
+import type { Delivery } from '../core/peer-registry';
+
+/** Where this window stands among the windows of the machine. */
+export type PeerRole =
+  | { readonly kind: 'electing' }
+  | { readonly kind: 'leader' }
+  | { readonly kind: 'follower'; readonly leader: string }
+  /** No other window can be reached (or speaks another version): this window probes everything itself. */
+  | { readonly kind: 'alone'; readonly reason: string }
+  | { readonly kind: 'closed' };
+
+export interface PeerLinkOptions {
+  /** The endpoint: a Unix socket path in a folder only this user may enter, or a Windows pipe name. */
+  readonly path: string;
+  /** This window's id (random per extension host). */
+  readonly window: string;
+  readonly focused: boolean;
+  /** Intervals stretch once no window has had focus this long. */
+  readonly idleAfterMs: number;
+  readonly log: { info(message: string): void; warn(message: string): void };
+  /** What this window is told: owned, outcome, command, state-request, state, idle. Called asynchronously. */
+  readonly onMessage: (message: PeerMessage) => void;
+  readonly onRole?: (role: PeerRole) => void;
+  /** Monotonic milliseconds; performance.now by default. */
+  readonly now?: () => number;
+}
+
+/** A window that says nothing for this long after connecting is dropped. */
+const HELLO_TIMEOUT_MS = 2_000;
+/** A follower that does not read (a hung extension host) is dropped before its queue grows past this. */
+const MAX_QUEUED_BYTES = 8 << 20;
+/** A stale lock (its holder died while removing a dead socket) is broken after this long. */
+const STALE_LOCK_MS = 2_000;
+/** Election attempts before giving up on the endpoint and probing alone; then try again this much later. */
+const MAX_ATTEMPTS = 50;
+const ALONE_RETRY_MS = 30_000;
+
+type LinkState =
+  | { readonly kind: 'electing' }
+  | { readonly kind: 'leader'; readonly server: Server; readonly registry: PeerRegistry; readonly connections: Map<string, Socket>; idleTimer: NodeJS.Timeout | undefined }
+  | { readonly kind: 'follower'; readonly socket: Socket; readonly leader: string }
+  | { readonly kind: 'alone'; readonly reason: string; readonly retry: NodeJS.Timeout }
+  | { readonly kind: 'closed' };
+
+/**
+ * This window's link to the others (design.md, "Several windows"). The
+ * windows elect a leader by who binds the endpoint first; the others
+ * connect to it. When the leader's connection drops (its window closed or
+ * its extension host died, SIGKILL included: the kernel closes the socket),
+ * the rest elect again at once. A dead leader's socket file is removed under
+ * a lock, so two windows never both lead.
+ */
+export class PeerLink {
+  private state: LinkState = { kind: 'electing' };
+  private targets: readonly PeerTarget[] = [];
+  private focused: boolean;
+  private readonly now: () => number;
+  private electing: Promise<void> | undefined;
+
+  constructor(private readonly options: PeerLinkOptions) {
+    this.focused = options.focused;
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  get role(): PeerRole {
+    const s = this.state;
+    switch (s.kind) {
+      case 'follower':
+        return { kind: 'follower', leader: s.leader };
+      case 'alone':
+        return { kind: 'alone', reason: s.reason };
+      default:
+        return { kind: s.kind };
+    }
+  }
+
+  /** Joins the machine's windows; resolves once this window leads, follows, or stands alone. */
+  start(): Promise<void> {
+    this.electing ??= this.elect().finally(() => (this.electing = undefined));
+    return this.electing;
+  }
+
+  /** What this window probes now (replacing the last list); sent at once and again after every election. */
+  setTargets(targets: readonly PeerTarget[]): void {
+    this.targets = targets;
+    this.send({ t: 'targets', targets });
+  }
+
+  setFocused(focused: boolean): void {
+    if (focused === this.focused) return;
+    this.focused = focused;
+    this.send({ t: 'focus', focused });
+  }
+
+  /** Sends an outcome, a command or a state to the others (dropped while electing or alone: nobody listens). */
+  send(message: PeerMessage): void {
+    const s = this.state;
+    if (s.kind === 'leader') this.deliver(s, s.registry.receive(this.options.window, message, this.now()));
+    else if (s.kind === 'follower') write(s.socket, message);
+  }
+
+  /** Leaves: a leader closes its endpoint (the others elect again at once), a follower its connection. */
+  async close(): Promise<void> {
+    const s = this.state;
+    this.setState({ kind: 'closed' });
+    if (s.kind === 'leader') {
+      clearTimeout(s.idleTimer);
+      for (const socket of s.connections.values()) socket.destroy();
+      await new Promise<void>((resolve) => s.server.close(() => resolve()));
+    } else if (s.kind === 'follower') {
+      s.socket.destroy();
+    } else if (s.kind === 'alone') {
+      clearTimeout(s.retry);
+    }
+    await this.electing?.catch(() => undefined);
+  }
+
+  private get closed(): boolean {
+    return this.state.kind === 'closed';
+  }
+
+  private setState(state: LinkState): void {
+    this.state = state;
+    this.options.onRole?.(this.role);
+  }
+
+  private async elect(): Promise<void> {
+    const { path, log } = this.options;
+    if (!this.closed) this.setState({ kind: 'electing' });
+    try {
+      await prepareFolder(path);
+    } catch (error) {
+      return this.standAlone(`cannot use ${path}: ${describe(error)}`);
+    }
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      if (this.closed) return;
+      const reached = await tryConnect(path);
+      if (this.closed) {
+        if (reached.socket) reached.socket.destroy();
+        return;
+      }
+      if (reached.socket) return this.follow(reached.socket);
+      const listened = await tryListen(path);
+      if (this.closed) {
+        listened.server?.close();
+        return;
+      }
+      if (listened.server) return this.lead(listened.server);
+      // Someone else bound it first (they lead: connect next time), or a dead leader left its socket file behind.
+      if (listened.code === 'EADDRINUSE' && reached.code === 'ECONNREFUSED' && (await removeStale(path))) {
+        log.info('removed the socket of a window that is gone');
+        continue;
+      }
+      await delay(10 + Math.random() * 40);
+    }
+    this.standAlone(`no leader answered on ${path} after ${MAX_ATTEMPTS} tries`);
+  }
+
+  private standAlone(reason: string): void {
+    if (this.closed) return;
+    this.options.log.warn(`several windows: ${reason}; this window probes its providers itself`);
+    const retry = setTimeout(() => void this.start(), ALONE_RETRY_MS);
+    retry.unref();
+    this.setState({ kind: 'alone', reason, retry });
+  }
+
+  private lead(server: Server): void {
+    const { window, idleAfterMs, log } = this.options;
+    const registry = new PeerRegistry({ leader: window, idleAfterMs }, this.now());
+    const state: LinkState & { kind: 'leader' } = { kind: 'leader', server, registry, connections: new Map(), idleTimer: undefined };
+    this.setState(state);
+    log.info('several windows: this window leads (it probes what it watches and relays to the others)');
+    server.on('connection', (socket) => this.accept(state, socket));
+    server.on('error', (error) => log.warn(`several windows: endpoint error: ${describe(error)}`));
+    this.deliver(state, registry.join(window, this.focused, this.now()));
+    this.deliver(state, registry.receive(window, { t: 'targets', targets: this.targets }, this.now()));
+  }
+
+  /** A window connected to this leader: it must say hello, in this version, first. */
+  private accept(state: LinkState & { kind: 'leader' }, socket: Socket): void {
+    const { log } = this.options;
+    const decoder = new FrameDecoder();
+    let member: string | undefined;
+    const hello = setTimeout(() => {
+      log.warn('several windows: a connection said nothing; closed');
+      socket.destroy();
+    }, HELLO_TIMEOUT_MS);
+    socket.setNoDelay(true);
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearTimeout(hello);
+      if (member === undefined || state.connections.get(member) !== socket) return;
+      state.connections.delete(member);
+      if (this.state === state) this.deliver(state, state.registry.leave(member, this.now()));
+    });
+    socket.on('data', (chunk: Buffer) => {
+      let messages: PeerMessage[];
+      try {
+        messages = decoder.push(chunk);
+      } catch (error) {
+        log.warn(`several windows: closed a connection that broke the protocol (${describe(error)})`);
+        socket.destroy();
+        return;
+      }
+      for (const message of messages) {
+        if (this.state !== state || socket.destroyed) return;
+        if (member === undefined) {
+          if (message.t !== 'hello') {
+            log.warn(`several windows: closed a connection that sent ${message.t} before hello`);
+            socket.destroy();
+            return;
+          }
+          clearTimeout(hello);
+          if (message.v !== PROTOCOL_VERSION) {
+            log.warn(`several windows: a window speaks protocol version ${message.v}, this one ${PROTOCOL_VERSION}; it probes alone`);
+            write(socket, { t: 'bye', reason: `version ${message.v} is not spoken here (${PROTOCOL_VERSION})` });
+            socket.end();
+            return;
+          }
+          member = message.window;
+          state.connections.get(member)?.destroy();
+          state.connections.set(member, socket);
+          write(socket, { t: 'welcome', v: PROTOCOL_VERSION, leader: this.options.window });
+          this.deliver(state, state.registry.join(member, message.focused, this.now()));
+          continue;
+        }
+        this.deliver(state, state.registry.receive(member, message, this.now()));
+      }
+    });
+  }
+
+  private deliver(state: LinkState & { kind: 'leader' }, deliveries: readonly Delivery[]): void {
+    for (const { to, message } of deliveries) {
+      if (to === this.options.window) {
+        queueMicrotask(() => {
+          if (this.state === state) this.options.onMessage(message);
+        });
+        continue;
+      }
+      const socket = state.connections.get(to);
+      if (!socket) continue;
+      if (socket.writableLength > MAX_QUEUED_BYTES) {
+        this.options.log.warn('several windows: a window stopped reading; its connection is closed');
+        socket.destroy();
+        continue;
+      }
+      write(socket, message);
+    }
+    this.armIdle(state);
+  }
+
+  private armIdle(state: LinkState & { kind: 'leader' }): void {
+    clearTimeout(state.idleTimer);
+    state.idleTimer = undefined;
+    const at = state.registry.idleAt();
+    if (at === undefined) return;
+    state.idleTimer = setTimeout(() => {
+      state.idleTimer = undefined;
+      if (this.state === state) this.deliver(state, state.registry.tick(this.now()));
+    }, Math.max(0, at - this.now()) + 1);
+    state.idleTimer.unref();
+  }
+
+  private follow(socket: Socket): void {
+    const { window, log } = this.options;
+    const decoder = new FrameDecoder();
+    let state: LinkState & { kind: 'follower' } = { kind: 'follower', socket, leader: '' };
+    socket.setNoDelay(true);
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      if (this.state !== state) return;
+      log.info('several windows: the leading window went away; electing another');
+      void this.start();
+    });
+    socket.on('data', (chunk: Buffer) => {
+      let messages: PeerMessage[];
+      try {
+        messages = decoder.push(chunk);
+      } catch (error) {
+        log.warn(`several windows: the leader broke the protocol (${describe(error)}); reconnecting`);
+        socket.destroy();
+        return;
+      }
+      for (const message of messages) {
+        if (this.state !== state) return;
+        if (message.t === 'welcome') {
+          state = { kind: 'follower', socket, leader: message.leader };
+          this.setState(state);
+          log.info('several windows: another window leads; this one follows');
+        } else if (message.t === 'bye') {
+          this.state = { kind: 'electing' };
+          socket.destroy();
+          this.standAlone(`the leading window said: ${message.reason}`);
+          return;
+        } else {
+          this.options.onMessage(message);
+        }
+      }
+    });
+    this.state = state;
+    write(socket, { t: 'hello', v: PROTOCOL_VERSION, window, focused: this.focused });
+    write(socket, { t: 'targets', targets: this.targets });
+  }
+}
+
+function write(socket: Socket, message: PeerMessage): void {
+  if (!socket.destroyed && socket.writable) socket.write(encodeFrame(message));
+}
+
+async function prepareFolder(path: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const folder = path.slice(0, path.lastIndexOf('/'));
+  await mkdir(folder, { recursive: true, mode: 0o700 });
+  // Only this user may reach the socket: the folder is 0700, whatever made it before.
+  await chmod(folder, 0o700);
+  const info = await stat(folder);
+  if (typeof process.getuid === 'function' && info.uid !== process.getuid()) throw new Error('the folder belongs to another user');
+}
+
+function tryConnect(path: string): Promise<{ socket?: Socket; code?: string }> {
+  return new Promise((resolve) => {
+    const socket = connect(path);
+    socket.once('connect', () => {
+      socket.removeAllListeners('error');
+      resolve({ socket });
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      socket.destroy();
+      resolve({ code: error.code ?? 'ERROR' });
+    });
+  });
+}
+
+function tryListen(path: string): Promise<{ server?: Server; code?: string }> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      server.close();
+      resolve({ code: error.code ?? 'ERROR' });
+    });
+    server.listen({ path, exclusive: true }, () => {
+      server.removeAllListeners('error');
+      const done = () => resolve({ server });
+      if (process.platform === 'win32') done();
+      else chmod(path, 0o600).then(done, done);
+    });
+  });
+}
+
+/**
+ * Removes a socket file nobody listens on, under a lock so that of two
+ * windows finding it dead at once, one removes it and binds, and the other
+ * does not remove the new one.
+ */
+async function removeStale(path: string): Promise<boolean> {
+  if (process.platform === 'win32') return false;
+  const lock = `${path}.lock`;
+  try {
+    await mkdir(lock, { mode: 0o700 });
+  } catch {
+    try {
+      const info = await stat(lock);
+      if (Date.now() - info.mtimeMs > STALE_LOCK_MS) await rm(lock, { recursive: true, force: true });
+    } catch {
+      // Gone meanwhile: the next attempt sees.
+    }
+    return false;
+  }
+  try {
+    const again = await tryConnect(path);
+    if (again.socket) {
+      again.socket.destroy();
+      return true;
+    }
+    if (again.code === 'ECONNREFUSED') await unlink(path).catch(() => undefined);
+    return true;
+  } finally {
+    await rm(lock, { recursive: true, force: true });
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
