@@ -9,6 +9,7 @@ import { circuitOpenReply, errorStyleOf, refusalReply } from './gateway-reply';
 import type { ErrorStyle, GatewayReply, Refused } from './gateway-reply';
 import type { GatewayRoute } from './gateway-route';
 import { isClientSide } from './outcome';
+import type { Outcome } from './outcome';
 import type { Permit } from './permit';
 import { credentialReaches } from './provider';
 import type { Credential, ProviderDefinition } from './provider';
@@ -54,8 +55,8 @@ export interface GatewayTrafficOptions {
   /** Monotonic. */
   readonly clock: Clock;
   readonly wall: () => number;
-  /** A call of this provider was recorded (refresh its views, save soon). */
-  readonly onCall?: (id: string) => void;
+  /** A call of this provider ended (refresh its views, save soon), with the outcome recorded if one was. */
+  readonly onCall?: (id: string, recorded: Outcome | undefined) => void;
   /**
    * This session's gateway token: a call that presents it as its key gets the
    * provider's real key instead, if the user turned that on for the provider.
@@ -159,7 +160,8 @@ export class GatewayTraffic implements GatewayPolicy {
         let log = this.logs.get(id);
         if (!log) this.logs.set(id, (log = new TrafficLog()));
         log.add(verdict, clock.now(), wall());
-        if ('record' in verdict || verdict.skip !== 'canceled') onCall?.(id);
+        if ('record' in verdict) onCall?.(id, verdict.record);
+        else if (verdict.skip !== 'canceled') onCall?.(id, undefined);
       },
     };
   }

@@ -115,7 +115,11 @@ export class Runtime implements Disposable {
       tracker: this.tracker,
       clock: this.clock,
       wall: time.wall,
-      onCall: (id) => this.recordedOutside(id),
+      onCall: (id, recorded) => {
+        this.recordedOutside(id);
+        // The other windows with this target record the call too.
+        if (recorded) this.peers.trafficRecorded(id, recorded);
+      },
       token,
       credential: (id) => this.probing.credentialOf(id),
       // Why and the status only: the request itself (URL, headers, body) is never logged.
