@@ -1,8 +1,7 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import diagnostics from 'node:diagnostics_channel';
 import { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { Agent, ProxyAgent, buildConnector, request } from 'undici';
+import { Agent, ProxyAgent, buildConnector, util } from 'undici';
 import type { Dispatcher } from 'undici';
 import { checkBody } from '../core/body-check';
 import { classifyError, classifyHttp } from '../core/classify';
@@ -75,20 +74,143 @@ const UNFINISHED: Readonly<Record<Stage, string>> = {
   body: 'response body not finished',
 };
 
-/** One probe in flight, shared with the connector through async context. */
-interface Flight {
-  readonly signal: AbortSignal;
-  stage: Stage;
-  ended: boolean;
+/** One response, read to its end or to the cap. */
+interface Hop {
+  readonly status: number;
+  readonly headers: Record<string, string | string[]>;
+  readonly text: string;
+  readonly bytesRead: number;
+  readonly truncated: boolean;
+}
+
+/**
+ * One probe in flight. It owns its deadline and its abort: a probe costs
+ * no AbortController, no listener on it and no async context, only this.
+ */
+class Flight {
+  stage: Stage = 'connect';
+  ended = false;
+  aborted = false;
+  timedOut = false;
   /** The connection this hop is opening or using; undefined between hops, when it may serve another probe. */
-  socket?: Socket;
-  ttfbMs?: number;
+  socket?: Socket = undefined;
+  ttfbMs?: number = undefined;
   /** Time spent opening connections for this probe, if it opened any. */
-  connectMs?: number;
+  connectMs?: number = undefined;
   /** Set by the connector when this hop opened a connection rather than reusing one. */
-  openedConnection: boolean;
+  openedConnection = false;
   /** This hop's status line and headers are in: an error now is the server's answer breaking off. */
-  responseStarted: boolean;
+  responseStarted = false;
+  /** The request on the wire, while one is. */
+  request?: HopRequest = undefined;
+  timer?: NodeJS.Timeout = undefined;
+
+  constructor(readonly started: number) {}
+
+  elapsed(): number {
+    return performance.now() - this.started;
+  }
+
+  /** Shutdown, the caller's signal or the deadline: the probe answers at once, whatever undici is doing. */
+  readonly abort = (): void => {
+    if (this.aborted || this.ended) return;
+    this.aborted = true;
+    // Before undici's own abort: see `drop`.
+    drop(this, 'probe aborted');
+    this.request?.fail(new Error('aborted'));
+  };
+}
+
+function timeOut(flight: Flight): void {
+  flight.timedOut = true;
+  flight.abort();
+}
+
+/**
+ * Undici's handler for one request of a probe: the status, the headers and
+ * at most the cap of the body, with no stream in between. Settles once;
+ * whatever undici reports after that is ignored.
+ */
+class HopRequest implements Dispatcher.DispatchHandlers {
+  private settled = false;
+  private undiciAbort?: (error?: Error) => void = undefined;
+  private status = 0;
+  private headers: Record<string, string | string[]> = {};
+  private chunks: Buffer[] = [];
+  private bytesRead = 0;
+
+  constructor(
+    private readonly prober: Prober,
+    private readonly flight: Flight,
+    private readonly maxBodyBytes: number,
+    private readonly resolve: (hop: Hop) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {}
+
+  /** Ends the request now with `error`: undici is told to let go of it, the probe gets the error. */
+  fail(error: Error): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.reject(error);
+    this.undiciAbort?.(error);
+  }
+
+  onConnect(abort: (error?: Error) => void): void {
+    if (this.settled) {
+      abort(new Error('aborted'));
+      return;
+    }
+    this.undiciAbort = abort;
+    // Undici names the connection in `sendHeaders` next, synchronously.
+    this.prober.writing = this.flight;
+  }
+
+  onHeaders(status: number, rawHeaders: Buffer[]): boolean {
+    if (this.settled || status < 200) return true;
+    const { flight } = this;
+    flight.ttfbMs ??= flight.elapsed();
+    flight.responseStarted = true;
+    flight.stage = 'body';
+    this.status = status;
+    this.headers = util.parseHeaders(rawHeaders);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.settled) return true;
+    const room = this.maxBodyBytes - this.bytesRead;
+    if (chunk.length > room) {
+      this.chunks.push(chunk.subarray(0, room));
+      this.bytesRead += room;
+      drop(this.flight, 'body cut at the cap');
+      this.finish(true);
+      // Undici lets go of the request once this callback has returned; the connection is already gone, unless a proxy's.
+      const abort = this.undiciAbort;
+      if (abort) queueMicrotask(() => abort(new Error('body cut at the cap')));
+      return true;
+    }
+    this.chunks.push(chunk);
+    this.bytesRead += chunk.length;
+    return true;
+  }
+
+  onComplete(): void {
+    this.finish(false);
+  }
+
+  onError(error: Error): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.reject(error);
+  }
+
+  private finish(truncated: boolean): void {
+    if (this.settled) return;
+    this.settled = true;
+    const { chunks } = this;
+    const text = chunks.length === 0 ? '' : chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+    this.resolve({ status: this.status, headers: this.headers, text, bytesRead: this.bytesRead, truncated });
+  }
 }
 
 /**
@@ -99,12 +221,24 @@ interface Flight {
 export class Prober {
   private readonly direct: Agent;
   private readonly proxies = new Map<string, ProxyAgent>();
+  /** Which dispatcher serves an origin under the current proxy settings. */
+  private readonly routes = new Map<string, Dispatcher>();
+  /** A probe target's parsed URL, so a probe does not parse it again. */
+  private readonly urls = new WeakMap<ProbeSpec, URL>();
   private readonly maxBodyBytes: number;
-  private readonly flights = new AsyncLocalStorage<Flight>();
-  private readonly running = new Set<AbortController>();
+  private readonly running = new Set<Flight>();
   /** Sockets between connect() and their handshake's end, whoever owns them. */
   private readonly connecting = new Set<Socket>();
   private readonly openSocket = buildConnector({ timeout: UNOWNED_CONNECT_TIMEOUT_MS });
+  /**
+   * The probe whose request undici is dispatching right now. Undici opens a
+   * connection for a request synchronously inside `dispatch` (the agent's
+   * pools have no connection limit, so a request never waits for another's),
+   * which is how the connector knows whose connection it opens.
+   */
+  private dispatching?: Flight = undefined;
+  /** The probe whose request undici is writing: set in `onConnect`, read in `sendHeaders`, which follows it synchronously. */
+  writing?: Flight = undefined;
   private proxySettings: ProxySettings;
   private closed = false;
 
@@ -118,42 +252,28 @@ export class Prober {
   /** VS Code's proxy settings changed. */
   setProxy(settings: ProxySettings): void {
     this.proxySettings = settings;
+    this.routes.clear();
   }
 
   async probe(input: ProbeInput): Promise<ProbeReport> {
-    const started = performance.now();
-    const elapsed = () => performance.now() - started;
-    if (this.closed || input.signal?.aborted) return { kind: 'canceled', latencyMs: 0, message: 'canceled' };
-    const controller = new AbortController();
-    const flight: Flight = { signal: controller.signal, stage: 'connect', ended: false, openedConnection: false, responseStarted: false };
-    // First of the abort listeners, before undici's own: see `drop`.
-    controller.signal.addEventListener('abort', () => drop(flight, 'probe aborted'), { once: true });
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, input.timeoutMs);
-    const cancel = () => controller.abort();
-    input.signal?.addEventListener('abort', cancel, { once: true });
-    this.running.add(controller);
-    // Undici settles a request still waiting for its connection only when that connection
-    // settles; the probe answers at its deadline or abort whatever undici is doing.
-    const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
-    const exchange = this.flights.run(flight, () => this.exchange(input, controller.signal, flight, elapsed));
-    exchange.catch(() => undefined);
-    aborted.catch(() => undefined);
-    const ttfb = () => (flight.ttfbMs !== undefined ? { ttfbMs: flight.ttfbMs } : {});
+    const flight = new Flight(performance.now());
+    const { signal } = input;
+    if (this.closed || signal?.aborted) return { kind: 'canceled', latencyMs: 0, message: 'canceled' };
+    flight.timer = setTimeout(timeOut, input.timeoutMs, flight);
+    signal?.addEventListener('abort', flight.abort);
+    this.running.add(flight);
     try {
-      return withoutCredential(await Promise.race([exchange, aborted]), input.credential);
+      return withoutCredential(await this.exchange(input, flight), input.credential);
     } catch (error) {
-      if (timedOut) return { kind: 'timeout', latencyMs: elapsed(), message: `${UNFINISHED[flight.stage]} within ${input.timeoutMs} ms`, ...ttfb() };
-      const canceled = this.closed || input.signal?.aborted === true;
-      return { ...classifyError(error, elapsed(), { canceled, responseStarted: flight.responseStarted }), ...ttfb() };
+      const ttfb = flight.ttfbMs !== undefined ? { ttfbMs: flight.ttfbMs } : {};
+      if (flight.timedOut) return { kind: 'timeout', latencyMs: flight.elapsed(), message: `${UNFINISHED[flight.stage]} within ${input.timeoutMs} ms`, ...ttfb };
+      const canceled = this.closed || signal?.aborted === true;
+      return { ...classifyError(error, flight.elapsed(), { canceled, responseStarted: flight.responseStarted }), ...ttfb };
     } finally {
       flight.ended = true;
-      clearTimeout(timer);
-      input.signal?.removeEventListener('abort', cancel);
-      this.running.delete(controller);
+      clearTimeout(flight.timer);
+      signal?.removeEventListener('abort', flight.abort);
+      this.running.delete(flight);
     }
   }
 
@@ -162,17 +282,18 @@ export class Prober {
     if (this.closed) return;
     this.closed = true;
     diagnostics.unsubscribe(SEND_HEADERS, this.onSendHeaders);
-    for (const controller of this.running) controller.abort();
+    for (const flight of this.running) flight.abort();
     for (const socket of this.connecting) socket.destroy(new Error('prober closed'));
     const dispatchers: Dispatcher[] = [this.direct, ...this.proxies.values()];
     this.proxies.clear();
+    this.routes.clear();
     await Promise.all(dispatchers.map((d) => d.destroy().catch(() => undefined)));
   }
 
-  /** The request, the same-origin redirects it leads to, and the body, in the probe's async context. */
-  private async exchange(input: ProbeInput, signal: AbortSignal, flight: Flight, elapsed: () => number): Promise<ProbeReport> {
+  /** The request, the same-origin redirects it leads to, and the body. */
+  private async exchange(input: ProbeInput, flight: Flight): Promise<ProbeReport> {
     const { spec } = input;
-    let url = new URL(spec.url);
+    let url = this.urlOf(spec);
     const visited: URL[] = [];
     let retried = false;
     for (;;) {
@@ -180,73 +301,88 @@ export class Prober {
       flight.stage = 'headers'; // the connector moves it back while a new connection opens
       flight.responseStarted = false;
       flight.openedConnection = false;
-      let response: Dispatcher.ResponseData;
+      const dispatcher = this.dispatcherFor(url);
+      let hop: Hop;
       try {
-        response = await request(url, {
-          dispatcher: this.dispatcherFor(url),
-          method: spec.method,
-          headers: this.headersFor(url, spec, input.credential),
-          body: spec.method === 'POST' ? (spec.body ?? '') : null,
-          signal,
-          headersTimeout: input.timeoutMs,
-          bodyTimeout: input.timeoutMs,
-          maxRedirections: 0,
-        });
+        hop = await this.send(dispatcher, url, input, flight);
       } catch (error) {
         // A kept connection the server closed while it idled: once, on a new one. Only a request that may be
         // sent twice (not a POST, which may have been read and billed before the reset), and only on a
         // direct connection, whose opening the prober sees (a proxy's it does not).
-        const retryable = spec.method !== 'POST' && this.dispatcherFor(url) === this.direct;
-        if (retryable && !retried && !flight.openedConnection && !signal.aborted && STALE_CONNECTION_ERRORS.has(errorCode(error))) {
+        const retryable = spec.method !== 'POST' && dispatcher === this.direct;
+        if (retryable && !retried && !flight.openedConnection && !flight.responseStarted && !flight.aborted && STALE_CONNECTION_ERRORS.has(errorCode(error))) {
           retried = true;
           continue;
         }
         throw error;
+      } finally {
+        flight.request = undefined;
+        flight.socket = undefined;
       }
-      flight.ttfbMs ??= elapsed();
-      flight.responseStarted = true;
-      flight.stage = 'body';
-      const status = response.statusCode;
+      if (flight.aborted) throw new Error('aborted');
+      const { status, headers } = hop;
       let redirect: RedirectStop | undefined;
       if (status >= 300 && status < 400) {
-        const location = response.headers['location'];
+        const location = headers['location'];
         const next = typeof location === 'string' ? safeUrl(location, url) : undefined;
         redirect = next && (stopAt(next, visited) ?? (spec.method === 'POST' ? { why: 'body', to: next } : undefined));
         if (next && !redirect) {
-          await this.readBody(response.body, flight);
-          flight.socket = undefined;
           url = next;
           continue;
         }
       }
-      const { text, bytesRead, truncated } = await this.readBody(response.body, flight);
-      flight.socket = undefined;
       const expected = spec.expectStatus.length > 0 ? spec.expectStatus.includes(status) : status >= 200 && status < 300;
-      const bodyProblem = expected ? checkBody(spec.bodyCheck, text, truncated) : undefined;
+      const bodyProblem = expected ? checkBody(spec.bodyCheck, hop.text, hop.truncated) : undefined;
       const outcome = classifyHttp(
         {
           status,
-          headers: response.headers,
-          latencyMs: elapsed() - (flight.connectMs ?? 0),
+          headers,
+          latencyMs: flight.elapsed() - (flight.connectMs ?? 0),
           expectStatus: spec.expectStatus,
           ...(bodyProblem !== undefined && { bodyProblem }),
           ...(redirect !== undefined && { redirect }),
         },
         Date.now(),
       );
-      return { ...outcome, ...(flight.connectMs !== undefined && { connectMs: flight.connectMs }), ttfbMs: flight.ttfbMs, status, bytesRead };
+      return { ...outcome, ...(flight.connectMs !== undefined && { connectMs: flight.connectMs }), ttfbMs: flight.ttfbMs, status, bytesRead: hop.bytesRead };
     }
+  }
+
+  /** One request and its response, read whole up to the cap. */
+  private send(dispatcher: Dispatcher, url: URL, input: ProbeInput, flight: Flight): Promise<Hop> {
+    const { spec } = input;
+    return new Promise<Hop>((resolve, reject) => {
+      const handler = new HopRequest(this, flight, this.maxBodyBytes, resolve, reject);
+      flight.request = handler;
+      this.dispatching = flight;
+      try {
+        dispatcher.dispatch(
+          {
+            origin: url.origin,
+            path: url.search ? `${url.pathname}${url.search}` : url.pathname,
+            method: spec.method,
+            headers: this.headersFor(url, spec, input.credential),
+            body: spec.method === 'POST' ? (spec.body ?? '') : null,
+            headersTimeout: input.timeoutMs,
+            bodyTimeout: input.timeoutMs,
+          },
+          handler,
+        );
+      } finally {
+        this.dispatching = undefined;
+      }
+    });
   }
 
   /**
    * Opens the dispatchers' connections. Undici lets an aborted request wait
    * for its connection to open or fail (10 s for one stuck in a TLS
-   * handshake), so the connection is handed to the probe that asked for it,
-   * found through async context, which drops it the moment it aborts;
-   * close() drops the rest.
+   * handshake), so the connection is handed to the probe that asked for it
+   * (see `dispatching`), which drops it the moment it aborts; close() drops
+   * the rest.
    */
   private readonly connect: buildConnector.connector = (options, callback) => {
-    const current = this.flights.getStore();
+    const current = this.dispatching;
     const owner = current && !current.ended ? current : undefined;
     // Filled in once the connector returns; its callback comes later, from socket events.
     const opening: { socket?: Socket; settled: boolean } = { settled: false };
@@ -275,25 +411,41 @@ export class Prober {
         if (owner.stage === 'connect') owner.stage = 'tls';
       });
     }
-    if (owner.signal.aborted) drop(owner, 'probe aborted');
+    if (owner.aborted) drop(owner, 'probe aborted');
   };
 
   /** A request's headers went out: its probe learns which connection carries it, a reused one too. */
   private readonly onSendHeaders = (message: unknown) => {
-    const flight = this.flights.getStore();
+    const flight = this.writing;
+    this.writing = undefined;
     const socket = (message as { socket?: unknown }).socket;
     if (flight && !flight.ended && socket instanceof Socket) flight.socket = socket;
   };
 
-  private dispatcherFor(url: URL): Dispatcher {
-    const proxy = proxyFor(url, this.proxySettings);
-    if (proxy === undefined) return this.direct;
-    let agent = this.proxies.get(proxy);
-    if (!agent) {
-      agent = new ProxyAgent({ uri: proxy, keepAliveTimeout: IDLE_CONNECTION_MS, keepAliveMaxTimeout: IDLE_CONNECTION_MS });
-      this.proxies.set(proxy, agent);
+  private urlOf(spec: ProbeSpec): URL {
+    let url = this.urls.get(spec);
+    if (url?.href !== spec.url) {
+      url = new URL(spec.url);
+      this.urls.set(spec, url);
     }
-    return agent;
+    return url;
+  }
+
+  private dispatcherFor(url: URL): Dispatcher {
+    let dispatcher = this.routes.get(url.origin);
+    if (dispatcher) return dispatcher;
+    const proxy = proxyFor(url, this.proxySettings);
+    if (proxy === undefined) dispatcher = this.direct;
+    else {
+      dispatcher = this.proxies.get(proxy);
+      if (!dispatcher) {
+        const agent = new ProxyAgent({ uri: proxy, keepAliveTimeout: IDLE_CONNECTION_MS, keepAliveMaxTimeout: IDLE_CONNECTION_MS });
+        this.proxies.set(proxy, agent);
+        dispatcher = agent;
+      }
+    }
+    this.routes.set(url.origin, dispatcher);
+    return dispatcher;
   }
 
   private headersFor(url: URL, spec: ProbeSpec, credential: Credential | undefined): Record<string, string> {
@@ -302,26 +454,6 @@ export class Prober {
     // The one place a key joins a request: only for the origin it was entered for.
     if (credential && credentialReaches(credential, url)) Object.assign(headers, credential.headers);
     return headers;
-  }
-
-  /** At most `maxBodyBytes` of a body; a longer one is cut, and its connection dropped. */
-  private async readBody(body: Dispatcher.ResponseData['body'], flight: Flight): Promise<{ text: string; bytesRead: number; truncated: boolean }> {
-    const chunks: Buffer[] = [];
-    let bytesRead = 0;
-    let truncated = false;
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      const room = this.maxBodyBytes - bytesRead;
-      if (chunk.length > room) {
-        chunks.push(chunk.subarray(0, room));
-        bytesRead += room;
-        truncated = true;
-        drop(flight, 'body cut at the cap');
-        break; // leaving the loop destroys the stream
-      }
-      chunks.push(chunk);
-      bytesRead += chunk.length;
-    }
-    return { text: Buffer.concat(chunks).toString('utf8'), bytesRead, truncated };
   }
 }
 
