@@ -8,6 +8,7 @@ import { benchGuardedCalls, benchRealLatencies } from './guarded';
 import { benchHotPathTargets } from './hot-path-targets';
 import { benchProbing } from './probing';
 import { benchScheduler } from './scheduler';
+import { benchWindows } from './windows';
 
 async function main(): Promise<void> {
   const only = process.argv[2];
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
   await timed('scheduler', benchScheduler);
   await timed('probing', benchProbing);
   await timed('gateway', benchGateway);
+  await timed('windows', benchWindows);
   const missed = results.filter((ok) => !ok).length;
   console.log(missed === 0 ? '\nAll targets met.' : `\n${missed} target(s) missed.`);
   process.exitCode = missed === 0 ? 0 : 1;

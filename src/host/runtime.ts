@@ -9,6 +9,7 @@ import type { ParsedSettings } from '../core/settings';
 import { HealthTracker } from '../core/tracker';
 import type { TransitionEvent } from '../core/tracker';
 import { PeerLink } from '../net/peers';
+import type { PeerRole } from '../net/peers';
 import type { ConfiguredProvider } from './configuration';
 import { ConfigurationPipeline } from './configuration-pipeline';
 import type { ConfigurationSource, ProberLoader } from './configuration-pipeline';
@@ -45,7 +46,7 @@ export interface RuntimeHost extends ConfigurationSource {
    * endpoint they meet at, and whether this window has focus now. Absent:
    * this window probes alone.
    */
-  readonly peers?: { readonly path: string; readonly focused: boolean } | { readonly link: PeerLinkLike; readonly focused: boolean };
+  readonly peers?: { readonly path: string; readonly focused: boolean };
 }
 
 /** No window focused this long: intervals stretch by `probe.unfocusedIntervalFactor`. */
@@ -74,6 +75,7 @@ export class Runtime implements Disposable {
   private readonly peers: PeerHost;
   private readonly link: PeerLinkLike | undefined;
   private readonly gatewayEmitter: Emitter<GatewayState>;
+  private readonly roleEmitter: Emitter<PeerRole>;
   private readonly transitionEmitter: Emitter<TransitionEvent>;
   private readonly offlineEmitter: Emitter<boolean>;
   private readonly resetEmitter: Emitter<string | undefined>;
@@ -95,6 +97,8 @@ export class Runtime implements Disposable {
   readonly onWillReset;
   /** The local gateway started, stopped or failed. */
   readonly onDidChangeGateway;
+  /** This window became the leader, a follower, or stands alone (design.md, "Several windows"). */
+  readonly onDidChangePeerRole;
 
   constructor(
     host: RuntimeHost,
@@ -138,20 +142,23 @@ export class Runtime implements Disposable {
       delegated: (id) => this.peers.delegated(id),
     });
     const peers = host.peers;
+    this.roleEmitter = new Emitter(onError);
+    this.onDidChangePeerRole = this.roleEmitter.event;
     this.link =
       peers === undefined
         ? undefined
-        : 'link' in peers
-          ? peers.link
-          : new PeerLink({
-              path: peers.path,
-              window: randomUUID(),
-              focused: peers.focused,
-              idleAfterMs: IDLE_AFTER_MS,
-              log: { info: (m) => log.info(m), warn: (m) => log.warn(m) },
-              onMessage: (message) => this.peers.receive(message),
-              onRole: (role) => this.peers.roleChanged(role),
-            });
+        : new PeerLink({
+            path: peers.path,
+            window: randomUUID(),
+            focused: peers.focused,
+            idleAfterMs: IDLE_AFTER_MS,
+            log: { info: (m) => log.info(m), warn: (m) => log.warn(m) },
+            onMessage: (message) => this.peers.receive(message),
+            onRole: (role) => {
+              this.peers.roleChanged(role);
+              this.roleEmitter.fire(role);
+            },
+          });
     this.peers = new PeerHost(
       {
         tracker: this.tracker,
@@ -243,6 +250,11 @@ export class Runtime implements Disposable {
 
   get offline(): boolean {
     return this.tracker.offline;
+  }
+
+  /** Where this window stands among the machine's windows; undefined when it does not look for them. */
+  get peerRole(): PeerRole | undefined {
+    return this.link?.role;
   }
 
   /** The local gateway: off, starting, running (with its address) or failed (with why). */
@@ -367,6 +379,7 @@ export class Runtime implements Disposable {
     this.offlineEmitter.dispose();
     this.resetEmitter.dispose();
     this.gatewayEmitter.dispose();
+    this.roleEmitter.dispose();
   }
 
   /** A configuration the scheduler now has: shown, and on the first one saved state restored first. */
