@@ -180,7 +180,21 @@ async function runSuite(file, version) {
       return path;
     };
     const writeWorkspaceSettings = (settings) => writeSettings(workspace, settings);
-    const ctx = { page, fleet, screenshot, workspace, writeWorkspaceSettings };
+    // Another window of the same code-server (its own extension host, the same user data), on
+    // this workspace or on a new one with the given settings; closed with the suite.
+    const openWindow = async ({ settings } = {}) => {
+      let folder = workspace;
+      if (settings) {
+        folder = join(scratch, `workspace-${Math.random().toString(36).slice(2, 8)}`);
+        mkdirSync(folder);
+        writeSettings(folder, settings);
+      }
+      const other = await browser.newPage({ viewport: VIEWPORT });
+      await other.goto(workbenchUrl({ port: server.port, folder, extensionDevelopmentPath: ROOT }));
+      await workbench.statusItem(other).waitFor({ state: 'visible', timeout: STARTUP_TIMEOUT_MS });
+      return other;
+    };
+    const ctx = { page, fleet, screenshot, workspace, writeWorkspaceSettings, openWindow, userDataDir, workspaceSettings: prepared.workspaceSettings };
     for (const test of tests) {
       const t0 = Date.now();
       try {
