@@ -4,6 +4,7 @@
 // probes. Run by scripts/test-e2e.mjs, in order, against one workbench.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { assert, dismissNotifications, pickQuickPickItem, readStatus, runCommand, until, waitForStatus } from './workbench.mjs';
 
 const INTERVAL_S = 5;
