@@ -231,22 +231,44 @@ export class CircuitBreaker {
       if (trial.settled || s.value !== 'half-open' || !s.trials.includes(trial)) return false;
       trial.settled = true;
     }
+    if (s.value === 'closed') {
+      this.recordClosed(now, kind, latencyMs, retryAfterMs);
+      return true;
+    }
     const success = kind === SUCCESS;
     const slow = success && latencyMs >= this._options.slowCallMs;
-    if (retryAfterMs !== undefined && retryAfterMs > 0 && now + retryAfterMs > this.retryUntil) {
-      this.retryUntil = now + retryAfterMs;
-    }
+    this.waitFor(now, retryAfterMs);
     if (s.value === 'half-open' && trial !== undefined) {
       if (success) s.successes++;
       else s.failures++;
       // A closing trial is the first call of the fresh window; any other result joins the old one.
       this.decideTrial(now, OUTCOME_KINDS[kind]!);
-      this.window.record(now, kind, latencyMs, slow);
-      return true;
     }
     this.window.record(now, kind, latencyMs, slow);
-    if (s.value === 'closed' && (!success || slow)) this.tripIfDue(now, kind);
     return true;
+  }
+
+  /**
+   * record() for a closed circuit, which the caller has checked: the path of
+   * nearly every call, so it asks nothing it need not.
+   */
+  recordClosed(now: number, kind: number, latencyMs: number, retryAfterMs: number | undefined): void {
+    if (retryAfterMs !== undefined) this.waitFor(now, retryAfterMs);
+    if (kind === SUCCESS) {
+      const slow = latencyMs >= this._options.slowCallMs;
+      this.window.record(now, kind, latencyMs, slow);
+      if (slow) this.tripIfDue(now, kind);
+    } else {
+      this.window.record(now, kind, latencyMs, false);
+      this.tripIfDue(now, kind);
+    }
+  }
+
+  /** Remembers how long the provider asked us to wait; a wait ending sooner than one already known changes nothing. */
+  private waitFor(now: number, retryAfterMs: number | undefined): void {
+    if (retryAfterMs !== undefined && retryAfterMs > 0 && now + retryAfterMs > this.retryUntil) {
+      this.retryUntil = now + retryAfterMs;
+    }
   }
 
   /** Manual reset: closed, fresh window, backoff cleared, and no wait left from the provider. */

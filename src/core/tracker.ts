@@ -179,7 +179,14 @@ export class HealthTracker {
     const kind = kindIndex(outcome.kind);
     const now = this.clock.now();
     const breaker = entry.breaker;
-    if (breaker.state !== 'closed') this.settle(entry, now, false);
+    if (breaker.state === 'closed') {
+      // Nearly every call: a closed circuit (nothing is due) and a permit of its generation.
+      if (trial === undefined && permit.generation === breaker.generation && !entry.retired) {
+        breaker.recordClosed(now, kind, outcome.latencyMs, outcome.retryAfterMs);
+        this.remember(entry, kind, outcome, now);
+        return;
+      }
+    } else this.settle(entry, now, false);
     if (permit.generation === breaker.generation && !entry.retired && breaker.record(now, kind, outcome.latencyMs, outcome.retryAfterMs, trial)) {
       this.remember(entry, kind, outcome, now);
     } else {
