@@ -249,7 +249,6 @@ describe('peer link: takeover', () => {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGKILL');
       await exited;
-      assert.ok(existsSync(path), 'a killed leader leaves its socket file behind');
       await until('a leads', () => a.link.role.kind === 'leader', TAKEOVER_MS);
       const took = performance.now() - started;
       console.log(`takeover after SIGKILL of the leader: ${took.toFixed(1)} ms`);
