@@ -84,8 +84,8 @@ interface Hop {
 }
 
 /**
- * One probe in flight. It owns its deadline and its abort: a probe costs
- * no AbortController, no listener on it and no async context, only this.
+ * One probe in flight. It owns its deadline and its abort: a probe costs no
+ * AbortController of its own, no response stream and no async context.
  */
 class Flight {
   stage: Stage = 'connect';
@@ -333,18 +333,13 @@ export class Prober {
       }
       const expected = spec.expectStatus.length > 0 ? spec.expectStatus.includes(status) : status >= 200 && status < 300;
       const bodyProblem = expected ? checkBody(spec.bodyCheck, hop.text, hop.truncated) : undefined;
+      const { connectMs, ttfbMs } = flight;
       const outcome = classifyHttp(
-        {
-          status,
-          headers,
-          latencyMs: flight.elapsed() - (flight.connectMs ?? 0),
-          expectStatus: spec.expectStatus,
-          ...(bodyProblem !== undefined && { bodyProblem }),
-          ...(redirect !== undefined && { redirect }),
-        },
+        { status, headers, latencyMs: flight.elapsed() - (connectMs ?? 0), expectStatus: spec.expectStatus, bodyProblem, redirect },
         Date.now(),
       );
-      return { ...outcome, ...(flight.connectMs !== undefined && { connectMs: flight.connectMs }), ttfbMs: flight.ttfbMs, status, bytesRead: hop.bytesRead };
+      const { bytesRead } = hop;
+      return connectMs === undefined ? { ...outcome, ttfbMs, status, bytesRead } : { ...outcome, connectMs, ttfbMs, status, bytesRead };
     }
   }
 
