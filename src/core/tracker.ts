@@ -176,7 +176,8 @@ export class HealthTracker {
       entry = permit[ENTRY] as HealthEntry;
       trial = permit[TRIAL];
     } else throw new TypeError('LLM Health: record() takes a permit returned by admit()');
-    const kind = kindIndex(outcome.kind);
+    // Most calls succeed: spare them the call to kindIndex, which is too big to inline here.
+    const kind = outcome.kind === 'success' ? 0 : kindIndex(outcome.kind);
     const now = this.clock.now();
     const breaker = entry.breaker;
     if (breaker.state === 'closed') {
