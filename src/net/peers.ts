@@ -43,7 +43,16 @@ const ALONE_RETRY_MS = 30_000;
 
 type LinkState =
   | { readonly kind: 'electing' }
-  | { readonly kind: 'leader'; readonly server: Server; readonly registry: PeerRegistry; readonly connections: Map<string, Socket>; idleTimer: NodeJS.Timeout | undefined }
+  | {
+      readonly kind: 'leader';
+      readonly server: Server;
+      readonly registry: PeerRegistry;
+      /** Windows that said hello, by id. */
+      readonly connections: Map<string, Socket>;
+      /** Every accepted socket, hello or not: closing the endpoint ends them all. */
+      readonly sockets: Set<Socket>;
+      idleTimer: NodeJS.Timeout | undefined;
+    }
   | { readonly kind: 'follower'; readonly socket: Socket; readonly leader: string }
   | { readonly kind: 'alone'; readonly reason: string; readonly retry: NodeJS.Timeout }
   | { readonly kind: 'closed' };
@@ -111,7 +120,7 @@ export class PeerLink {
     this.setState({ kind: 'closed' });
     if (s.kind === 'leader') {
       clearTimeout(s.idleTimer);
-      for (const socket of s.connections.values()) socket.destroy();
+      for (const socket of s.sockets) socket.destroy();
       await new Promise<void>((resolve) => s.server.close(() => resolve()));
     } else if (s.kind === 'follower') {
       s.socket.destroy();
@@ -142,20 +151,21 @@ export class PeerLink {
       if (this.closed) return;
       const reached = await tryConnect(path);
       if (this.closed) {
-        if (reached.socket) reached.socket.destroy();
+        reached.socket?.destroy();
         return;
       }
       if (reached.socket) return this.follow(reached.socket);
-      const listened = await tryListen(path);
+      // Nobody answers: try to lead, one window at a time (see `candidacy`).
+      const won = await candidacy(path, () => this.closed);
       if (this.closed) {
-        listened.server?.close();
+        won?.server?.close();
+        won?.socket?.destroy();
         return;
       }
-      if (listened.server) return this.lead(listened.server);
-      // Someone else bound it first (they lead: connect next time), or a dead leader left its socket file behind.
-      if (listened.code === 'EADDRINUSE' && reached.code === 'ECONNREFUSED' && (await removeStale(path))) {
-        log.info('removed the socket of a window that is gone');
-        continue;
+      if (won?.socket) return this.follow(won.socket);
+      if (won?.server) {
+        if (won.removedStale) log.info('several windows: removed the socket of a window that is gone');
+        return this.lead(won.server);
       }
       await delay(10 + Math.random() * 40);
     }
@@ -173,10 +183,13 @@ export class PeerLink {
   private lead(server: Server): void {
     const { window, idleAfterMs, log } = this.options;
     const registry = new PeerRegistry({ leader: window, idleAfterMs }, this.now());
-    const state: LinkState & { kind: 'leader' } = { kind: 'leader', server, registry, connections: new Map(), idleTimer: undefined };
+    const state: LinkState & { kind: 'leader' } = { kind: 'leader', server, registry, connections: new Map(), sockets: new Set(), idleTimer: undefined };
     this.setState(state);
     log.info('several windows: this window leads (it probes what it watches and relays to the others)');
+    server.removeAllListeners('connection');
     server.on('connection', (socket) => this.accept(state, socket));
+    for (const socket of EARLY.get(server) ?? []) this.accept(state, socket);
+    EARLY.delete(server);
     server.on('error', (error) => log.warn(`several windows: endpoint error: ${describe(error)}`));
     this.deliver(state, registry.join(window, this.focused, this.now()));
     this.deliver(state, registry.receive(window, { t: 'targets', targets: this.targets }, this.now()));
@@ -191,9 +204,11 @@ export class PeerLink {
       log.warn('several windows: a connection said nothing; closed');
       socket.destroy();
     }, HELLO_TIMEOUT_MS);
+    state.sockets.add(socket);
     socket.setNoDelay(true);
     socket.on('error', () => undefined);
     socket.on('close', () => {
+      state.sockets.delete(socket);
       clearTimeout(hello);
       if (member === undefined || state.connections.get(member) !== socket) return;
       state.connections.delete(member);
@@ -309,6 +324,9 @@ export class PeerLink {
   }
 }
 
+/** Connections a bound server accepted before this window took up leading. */
+const EARLY = new WeakMap<Server, Socket[]>();
+
 function write(socket: Socket, message: PeerMessage): void {
   if (!socket.destroyed && socket.writable) socket.write(encodeFrame(message));
 }
@@ -337,9 +355,17 @@ function tryConnect(path: string): Promise<{ socket?: Socket; code?: string }> {
   });
 }
 
+/**
+ * Binds the endpoint. Windows that connect before this one starts leading
+ * (it still holds the lock) wait in `early`: their data stays buffered
+ * until a listener reads it.
+ */
 function tryListen(path: string): Promise<{ server?: Server; code?: string }> {
   return new Promise((resolve) => {
     const server = createServer();
+    const early: Socket[] = [];
+    EARLY.set(server, early);
+    server.on('connection', (socket) => early.push(socket));
     server.once('error', (error: NodeJS.ErrnoException) => {
       server.close();
       resolve({ code: error.code ?? 'ERROR' });
@@ -354,32 +380,39 @@ function tryListen(path: string): Promise<{ server?: Server; code?: string }> {
 }
 
 /**
- * Removes a socket file nobody listens on, under a lock so that of two
- * windows finding it dead at once, one removes it and binds, and the other
- * does not remove the new one.
+ * One window at a time (a lock folder next to the socket) checks that
+ * nobody answers, removes a dead leader's socket file, and binds. Without
+ * the lock, a window could find another's socket bound but not yet
+ * listening, take it for a dead one, and remove it: two leaders. Returns
+ * the bound server, a connection to a leader that appeared meanwhile, or
+ * undefined when another window holds the lock (try again shortly).
  */
-async function removeStale(path: string): Promise<boolean> {
-  if (process.platform === 'win32') return false;
+async function candidacy(path: string, closed: () => boolean): Promise<{ server?: Server; socket?: Socket; removedStale?: boolean } | undefined> {
+  if (process.platform === 'win32') {
+    const listened = await tryListen(path);
+    return listened.server ? { server: listened.server } : undefined;
+  }
   const lock = `${path}.lock`;
   try {
     await mkdir(lock, { mode: 0o700 });
   } catch {
     try {
       const info = await stat(lock);
+      // Its holder died in the few milliseconds it holds it.
       if (Date.now() - info.mtimeMs > STALE_LOCK_MS) await rm(lock, { recursive: true, force: true });
     } catch {
       // Gone meanwhile: the next attempt sees.
     }
-    return false;
+    return undefined;
   }
   try {
+    if (closed()) return undefined;
     const again = await tryConnect(path);
-    if (again.socket) {
-      again.socket.destroy();
-      return true;
-    }
-    if (again.code === 'ECONNREFUSED') await unlink(path).catch(() => undefined);
-    return true;
+    if (again.socket) return { socket: again.socket };
+    const removedStale = again.code === 'ECONNREFUSED';
+    if (removedStale) await unlink(path).catch(() => undefined);
+    const listened = await tryListen(path);
+    return listened.server ? { server: listened.server, removedStale } : undefined;
   } finally {
     await rm(lock, { recursive: true, force: true });
   }

@@ -140,6 +140,23 @@ describe('peer link: election', () => {
     await Promise.all([l, a, b].map((w) => w.link.close()));
     assert.equal(l.link.role.kind, 'closed');
   });
+
+  it('of two windows started in the same tick, exactly one leads and the other follows it', async () => {
+    for (let round = 0; round < 10; round++) {
+      const path = freshPath();
+      const a = window(`a${round}`, path);
+      const b = window(`b${round}`, path);
+      await Promise.all([a.link.start(), b.link.start()]);
+      await until(`round ${round}: both windows settled (roles ${a.link.role.kind}, ${b.link.role.kind})`, () =>
+        [a, b].every(settled),
+      );
+      const kinds = [a.link.role.kind, b.link.role.kind].sort();
+      assert.deepEqual(kinds, ['follower', 'leader'], `round ${round}`);
+      const [leader, follower] = a.link.role.kind === 'leader' ? [a, b] : [b, a];
+      assert.deepEqual(follower.link.role, { kind: 'follower', leader: leader.id });
+      await Promise.all([a.link.close(), b.link.close()]);
+    }
+  });
 });
 
 describe('peer link: what travels', () => {
@@ -285,6 +302,33 @@ describe('peer link: takeover', () => {
     assert.ok(a.infos.some((m) => m.includes('removed the socket of a window that is gone')), a.infos.join('\n'));
     const b = await joined(window('b', path));
     assert.deepEqual(b.link.role, { kind: 'follower', leader: 'a' });
+    await Promise.all([a, b].map((w) => w.link.close()));
+  });
+
+  it('when the leader closes, a follower leads within 2 s and the windows’ targets give it its share', async () => {
+    const path = freshPath();
+    const l = await joined(window('l', path, [target(K)]));
+    const a = await joined(window('a', path, [target(K), target(J)]));
+    const b = await joined(window('b', path, [target(K)]));
+    await until('shares told', () => [l, a, b].every((w) => w.owned() !== undefined));
+    assert.deepEqual(a.owned(), [J]);
+
+    const started = performance.now();
+    await l.link.close();
+    await until('a new leader', () => [a, b].some((w) => w.link.role.kind === 'leader'), TAKEOVER_MS);
+    const took = performance.now() - started;
+    console.log(`takeover after the leader closed: ${took.toFixed(1)} ms`);
+    assert.ok(took < TAKEOVER_MS, `${took} ms`);
+
+    const [leader, follower] = a.link.role.kind === 'leader' ? [a, b] : [b, a];
+    await until('the other follows the new leader', () => follower.link.role.kind === 'follower' && (follower.link.role as { leader: string }).leader === leader.id, TAKEOVER_MS);
+    await until('the new leader owns all it has', () => (leader === a ? a.owned()?.length === 2 : b.owned()?.length === 1));
+    assert.deepEqual(leader.owned(), leader === a ? [K, J].sort() : [K]);
+    await until('the follower is told its share again', () => (follower === a ? a.owned()?.join() === J : b.owned()?.length === 0));
+
+    // And outcomes flow through the new leader.
+    follower.link.send({ t: 'outcome', key: K, source: 'traffic', outcome: { kind: 'success', latencyMs: 9 } });
+    await until('the outcome reached the new leader', () => leader.of('outcome').length === 1);
     await Promise.all([a, b].map((w) => w.link.close()));
   });
 });

@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import fsPromises from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { PeerLink } from '../../../src/net/peers';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('peer link: a window that connects while the leader sets up its socket', () => {
+  it('is welcomed (not left waiting forever with no leader)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llm-peers-early-'));
+    const path = join(dir, 'ipc', 'peers.sock');
+    // Slow down the leader's chmod of the socket (not of the folder): the window between listen and lead() widens.
+    const chmod = fsPromises.chmod;
+    fsPromises.chmod = (async (target: Parameters<typeof chmod>[0], mode: Parameters<typeof chmod>[1]) => {
+      if (String(target) === path) await sleep(200);
+      return chmod(target, mode);
+    }) as typeof chmod;
+    const make = (window: string) => new PeerLink({ path, window, focused: true, idleAfterMs: 300_000, log: { info: () => undefined, warn: () => undefined }, onMessage: () => undefined });
+    const a = make('a');
+    const b = make('b');
+    try {
+      const leading = a.start();
+      while (!existsSync(path)) await sleep(1);
+      await b.start(); // connects while a is still in tryListen's chmod
+      await leading;
+      const end = performance.now() + 2_000;
+      while (!(b.role.kind === 'follower' && b.role.leader === 'a') && performance.now() < end) await sleep(10);
+      assert.deepEqual(a.role, { kind: 'leader' });
+      assert.deepEqual(b.role, { kind: 'follower', leader: 'a' });
+    } finally {
+      fsPromises.chmod = chmod;
+      await Promise.race([Promise.all([a.close(), b.close()]), sleep(500)]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
