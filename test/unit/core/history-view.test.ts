@@ -1,0 +1,223 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DAY_MS, MINUTE_MS } from '../../../src/core/history-model';
+import type { HistoryMinute, HistorySeries, HistoryTransition } from '../../../src/core/history-model';
+import { HISTORY_RANGES, POINT_MS, RANGE_MS, csvCell, historyChart, historyCsv } from '../../../src/core/history-view';
+
+// 2026-03-02T10:00:00Z: a whole hour, so minute i of the hour starts at T0 + i minutes.
+const T0 = Date.UTC(2026, 2, 2, 10, 0, 0);
+const at = (minute: number) => T0 + minute * MINUTE_MS;
+
+function probeMinute(minute: number, ok: boolean, latency = 120): HistoryMinute {
+  return {
+    at: at(minute),
+    sources: { probe: { calls: 1, failures: ok ? {} : { server: 1 }, slow: 0 } },
+    ...(ok && { latency: { p50: latency, p95: latency, p99: latency } }),
+  };
+}
+
+/** 60 minutes of once-a-minute probes, failing from minute 20 to 29 while the circuit is open. */
+function outageHour(): HistorySeries {
+  const minutes = Array.from({ length: 60 }, (_, i) => probeMinute(i, i < 20 || i >= 30));
+  const transitions: HistoryTransition[] = [
+    { at: at(20), from: 'closed', to: 'open', cause: 'server' },
+    { at: at(30) - 1_000, from: 'open', to: 'half-open' },
+    { at: at(30), from: 'half-open', to: 'closed' },
+  ];
+  return { minutes, transitions };
+}
+
+// Just before the end of minute 59: the hour is the last 60 minutes.
+const NOW = at(60) - 1;
+
+describe('history chart', () => {
+  it('reads a 10-minute outage inside an hour of once-a-minute probes as 83.3 % uptime, one band and one incident', () => {
+    const chart = historyChart(outageHour(), '1h', NOW);
+    assert.equal(chart.from, at(0));
+    assert.equal(chart.to, at(60));
+    assert.equal(chart.knownMinutes, 60);
+    assert.equal(chart.upMinutes, 50);
+    assert.equal(chart.uptime!.toFixed(3), '0.833');
+    assert.deepEqual(chart.bands, [[at(20) / 1000, at(30) / 1000]]);
+    assert.deepEqual(chart.incidents, [{ openedAt: at(20), cause: 'server', closedAt: at(30), durationMs: 10 * MINUTE_MS }]);
+  });
+
+  it('has one point a minute over an hour, with the minute latency and error rate', () => {
+    const chart = historyChart(outageHour(), '1h', NOW);
+    assert.equal(chart.x.length, 60);
+    assert.equal(chart.x[0], at(0) / 1000);
+    assert.equal(chart.x[59], at(59) / 1000);
+    assert.equal(chart.p95[0], 120);
+    assert.equal(chart.p95[25], null);
+    assert.equal(chart.errorRate[0], 0);
+    assert.equal(chart.errorRate[25], 1);
+  });
+
+  it('has at most 360 points a chart, each POINT_MS wide', () => {
+    for (const range of HISTORY_RANGES) {
+      const chart = historyChart(outageHour(), range, NOW);
+      assert.equal(chart.x.length, RANGE_MS[range] / POINT_MS[range]);
+      assert.ok(chart.x.length <= 360);
+      assert.equal((chart.x[1]! - chart.x[0]!) * 1000, POINT_MS[range]);
+      assert.equal(chart.to - chart.from, RANGE_MS[range]);
+      assert.ok(chart.from <= NOW - RANGE_MS[range] + POINT_MS[range] && chart.to > NOW);
+    }
+  });
+
+  it('merges minutes into a point: latency is the largest, the error rate counts every call', () => {
+    const series: HistorySeries = {
+      minutes: [
+        { at: at(0), sources: { probe: { calls: 1, failures: {}, slow: 0 } }, latency: { p50: 100, p95: 200, p99: 300 } },
+        {
+          at: at(1),
+          sources: { probe: { calls: 1, failures: { timeout: 1 }, slow: 0 }, traffic: { calls: 2, failures: {}, slow: 1 } },
+          latency: { p50: 150, p95: 180, p99: 900 },
+        },
+      ],
+      transitions: [],
+    };
+    const chart = historyChart(series, '24h', at(2));
+    const i = chart.x.indexOf(at(0) / 1000);
+    assert.deepEqual([chart.p50[i], chart.p95[i], chart.p99[i]], [150, 200, 900]);
+    assert.equal(chart.errorRate[i], 1 / 4);
+    assert.equal(chart.errorRate[i - 1], null);
+  });
+
+  it('counts a minute as down when at least half its calls failed server-side, not for auth or not_found', () => {
+    const minute = (m: number, failures: HistoryMinute['sources']['probe']): HistoryMinute => ({ at: at(m), sources: { traffic: failures! } });
+    const series: HistorySeries = {
+      minutes: [
+        minute(0, { calls: 4, failures: { server: 2 }, slow: 0 }),
+        minute(1, { calls: 4, failures: { rate_limited: 1 }, slow: 0 }),
+        minute(2, { calls: 2, failures: { auth: 2 }, slow: 0 }),
+        minute(3, { calls: 2, failures: { not_found: 1, timeout: 1 }, slow: 0 }),
+      ],
+      transitions: [],
+    };
+    const chart = historyChart(series, '1h', NOW);
+    assert.equal(chart.knownMinutes, 4);
+    assert.equal(chart.upMinutes, 2);
+  });
+
+  it('counts minutes without calls as known and down while the circuit is open', () => {
+    const series: HistorySeries = {
+      minutes: [probeMinute(0, true), probeMinute(1, true)],
+      transitions: [{ at: at(2) + 30_000, from: 'closed', to: 'isolated', cause: 'manual' }],
+    };
+    const chart = historyChart(series, '1h', at(10) + 5_000);
+    // Minutes 2 to 10 (the current one) were isolated for a while.
+    assert.equal(chart.knownMinutes, 11);
+    assert.equal(chart.upMinutes, 2);
+    assert.deepEqual(chart.bands, [[(at(2) + 30_000) / 1000, (at(10) + 5_000) / 1000]]);
+    assert.deepEqual(chart.incidents, [{ openedAt: at(2) + 30_000, cause: 'manual', durationMs: 8 * MINUTE_MS - 25_000 }]);
+  });
+
+  it('clips to the range: older minutes and transitions do not count, a band that began earlier starts at the window', () => {
+    const series: HistorySeries = {
+      minutes: [probeMinute(-120, false), probeMinute(-61, false), ...outageHour().minutes],
+      transitions: [
+        { at: at(-90), from: 'closed', to: 'open', cause: 'timeout' },
+        { at: at(5), from: 'open', to: 'closed' },
+        ...outageHour().transitions,
+      ],
+    };
+    const chart = historyChart(series, '1h', NOW);
+    assert.deepEqual(chart.bands, [
+      [at(0) / 1000, at(5) / 1000],
+      [at(20) / 1000, at(30) / 1000],
+    ]);
+    assert.equal(chart.knownMinutes, 60);
+    assert.equal(chart.upMinutes, 45);
+    assert.deepEqual(
+      chart.incidents.map((i) => [i.openedAt, i.cause, i.closedAt]),
+      [
+        [at(-90), 'timeout', at(5)],
+        [at(20), 'server', at(30)],
+      ],
+    );
+    const day = historyChart(series, '24h', NOW);
+    assert.equal(day.bands.length, 2);
+    assert.equal(day.bands[0]![0], at(-90) / 1000);
+  });
+
+  it('starts an incident at the series start when the series begins with the circuit open', () => {
+    const series: HistorySeries = { minutes: [probeMinute(1, false)], transitions: [{ at: at(3), from: 'half-open', to: 'closed' }] };
+    const chart = historyChart(series, '1h', NOW);
+    assert.deepEqual(chart.incidents, [{ openedAt: at(1), closedAt: at(3), durationMs: 2 * MINUTE_MS }]);
+    assert.deepEqual(chart.bands, [[at(1) / 1000, at(3) / 1000]]);
+    assert.equal(chart.knownMinutes, 2);
+    assert.equal(chart.upMinutes, 0);
+  });
+
+  it('has no data for an empty series: uptime unknown, not 100 %', () => {
+    for (const range of HISTORY_RANGES) {
+      const chart = historyChart({ minutes: [], transitions: [] }, range, NOW);
+      assert.equal(chart.uptime, undefined);
+      assert.equal(chart.knownMinutes, 0);
+      assert.ok(chart.p95.every((v) => v === null));
+      assert.ok(chart.errorRate.every((v) => v === null));
+      assert.deepEqual(chart.bands, []);
+      assert.deepEqual(chart.incidents, []);
+    }
+  });
+
+  it('reads 30 days of 20 targets quickly enough for the panel', () => {
+    const minutes: HistoryMinute[] = [];
+    for (let t = NOW - 30 * DAY_MS; t < NOW; t += MINUTE_MS) minutes.push({ at: Math.floor(t / MINUTE_MS) * MINUTE_MS, sources: { probe: { calls: 1, failures: {}, slow: 0 } }, latency: { p50: 1, p95: 2, p99: 3 } });
+    const chart = historyChart({ minutes, transitions: [] }, '30d', NOW);
+    assert.equal(chart.uptime, 1);
+    assert.equal(chart.x.length, 360);
+  });
+});
+
+describe('history CSV', () => {
+  it('has a header and one row per stored minute in the range, oldest first', () => {
+    const series: HistorySeries = {
+      minutes: [
+        probeMinute(-1, true),
+        { at: at(0), sources: { probe: { calls: 1, failures: {}, slow: 0 }, traffic: { calls: 3, failures: { timeout: 1, auth: 1 }, slow: 1 } }, latency: { p50: 10.5, p95: 20, p99: 30 } },
+        probeMinute(1, false),
+      ],
+      transitions: [],
+    };
+    const lines = historyCsv(series, at(0), at(60)).split('\r\n');
+    assert.equal(lines.at(-1), '');
+    const [header, first, second] = lines;
+    const columns = header!.split(',');
+    assert.deepEqual(columns.slice(0, 3), ['time', 'calls', 'failures']);
+    assert.ok(columns.includes('failures_timeout') && columns.includes('failures_auth'));
+    assert.deepEqual(columns.slice(-7), ['slow', 'p50_ms', 'p95_ms', 'p99_ms', 'probe_calls', 'traffic_calls', 'api_calls']);
+    const row = (line: string) => Object.fromEntries(line.split(',').map((v, i) => [columns[i], v]));
+    assert.deepEqual(
+      { ...row(first!) },
+      {
+        ...Object.fromEntries(columns.map((c) => [c, '0'])),
+        time: '2026-03-02T10:00:00.000Z',
+        calls: '4',
+        failures: '2',
+        failures_timeout: '1',
+        failures_auth: '1',
+        slow: '1',
+        p50_ms: '10.5',
+        p95_ms: '20',
+        p99_ms: '30',
+        probe_calls: '1',
+        traffic_calls: '3',
+      },
+    );
+    assert.equal(row(second!).failures_server, '1');
+    assert.equal(row(second!).p95_ms, '');
+    assert.equal(lines.length, 4);
+  });
+
+  it('guards cells a spreadsheet would read as a formula and quotes separators', () => {
+    assert.equal(csvCell('=HYPERLINK("x")'), `"'=HYPERLINK(""x"")"`);
+    assert.equal(csvCell('+1'), "'+1");
+    assert.equal(csvCell('-2'), "'-2");
+    assert.equal(csvCell('@SUM(A1)'), "'@SUM(A1)");
+    assert.equal(csvCell('a,b'), '"a,b"');
+    assert.equal(csvCell('plain'), 'plain');
+    assert.equal(csvCell(-3), '-3');
+    assert.equal(csvCell(Number.NaN), '');
+  });
+});
