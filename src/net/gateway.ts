@@ -11,7 +11,7 @@
 import * as http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { Agent, ProxyAgent, request } from 'undici';
+import { Agent, ProxyAgent } from 'undici';
 import type { Dispatcher } from 'undici';
 import { EventStreamWatch } from '../core/event-stream-watch';
 import { errorBody, refusalReply } from '../core/gateway-reply';
@@ -48,9 +48,9 @@ export class LocalGateway {
   private readonly direct: Agent;
   private readonly proxies = new Map<string, ProxyAgent>();
   /** Dispatcher by provider base URL. */
-  private readonly routes = new Map<string, Dispatcher>();
+  private readonly routes = new Map<string, Upstream>();
   private readonly sockets = new Set<Socket>();
-  private readonly inFlight = new Set<AbortController>();
+  private readonly calls: CallsInFlight = { all: new Set(), closing: false };
   private readonly now: () => number;
   private proxySettings: ProxySettings;
   private _port = 0;
@@ -60,7 +60,13 @@ export class LocalGateway {
     this.now = options.now ?? (() => performance.now());
     this.proxySettings = options;
     this.direct = new Agent({ keepAliveTimeout: IDLE_CONNECTION_MS, headersTimeout: UPSTREAM_TIMEOUT_MS, bodyTimeout: UPSTREAM_TIMEOUT_MS });
-    this.server = http.createServer({ noDelay: true, keepAlive: true }, (req, res) => void this.handle(req, res).catch(() => sendReply(res, refusalReply(500, 'LLM Health gateway: internal error.'))));
+    this.server = http.createServer({ noDelay: true, keepAlive: true }, (req, res) => {
+      try {
+        this.handle(req, res);
+      } catch {
+        sendReply(res, refusalReply(500, 'LLM Health gateway: internal error.'));
+      }
+    });
     // Without a listener Node drops CONNECT silently; say why instead.
     this.server.on('connect', (req: IncomingMessage, socket: Socket) => {
       this.options.policy.refused?.('connect', 405);
@@ -116,18 +122,20 @@ export class LocalGateway {
     if (this.closed) return;
     this.closed = true;
     const stopped = this.server.listening ? new Promise<void>((resolve) => this.server.close(() => resolve())) : Promise.resolve();
-    for (const c of this.inFlight) c.abort();
+    this.calls.closing = true;
+    for (const c of this.calls.all) c.cancel();
     for (const s of this.sockets) s.destroy();
     await stopped;
     await Promise.all([this.direct, ...this.proxies.values()].map((d) => d.destroy().catch(() => undefined)));
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private handle(req: IncomingMessage, res: ServerResponse): void {
     const started = this.now();
     const policy = this.options.policy;
     const targets = policy.targets();
+    const headers = req.headers;
     const decision = routeRequest(
-      { method: req.method ?? 'GET', target: req.url ?? '', host: req.headers.host, origin: req.headers.origin ?? webPage(req.headers['sec-fetch-site']) },
+      { method: req.method ?? 'GET', target: req.url ?? '', host: headers.host, origin: headers.origin ?? webPage(headers['sec-fetch-site']) },
       this._port,
       targets,
     );
@@ -139,91 +147,45 @@ export class LocalGateway {
       return;
     }
     const target = targets.get(decision.providerId)!;
-    const begun = policy.begin(target, req.headers);
+    const begun = policy.begin(target, headers);
     if ('reply' in begun) {
       sendReply(res, begun.reply);
       req.resume();
       return;
     }
-    await this.forward(req, res, target, decision.url, begun.call, started);
-  }
-
-  private async forward(req: IncomingMessage, res: ServerResponse, target: GatewayTarget, url: string, call: GatewayCall, started: number): Promise<void> {
-    const controller = new AbortController();
-    this.inFlight.add(controller);
-    let ended = false;
-    const finish = (end: CallEnd) => {
-      if (ended) return;
-      ended = true;
-      this.inFlight.delete(controller);
-      call.finish(end);
-    };
-    // The client hung up before its answer was complete: stop the upstream call.
-    const hangUp = () => {
-      if (!res.writableFinished) {
-        finish({ kind: 'canceled' });
-        controller.abort();
-      }
-    };
-    res.once('close', hangUp);
-
-    const headers = forwardedHeaders(req.headers, call.headers);
+    const route = this.upstreamFor(target.baseUrl);
+    const call = new ForwardedCall(this.calls, res, target, begun.call, started, this.now);
     const method = req.method ?? 'GET';
-    const hasBody = method !== 'GET' && method !== 'HEAD';
-    let status: number | undefined;
-    let ttfbMs: number | undefined;
-    try {
-      const upstream = await request(url, {
-        method: method as Dispatcher.HttpMethod,
-        headers,
-        body: hasBody ? await bodyOf(req) : undefined,
-        signal: controller.signal,
-        dispatcher: this.dispatcherFor(target.baseUrl),
-        headersTimeout: UPSTREAM_TIMEOUT_MS,
-        bodyTimeout: UPSTREAM_TIMEOUT_MS,
-      });
-      status = upstream.statusCode;
-      ttfbMs = this.now() - started;
-      const watch = isEventStream(upstream.headers['content-type']) ? new EventStreamWatch() : undefined;
-      res.writeHead(upstream.statusCode, responseHeaders(upstream.headers));
-      // A stream's headers go at once (its first event may be seconds away); a whole answer's go with its body.
-      if (watch) res.flushHeaders();
-      for await (const chunk of upstream.body as AsyncIterable<Uint8Array>) {
-        watch?.push(chunk);
-        if (!res.write(chunk)) await drained(res);
-        if (ended) break;
-      }
-      if (ended) return;
-      watch?.end();
-      res.end();
-      finish({ kind: 'response', status, headers: upstream.headers, ttfbMs, totalMs: this.now() - started, ...(watch?.error && { streamError: watch.error }) });
-    } catch (error) {
-      if (ended || this.closed) {
-        finish({ kind: 'canceled' });
-        res.destroy();
-        return;
-      }
-      finish({ kind: 'failed', error, ...(status !== undefined && { status }), ...(ttfbMs !== undefined && { ttfbMs }), totalMs: this.now() - started });
-      if (res.headersSent) {
-        // The client must see the cut too, not a short body that looks whole.
-        res.destroy();
-      } else {
-        sendReply(res, { status: 502, headers: { 'content-type': 'application/json' }, body: errorBody(target.style, 502, `LLM Health gateway: the call to "${target.label}" failed before an answer came (${describeError(error)}).`, 'upstream_failed') });
-      }
-    } finally {
-      res.off('close', hangUp);
-      this.inFlight.delete(controller);
+    const options: Dispatcher.DispatchOptions = {
+      origin: route.origin,
+      path: upstreamPath(route, decision.url),
+      method: method as Dispatcher.HttpMethod,
+      headers: forwardedHeaders(headers, begun.call.headers),
+      body: null,
+      headersTimeout: UPSTREAM_TIMEOUT_MS,
+      bodyTimeout: UPSTREAM_TIMEOUT_MS,
+    };
+    if (method === 'GET' || method === 'HEAD' || !readsWhole(req)) {
+      if (method !== 'GET' && method !== 'HEAD') options.body = req;
+      route.dispatcher.dispatch(options, call);
+      return;
     }
+    readBody(req, (body) => {
+      if (call.ended) return;
+      options.body = body;
+      route.dispatcher.dispatch(options, call);
+    });
   }
 
-  /** The dispatcher for a provider's base URL, decided once per proxy settings. */
-  private dispatcherFor(baseUrl: string): Dispatcher {
-    let dispatcher = this.routes.get(baseUrl);
-    if (dispatcher === undefined) {
-      dispatcher = this.dispatcherOf(new URL(baseUrl));
-      this.routes.set(baseUrl, dispatcher);
+  /** Where a provider's calls go, decided once per base URL and proxy settings. */
+  private upstreamFor(baseUrl: string): Upstream {
+    let upstream = this.routes.get(baseUrl);
+    if (upstream === undefined) {
+      const url = new URL(baseUrl);
+      upstream = { baseUrl, origin: url.origin, basePath: url.pathname === '/' ? '' : url.pathname, dispatcher: this.dispatcherOf(url) };
+      this.routes.set(baseUrl, upstream);
     }
-    return dispatcher;
+    return upstream;
   }
 
   private dispatcherOf(url: URL): Dispatcher {
@@ -248,27 +210,46 @@ function firstSegment(target: string | undefined): string {
   return (target ?? '').split(/[/?#]/)[1] ?? '';
 }
 
-function forwardedHeaders(incoming: IncomingMessage['headers'], extra: Readonly<Record<string, string>> | undefined): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(incoming)) {
-    if (value === undefined || HOP_BY_HOP.has(name)) continue;
-    out[name] = value;
-  }
-  // An empty value removes the client's header (the gateway token the gateway replaced).
-  if (extra) {
-    for (const [name, value] of Object.entries(extra)) {
-      if (value === '') delete out[name.toLowerCase()];
-      else out[name.toLowerCase()] = value;
-    }
-  }
-  return out;
+/** Where one provider's calls go. */
+interface Upstream {
+  /** As the policy gives it; every forwarded URL starts with it. */
+  readonly baseUrl: string;
+  readonly origin: string;
+  /** The base URL's path, '' for the root. */
+  readonly basePath: string;
+  readonly dispatcher: Dispatcher;
 }
 
-function responseHeaders(incoming: Readonly<Record<string, string | string[] | undefined>>): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(incoming)) {
-    if (value === undefined || HOP_BY_HOP.has(name)) continue;
-    out[name] = value;
+/** Characters a URL parser leaves as they are in a path or a query. */
+const PLAIN_TAIL = /^[\w\-.~!$&()*+,;=:@/?%]*$/;
+
+/** The upstream request target of a forwarded URL: as a URL parser would make it, without parsing the common case. */
+function upstreamPath(upstream: Upstream, url: string): string {
+  const tail = url.slice(upstream.baseUrl.length);
+  if (!PLAIN_TAIL.test(tail)) {
+    const parsed = new URL(url);
+    return parsed.pathname + parsed.search;
+  }
+  const path = upstream.basePath + tail;
+  return path.charCodeAt(0) === 0x2f ? path : `/${path}`;
+}
+
+/** The client's headers as undici takes them (name, value, name, value…), without the hop-by-hop ones. */
+function forwardedHeaders(incoming: IncomingMessage['headers'], extra: Readonly<Record<string, string>> | undefined): string[] {
+  const out: string[] = [];
+  // An empty value removes the client's header (the gateway token the gateway replaced).
+  const replaced = extra === undefined ? undefined : new Set(Object.keys(extra).map((name) => name.toLowerCase()));
+  for (const name in incoming) {
+    const value = incoming[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || replaced?.has(name)) continue;
+    if (typeof value === 'string') out.push(name, value);
+    else for (const v of value) out.push(name, v);
+  }
+  if (extra) {
+    for (const name in extra) {
+      const value = extra[name]!;
+      if (value !== '') out.push(name.toLowerCase(), value);
+    }
   }
   return out;
 }
@@ -281,12 +262,133 @@ const SMALL_BODY_BYTES = 64 * 1024;
  * it goes upstream in one write with its headers. A large or chunked upload
  * streams through as it comes, with backpressure.
  */
-async function bodyOf(req: IncomingMessage): Promise<IncomingMessage | Buffer> {
+function readsWhole(req: IncomingMessage): boolean {
   const length = Number(req.headers['content-length']);
-  if (!(length >= 0 && length <= SMALL_BODY_BYTES) || req.headers['transfer-encoding'] !== undefined) return req;
+  return length >= 0 && length <= SMALL_BODY_BYTES && req.headers['transfer-encoding'] === undefined;
+}
+
+/** Calls `done` with the whole body; never, if the client goes away first (its call is canceled then). */
+function readBody(req: IncomingMessage, done: (body: Buffer) => void): void {
   const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  req.on('data', (chunk: Buffer) => chunks.push(chunk));
+  req.once('end', () => done(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+}
+
+/** The calls a gateway has on their way, which its `close` ends as canceled. */
+interface CallsInFlight {
+  readonly all: Set<ForwardedCall>;
+  closing: boolean;
+}
+
+/**
+ * One call on its way: undici's handler of the provider's answer, which goes
+ * to the client as it comes, the provider paused while the client is slow to
+ * take it. Told once how it ended (`finish`), whichever way it ends.
+ */
+class ForwardedCall implements Dispatcher.DispatchHandlers {
+  ended = false;
+  private abort: ((error?: Error) => void) | undefined;
+  /** Undici's: reads on from the provider after a pause for a slow client. */
+  private resume: (() => void) | undefined;
+  private status: number | undefined;
+  private ttfbMs: number | undefined;
+  private headers: Record<string, string | string[]> = {};
+  private watch: EventStreamWatch | undefined;
+  /** The client hung up before its answer was complete: stop the upstream call. */
+  private readonly hangUp = () => {
+    if (!this.res.writableFinished) this.cancel();
+  };
+
+  constructor(
+    private readonly calls: CallsInFlight,
+    private readonly res: ServerResponse,
+    private readonly target: GatewayTarget,
+    private readonly call: GatewayCall,
+    private readonly started: number,
+    private readonly now: () => number,
+  ) {
+    calls.all.add(this);
+    res.once('close', this.hangUp);
+  }
+
+  /** Ends the call as canceled and stops its upstream request, now or as soon as it has one. */
+  cancel(): void {
+    this.finish({ kind: 'canceled' });
+    this.abort?.();
+  }
+
+  onConnect(abort: (error?: Error) => void): void {
+    this.abort = abort;
+    if (this.ended) abort();
+  }
+
+  onHeaders(status: number, raw: Buffer[], resume: () => void): boolean {
+    if (status < 200) return true;
+    this.status = status;
+    this.ttfbMs = this.now() - this.started;
+    const headers = this.headers;
+    const out: string[] = [];
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!.toString('latin1').toLowerCase();
+      if (HOP_BY_HOP.has(name)) continue;
+      // latin1 both ways: a header's bytes reach the client as the provider sent them.
+      const value = raw[i + 1]!.toString('latin1');
+      out.push(name, value);
+      const seen = headers[name];
+      if (seen === undefined) headers[name] = value;
+      else if (typeof seen === 'string') headers[name] = [seen, value];
+      else seen.push(value);
+    }
+    this.res.writeHead(status, out);
+    if (isEventStream(headers['content-type'])) {
+      this.watch = new EventStreamWatch();
+      // A stream's headers go at once (its first event may be seconds away); a whole answer's go with its body.
+      this.res.flushHeaders();
+    }
+    this.resume = resume;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.watch?.push(chunk);
+    if (this.res.write(chunk)) return true;
+    this.res.once('drain', this.resume!);
+    return false;
+  }
+
+  onComplete(): void {
+    const watch = this.watch;
+    watch?.end();
+    this.res.end();
+    this.finish({ kind: 'response', status: this.status!, headers: this.headers, ttfbMs: this.ttfbMs!, totalMs: this.now() - this.started, ...(watch?.error && { streamError: watch.error }) });
+  }
+
+  onError(error: Error): void {
+    const res = this.res;
+    if (this.ended || this.calls.closing) {
+      this.finish({ kind: 'canceled' });
+      res.destroy();
+      return;
+    }
+    const status = this.status;
+    const ttfbMs = this.ttfbMs;
+    this.finish({ kind: 'failed', error, ...(status !== undefined && { status }), ...(ttfbMs !== undefined && { ttfbMs }), totalMs: this.now() - this.started });
+    if (res.headersSent) {
+      // The client must see the cut too, not a short body that looks whole.
+      res.destroy();
+    } else {
+      const target = this.target;
+      sendReply(res, { status: 502, headers: { 'content-type': 'application/json' }, body: errorBody(target.style, 502, `LLM Health gateway: the call to "${target.label}" failed before an answer came (${describeError(error)}).`, 'upstream_failed') });
+    }
+  }
+
+  private finish(end: CallEnd): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.calls.all.delete(this);
+    this.res.off('close', this.hangUp);
+    this.call.finish(end);
+  }
 }
 
 function isEventStream(contentType: string | string[] | undefined): boolean {
@@ -301,18 +403,6 @@ function sendReply(res: ServerResponse, reply: GatewayReply): void {
   }
   res.writeHead(reply.status, { ...reply.headers, 'content-length': Buffer.byteLength(reply.body) });
   res.end(reply.body);
-}
-
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.once('drain', done);
-    res.once('close', done);
-  });
 }
 
 /** An error's code only: its message can quote a URL or a header. */
