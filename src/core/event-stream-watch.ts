@@ -23,10 +23,20 @@ export interface StreamError {
 const LF = 0x0a;
 const CR = 0x0d;
 
+/**
+ * What a line's first bytes say about it: `skip`, it cannot change what the
+ * watch has seen (a normal data chunk, a comment, an id), so it is not even
+ * decoded; `read`, it may (an event name, an error, a blank line); `more`,
+ * its bytes so far do not tell.
+ */
+type Look = 'skip' | 'read' | 'more';
+
 export class EventStreamWatch {
   /** The current line's bytes so far, at most MAX_LINE of them; decoded when it ends. */
   private parts: Uint8Array[] = [];
   private length = 0;
+  /** The current line began in an earlier chunk and was already found not to matter. */
+  private skipping = false;
   /** The last `event:` field, until the blank line that ends the event. */
   private event = '';
   private found: StreamError | undefined;
@@ -41,10 +51,19 @@ export class EventStreamWatch {
     let start = 0;
     while (!this.found) {
       const nl = chunk.indexOf(LF, start);
-      const end = nl < 0 ? chunk.length : nl;
-      this.append(chunk.subarray(start, end));
-      if (nl < 0) return;
-      this.endLine();
+      if (nl < 0) {
+        this.partial(chunk, start);
+        return;
+      }
+      if (this.skipping) this.skipping = false;
+      else if (this.length > 0) {
+        this.append(chunk.subarray(start, nl));
+        this.endLine();
+      } else {
+        // The common case, a whole line in one chunk: looked at where it lies, decoded only if it may matter.
+        const end = Math.min(nl, start + MAX_LINE);
+        if (this.look(chunk, start, end, true) === 'read') this.line(this.decoder.decode(chunk.subarray(start, end)));
+      }
       start = nl + 1;
     }
   }
@@ -53,6 +72,49 @@ export class EventStreamWatch {
   end(): void {
     if (this.length > 0) this.endLine();
     this.endEvent();
+  }
+
+  /** The start or more of a line whose end is in a later chunk. */
+  private partial(chunk: Uint8Array, start: number): void {
+    if (this.skipping || start === chunk.length) return;
+    if (this.length === 0 && this.look(chunk, start, Math.min(chunk.length, start + MAX_LINE), false) === 'skip') {
+      this.skipping = true;
+      return;
+    }
+    this.append(chunk.subarray(start));
+  }
+
+  /**
+   * Whether the line in `bytes[start, end)` may matter, from its first bytes
+   * alone; `whole` when no more of it will come. Reads only when decoding
+   * could find what `line` looks for: `event:`, a blank line, any `data:` of
+   * an error event, and `data:` whose JSON may begin with an "error" key.
+   */
+  private look(bytes: Uint8Array, start: number, end: number, whole: boolean): Look {
+    const undecided = whole ? 'skip' : 'more';
+    if (start === end) return whole ? 'read' : 'more';
+    const first = bytes[start]!;
+    // `event:` (rare and short), or a line that may be blank once its CR goes.
+    if (first === 0x65 || first === CR) return 'read';
+    if (first !== 0x64) return 'skip';
+    let i = start;
+    for (const b of DATA) {
+      if (i === end) return undecided;
+      if (bytes[i++] !== b) return 'skip';
+    }
+    if (this.event === 'error') return 'read';
+    if (i < end && bytes[i] === 0x20) i++;
+    if (i === end) return undecided;
+    if (bytes[i++] !== 0x7b) return 'skip';
+    while (i < end && isAsciiSpace(bytes[i]!)) i++;
+    if (i === end) return undecided;
+    // Beyond ASCII may be a space to the decoder: let it decide.
+    if (bytes[i]! >= 0x80) return 'read';
+    for (const b of ERROR_KEY) {
+      if (i === end) return undecided;
+      if (bytes[i++] !== b) return 'skip';
+    }
+    return 'read';
   }
 
   private append(bytes: Uint8Array): void {
@@ -65,10 +127,14 @@ export class EventStreamWatch {
   }
 
   private endLine(): void {
-    let line = this.decoder.decode(this.parts.length === 1 ? this.parts[0] : concat(this.parts, this.length));
+    const line = this.decoder.decode(this.parts.length === 1 ? this.parts[0] : concat(this.parts, this.length));
     this.parts = [];
     this.length = 0;
-    if (line.charCodeAt(line.length - 1) === CR) line = line.slice(0, -1);
+    this.line(line);
+  }
+
+  private line(text: string): void {
+    const line = text.charCodeAt(text.length - 1) === CR ? text.slice(0, -1) : text;
     if (line === '') {
       this.endEvent();
       return;
@@ -86,6 +152,16 @@ export class EventStreamWatch {
     if (this.event === 'error' && !this.found) this.found = describe('');
     this.event = '';
   }
+}
+
+/** `data:` */
+const DATA = [0x64, 0x61, 0x74, 0x61, 0x3a];
+/** `"error"` */
+const ERROR_KEY = [0x22, 0x65, 0x72, 0x72, 0x6f, 0x72, 0x22];
+
+/** Space, tab, CR, vertical tab, form feed: what `\s` matches below 0x80, but for LF, which ends a line. */
+function isAsciiSpace(b: number): boolean {
+  return b === 0x20 || (b >= 0x09 && b <= 0x0d);
 }
 
 function concat(parts: readonly Uint8Array[], length: number): Uint8Array {

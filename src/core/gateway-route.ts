@@ -96,8 +96,16 @@ function firstOf(s: string, chars: string, from: number): number {
  */
 function safePath(path: string): boolean {
   if (/\\|%2f|%5c|%2e/i.test(path)) return false;
-  return !path.split('/').some((segment) => segment === '.' || segment === '..');
+  for (let start = 0; start <= path.length; ) {
+    let end = path.indexOf('/', start);
+    if (end < 0) end = path.length;
+    if (end - start <= 2 && end > start && path.charCodeAt(start) === DOT && path.charCodeAt(end - 1) === DOT) return false;
+    start = end + 1;
+  }
+  return true;
 }
+
+const DOT = 0x2e;
 
 function truncate(s: string): string {
   return s.length > 64 ? `${s.slice(0, 64)}…` : s;

@@ -139,3 +139,35 @@ describe('event stream watch', () => {
     assert.equal(w.error?.message, 'stream error: late');
   });
 });
+
+describe('event stream watch: a line read where it lies is read as a line pieced together', () => {
+  const streams = [
+    'data: {"id":"1","choices":[{"delta":{"content":"hi"}}]}\n\ndata: [DONE]\n\n',
+    'data: {"error":{"message":"a"}}\n',
+    'data:{"error":{"message":"tight"}}\r\n',
+    'data: { \t"error" : {"message":"spaced"}}\n',
+    'data: {\u00a0"error": {"message":"no-break space"}}\n',
+    'data: {"errors":{"message":"not it"}}\n\ndata: {"err"}\n\ndata: {\n\ndata:\n\ndata\n\n',
+    'event: error\ndata: <html>\n\n',
+    'event: error\r\n\r\n',
+    'event: ping\ndata: {"type":"ping"}\n\nevent: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n',
+    ': comment\n\r\nid: 3\ndata1\n\revent: error\n\n',
+    `data: {${' '.repeat(5_000)}"error":{"message":"too far"}}\n`,
+    `data: {"error":{"message":"${'x'.repeat(5_000)}"}}\n`,
+    'data: {"error":{"message":"überlastet"}}\n',
+  ];
+
+  it('whole, then byte by byte: the same error or none, before and after the end', () => {
+    for (const text of streams) {
+      const bytes = enc(text);
+      const whole = new EventStreamWatch();
+      whole.push(bytes);
+      const bytewise = new EventStreamWatch();
+      for (let i = 0; i < bytes.length; i++) bytewise.push(bytes.subarray(i, i + 1));
+      assert.deepEqual(whole.error, bytewise.error, JSON.stringify(text.slice(0, 80)));
+      whole.end();
+      bytewise.end();
+      assert.deepEqual(whole.error, bytewise.error, JSON.stringify(text.slice(0, 80)));
+    }
+  });
+});
