@@ -1,7 +1,7 @@
 // Bundles the extension with esbuild. Type-checking is `npm run typecheck` (tsc --noEmit).
 //   node scripts/build.mjs [--production] [--watch]
 import * as esbuild from 'esbuild';
-import { statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
@@ -25,6 +25,12 @@ const options = {
   logLevel: 'warning',
   metafile: true,
 };
+
+// The history panel's charts: uPlot's browser build, loaded by the webview from the extension (no CDN).
+const uplot = join(root, 'dist', 'media', 'uplot');
+mkdirSync(uplot, { recursive: true });
+for (const file of ['uPlot.iife.min.js', 'uPlot.min.css']) copyFileSync(join(root, 'node_modules', 'uplot', 'dist', file), join(uplot, file));
+copyFileSync(join(root, 'node_modules', 'uplot', 'LICENSE'), join(uplot, 'LICENSE'));
 
 if (watch) {
   const ctx = await esbuild.context(options);

@@ -6,6 +6,9 @@ import { permissionKey } from '../core/workspace-permissions';
 import type { Decision } from '../core/workspace-permissions';
 import { requestText } from './configuration';
 import { gatewayCommandHandlers } from './gateway-commands';
+import { historyCommandHandlers } from './history-commands';
+import { HistoryPanel } from './history-panel';
+import type { HistoryAccess } from './history-panel';
 import { CONFIG_SECTION, COMMANDS } from './ids';
 import type { CommandId } from './ids';
 import type { Log } from './log';
@@ -15,8 +18,11 @@ import type { KeyBinding, Secrets } from './secrets';
 import { describeRequest } from './workspace-permissions';
 import type { WorkspacePermissions } from './workspace-permissions';
 
-/** Registers every command of the manifest; a test checks the two lists agree. */
-export function registerCommands(runtime: Runtime, secrets: Secrets, permissions: WorkspacePermissions, log: Log): vscode.Disposable[] {
+/**
+ * Registers every command of the manifest; a test checks the two lists agree.
+ * Without `history` (the store not wired) the history commands say it is unavailable.
+ */
+export function registerCommands(runtime: Runtime, secrets: Secrets, permissions: WorkspacePermissions, log: Log, history?: HistoryAccess): vscode.Disposable[] {
   const handlers: Record<CommandId, (...args: unknown[]) => unknown> = {
     [COMMANDS.resetCircuit]: async (arg) => {
       const id = providerArgument(arg) ?? (await pickProvider(runtime, vscode.l10n.t('Reset the circuit of…')));
@@ -134,8 +140,12 @@ export function registerCommands(runtime: Runtime, secrets: Secrets, permissions
     [COMMANDS.showLog]: () => log.channel.show(),
     [COMMANDS.openSettings]: () => vscode.commands.executeCommand('workbench.action.openSettings', `${CONFIG_SECTION}.providers`),
     ...gatewayCommandHandlers(runtime),
+    ...historyCommandHandlers(history),
   };
-  return Object.entries(handlers).map(([id, handler]) => vscode.commands.registerCommand(id, handler));
+  return [
+    ...Object.entries(handlers).map(([id, handler]) => vscode.commands.registerCommand(id, handler)),
+    new vscode.Disposable(() => HistoryPanel.disposeCurrent()),
+  ];
 }
 
 async function pickProvider(runtime: Runtime, placeHolder: string, includeNotProbed = false): Promise<string | undefined> {

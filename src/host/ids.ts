@@ -25,7 +25,12 @@ export const COMMANDS = {
   startGateway: 'llmHealth.startGateway',
   stopGateway: 'llmHealth.stopGateway',
   copyGatewayEnvironment: 'llmHealth.copyGatewayEnvironment',
+  showHistory: 'llmHealth.showHistory',
+  exportHistoryCsv: 'llmHealth.exportHistoryCsv',
 } as const;
+
+/** The history webview panel's view type. */
+export const HISTORY_PANEL = 'llmHealth.history';
 
 /** Context key: the local gateway is listening. */
 export const GATEWAY_RUNNING_CONTEXT = 'llmHealth.gatewayRunning';
