@@ -1,0 +1,337 @@
+import { appendFile, mkdir, readFile, readdir, rename, rmdir, truncate, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { HEADER_BYTES, HistoryEncoder, dayOf, decodeHistory } from '../core/history-codec';
+import type { HistoryRecord } from '../core/history-codec';
+import { DAY_MS, HISTORY_DAYS, HISTORY_SOURCES } from '../core/history-model';
+import type { HistoryMinute, HistorySeries, HistorySource, HistoryTransition, SourceCounts } from '../core/history-model';
+import type { FailureKind } from '../core/outcome';
+
+export interface HistoryLog {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export interface HistoryStoreOptions {
+  /** One folder per target goes here. */
+  readonly dir: string;
+  readonly log: HistoryLog;
+  /** Wall-clock ms: what prune() measures age against, and what names a file set aside. */
+  readonly wall?: () => number;
+}
+
+const TARGET = /^[0-9a-f]{16,64}$/;
+/** A day file, or one set aside: `YYYY-MM-DD.llmh`, `YYYY-MM-DD.llmh.<wall>.corrupt`. */
+const DAY_FILE = /^(\d{4})-(\d{2})-(\d{2})\.llmh(\.\d+\.corrupt)?$/;
+/** Records kept for a target while its writes fail (about two hours of one probe a minute). */
+const MAX_PENDING = 128;
+
+const dayName = (day: number): string => `${new Date(day * DAY_MS).toISOString().slice(0, 10)}.llmh`;
+
+/** The day a day file (or one set aside) is for. */
+function dayOfName(name: string): number | undefined {
+  const match = DAY_FILE.exec(name);
+  return match === null ? undefined : dayOf(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])));
+}
+
+function checkTarget(target: string): void {
+  // A target names a folder: nothing but a hex key may reach the path.
+  if (!TARGET.test(target)) throw new TypeError(`not a history target key: ${JSON.stringify(target.slice(0, 80))}`);
+}
+
+const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+const isMissing = (error: unknown): boolean => (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+
+/**
+ * Each probe target's history on disk (design.md, "History"): a folder per
+ * target key, a file per UTC day (`YYYY-MM-DD.llmh`, see history-codec.ts),
+ * appended to and never rewritten, so a crash loses at most what was
+ * buffered since the last flush. Only target keys (hex hashes) and counts
+ * are stored: no provider name, URL or key.
+ *
+ * A file whose last record was cut short (a crash during an append) is cut
+ * back to its good records before the next append. A corrupt or foreign file
+ * is reported in the log and set aside as `….corrupt`; the good records
+ * before the damage are written to a new file in its place. Nothing here
+ * throws for what a file holds.
+ *
+ * One window writes a target at a time (the one that probes it); each
+ * target's reads and writes run one after another.
+ */
+export class HistoryStore {
+  private readonly pending = new Map<string, HistoryRecord[]>();
+  /** Per target, the day whose file this store has checked and appends to since. */
+  private readonly checked = new Map<string, number>();
+  private readonly queues = new Map<string, Promise<void>>();
+  private readonly encoder = new HistoryEncoder();
+  private readonly wall: () => number;
+  private closed = false;
+
+  constructor(private readonly options: HistoryStoreOptions) {
+    this.wall = options.wall ?? Date.now;
+  }
+
+  /** Appends (buffered until flush). `target` is a hex key, [0-9a-f]{16,64}. */
+  appendMinute(target: string, minute: HistoryMinute): void {
+    this.append(target, { minute });
+  }
+
+  appendTransition(target: string, transition: HistoryTransition): void {
+    this.append(target, { transition });
+  }
+
+  /** Writes what is buffered, appending to the files; never rewrites a file. */
+  async flush(): Promise<void> {
+    const writes: Array<Promise<void>> = [];
+    for (const [target, records] of this.pending) {
+      this.pending.delete(target);
+      writes.push(this.serial(target, () => this.write(target, records)));
+    }
+    await Promise.all(writes);
+  }
+
+  /** What is stored for `target` in [from, to) (wall ms), oldest first. A missing target → empty series. */
+  read(target: string, from: number, to: number): Promise<HistorySeries> {
+    checkTarget(target);
+    let series: HistorySeries = { minutes: [], transitions: [] };
+    return this.serial(target, async () => {
+      const days = await this.storedDays(target, dayOf(from), to);
+      const files = await Promise.all(days.map((day) => this.readDay(target, day)));
+      const minutes: HistoryMinute[] = [];
+      const transitions: HistoryTransition[] = [];
+      for (const file of files) {
+        for (const m of file.minutes) if (m.at >= from && m.at < to) minutes.push(m);
+        for (const t of file.transitions) if (t.at >= from && t.at < to) transitions.push(t);
+      }
+      // What is still buffered counts as stored: the panel shows the minute just drained.
+      for (const record of this.pending.get(target) ?? []) {
+        if ('minute' in record) {
+          if (record.minute.at >= from && record.minute.at < to) minutes.push(record.minute);
+        } else if (record.transition.at >= from && record.transition.at < to) {
+          transitions.push(record.transition);
+        }
+      }
+      transitions.sort((a, b) => a.at - b.at);
+      series = { minutes: mergeMinutes(minutes), transitions };
+    }).then(() => series);
+  }
+
+  /** Drops whole days older than HISTORY_DAYS before `now`. */
+  async prune(now = this.wall()): Promise<void> {
+    // A day goes once all of it is older than the 30 days before now.
+    const firstKept = dayOf(now - HISTORY_DAYS * DAY_MS);
+    let targets: string[];
+    try {
+      targets = (await readdir(this.options.dir)).filter((name) => TARGET.test(name));
+    } catch (error) {
+      if (!isMissing(error)) this.options.log.error(`history: cannot list ${this.options.dir}: ${errorText(error)}`);
+      return;
+    }
+    await Promise.all(targets.map((target) => this.serial(target, () => this.pruneTarget(target, firstKept))));
+  }
+
+  /** Flushes and closes file handles. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+    await Promise.all(this.queues.values());
+  }
+
+  private append(target: string, record: HistoryRecord): void {
+    checkTarget(target);
+    if (this.closed) return;
+    let records = this.pending.get(target);
+    if (records === undefined) {
+      records = [];
+      this.pending.set(target, records);
+    }
+    records.push(record);
+  }
+
+  /** Runs `task` after the target's earlier reads and writes; a failure is logged, never passed on. */
+  private serial(target: string, task: () => Promise<void>): Promise<void> {
+    const run = (this.queues.get(target) ?? Promise.resolve()).then(task).catch((error: unknown) => {
+      this.options.log.error(`history: ${target}: ${errorText(error)}`);
+    });
+    this.queues.set(target, run);
+    void run.then(() => {
+      if (this.queues.get(target) === run) this.queues.delete(target);
+    });
+    return run;
+  }
+
+  private async write(target: string, records: HistoryRecord[]): Promise<void> {
+    const byDay = new Map<number, HistoryRecord[]>();
+    for (const record of records) {
+      const day = dayOf('minute' in record ? record.minute.at : record.transition.at);
+      const list = byDay.get(day);
+      if (list === undefined) byDay.set(day, [record]);
+      else list.push(record);
+    }
+    for (const [day, list] of byDay) {
+      const bytes = this.encoder.encode(day, list);
+      try {
+        await this.appendDay(target, day, bytes);
+      } catch (error) {
+        // The file may now end in part of a record: check it again before the next append.
+        this.checked.delete(target);
+        this.options.log.error(`history: cannot write ${this.path(target, day)}: ${errorText(error)}`);
+        this.keep(target, list);
+      }
+    }
+  }
+
+  /** Puts records whose write failed back in front of the target's buffer, up to MAX_PENDING. */
+  private keep(target: string, records: HistoryRecord[]): void {
+    if (this.closed) return;
+    const merged = [...records, ...(this.pending.get(target) ?? [])];
+    if (merged.length > MAX_PENDING) this.options.log.warn(`history: ${target}: ${merged.length - MAX_PENDING} record(s) dropped after failed writes`);
+    this.pending.set(target, merged.slice(-MAX_PENDING));
+  }
+
+  private async appendDay(target: string, day: number, bytes: Uint8Array): Promise<void> {
+    const path = this.path(target, day);
+    if (this.checked.get(target) === day) {
+      await appendFile(path, bytes);
+      return;
+    }
+    await mkdir(join(this.options.dir, target), { recursive: true });
+    const fresh = await this.createDay(path, day, bytes);
+    if (!fresh) {
+      const header = await this.repair(path, day);
+      await appendFile(path, header ? Buffer.concat([header, bytes]) : bytes);
+    }
+    this.checked.set(target, day);
+  }
+
+  /** Writes a new day file with its header and `bytes`; false when the file exists. */
+  private async createDay(path: string, day: number, bytes: Uint8Array): Promise<boolean> {
+    try {
+      await writeFile(path, Buffer.concat([this.encoder.header(day), bytes]), { flag: 'wx' });
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Makes an existing day file fit to append to: a torn last record is cut
+   * off, a corrupt or foreign file set aside. Returns the header to write
+   * first when the file is left empty.
+   */
+  private async repair(path: string, day: number): Promise<Uint8Array | undefined> {
+    const bytes = await readFile(path);
+    const decoded = decodeHistory(bytes);
+    if (decoded.status === 'ok' && decoded.day === day) return undefined;
+    if (decoded.day !== undefined && decoded.day !== day) return this.setAside(path, day, bytes, 0, `holds day ${decoded.day}`);
+    if (decoded.status === 'torn') {
+      this.options.log.info(`history: ${path}: ${decoded.problem ?? 'cut short'}; the last record is dropped`);
+      await truncate(path, decoded.validBytes);
+      return decoded.validBytes === 0 ? this.encoder.header(day) : undefined;
+    }
+    return this.setAside(path, day, bytes, decoded.validBytes, decoded.problem ?? decoded.status);
+  }
+
+  /**
+   * Renames a damaged file to `….<wall>.corrupt`, logs it, and starts the day
+   * again with the good records before the damage. Returns the header to
+   * write when nothing was kept.
+   */
+  private async setAside(path: string, day: number, bytes: Uint8Array, keep: number, problem: string): Promise<Uint8Array | undefined> {
+    const aside = `${path}.${this.wall()}.corrupt`;
+    this.options.log.warn(`history: ${path} is not a readable history file (${problem}); set aside as ${aside}`);
+    await rename(path, aside);
+    if (keep <= HEADER_BYTES) return this.encoder.header(day);
+    await writeFile(path, bytes.subarray(0, keep), { flag: 'wx' });
+    return undefined;
+  }
+
+  /** The days from `firstDay` to before `to` that have a file, from the folder's listing (a range may span years). */
+  private async storedDays(target: string, firstDay: number, to: number): Promise<number[]> {
+    let names: string[];
+    try {
+      names = await readdir(join(this.options.dir, target));
+    } catch (error) {
+      if (isMissing(error)) return [];
+      throw error;
+    }
+    const days: number[] = [];
+    for (const name of names) {
+      const day = dayOfName(name);
+      if (day !== undefined && !name.endsWith('.corrupt') && day >= firstDay && day * DAY_MS < to) days.push(day);
+    }
+    return days.sort((a, b) => a - b);
+  }
+
+  private async readDay(target: string, day: number): Promise<{ minutes: readonly HistoryMinute[]; transitions: readonly HistoryTransition[] }> {
+    const path = this.path(target, day);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(path);
+    } catch (error) {
+      if (isMissing(error)) return { minutes: [], transitions: [] };
+      throw error;
+    }
+    const decoded = decodeHistory(bytes);
+    if (decoded.status === 'ok' && decoded.day === day) return decoded;
+    // A torn tail is the writer's to cut off; what came before it reads as usual.
+    if (decoded.status === 'torn' && (decoded.day === undefined || decoded.day === day)) return decoded;
+    const problem = decoded.day !== undefined && decoded.day !== day ? `holds day ${decoded.day}` : (decoded.problem ?? decoded.status);
+    const keep = decoded.day === day ? decoded.validBytes : 0;
+    if (this.checked.get(target) === day) this.checked.delete(target);
+    await this.setAside(path, day, bytes, keep, problem);
+    return keep > 0 ? decoded : { minutes: [], transitions: [] };
+  }
+
+  private async pruneTarget(target: string, firstKept: number): Promise<void> {
+    const folder = join(this.options.dir, target);
+    const names = await readdir(folder);
+    let left = names.length;
+    for (const name of names) {
+      const day = dayOfName(name);
+      if (day === undefined || day >= firstKept) continue;
+      await unlink(join(folder, name));
+      left--;
+      if (this.checked.get(target) === day) this.checked.delete(target);
+    }
+    if (left === 0) await rmdir(folder).catch(() => undefined);
+  }
+
+  private path(target: string, day: number): string {
+    return join(this.options.dir, target, dayName(day));
+  }
+}
+
+/** Sorts minutes by time and adds up the ones of the same minute (written twice after a wall-clock step). */
+function mergeMinutes(minutes: HistoryMinute[]): HistoryMinute[] {
+  minutes.sort((a, b) => a.at - b.at);
+  const merged: HistoryMinute[] = [];
+  for (const minute of minutes) {
+    const last = merged[merged.length - 1];
+    if (last === undefined || last.at !== minute.at) merged.push(minute);
+    else merged[merged.length - 1] = addMinutes(last, minute);
+  }
+  return merged;
+}
+
+/** Counts add up; a latency quantile of the two is the larger one (an upper bound, as the chart shows). */
+function addMinutes(a: HistoryMinute, b: HistoryMinute): HistoryMinute {
+  const sources: Partial<Record<HistorySource, SourceCounts>> = {};
+  for (const source of HISTORY_SOURCES) {
+    const x = a.sources[source];
+    const y = b.sources[source];
+    if (x === undefined || y === undefined) {
+      const only = x ?? y;
+      if (only !== undefined) sources[source] = only;
+      continue;
+    }
+    const failures: Partial<Record<FailureKind, number>> = { ...x.failures };
+    for (const [kind, n] of Object.entries(y.failures) as Array<[FailureKind, number]>) failures[kind] = (failures[kind] ?? 0) + n;
+    sources[source] = { calls: x.calls + y.calls, failures, slow: x.slow + y.slow };
+  }
+  const la = a.latency;
+  const lb = b.latency;
+  const latency = la && lb ? { p50: Math.max(la.p50, lb.p50), p95: Math.max(la.p95, lb.p95), p99: Math.max(la.p99, lb.p99) } : (la ?? lb);
+  return latency === undefined ? { at: a.at, sources } : { at: a.at, sources, latency };
+}
