@@ -11,7 +11,9 @@
 // suites never see each other's state. A suite exports `tests` (run in
 // order, sharing one workbench) and either `PROVIDERS` (fleet providers under
 // the default settings below) or `prepare({ fleet })`, which returns
-// `{ workspaceSettings, userSettings?, env?, close? }`. Tests get
+// `{ workspaceSettings, userSettings?, env?, close? }`; a suite's optional
+// `seed({ userDataDir, workspaceSettings })` writes state (say, stored history)
+// into the user data before the window opens. Tests get
 // `{ page, fleet, screenshot, workspace, writeWorkspaceSettings }`.
 //
 // Prints one line per test and closes with `e2e: N passed, N failed`; exits
@@ -154,6 +156,8 @@ async function runSuite(file, version) {
         writeFileSync(join(userDataDir, dir, 'settings.json'), `${JSON.stringify(prepared.userSettings, null, 2)}\n`);
       }
     }
+
+    await suite.seed?.({ userDataDir, workspaceSettings: prepared.workspaceSettings });
 
     // Variables the extension host should see (e.g. a key named by apiKeyEnv).
     server = await startCodeServer({ port: 0, userDataDir, disableWorkspaceTrust: true, log: () => {}, ...(prepared.env && { env: prepared.env }) });

@@ -151,6 +151,8 @@
       series: (c) => [line(t('errors'), c.errors, c, rate)],
       values: (d) => [d.errorRate],
     });
+    // What the canvas shows, readable by tests and assistive technology alike.
+    view.errors.dataset.bands = String(chartData.bands.length);
     const worst = chartData.p95.reduce((m, v) => (v !== null && v > m ? v : m), 0);
     view.latency.setAttribute('aria-label', `${t('latency')}: ${t(range)}, p95 ≤ ${Math.round(worst)} ms`);
     view.errors.setAttribute('aria-label', `${t('errorRate')}: ${t(range)}, ${t('uptime')} ${percent(chartData.uptime)}`);

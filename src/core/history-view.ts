@@ -75,19 +75,38 @@ export function historyChart(series: HistorySeries, range: HistoryRange, now: nu
   const start = Math.min(series.minutes[0]?.at ?? Infinity, series.transitions[0]?.at ?? Infinity);
   const incidents = incidentsOf(series.transitions, start, now);
   const notClosed = notClosedPeriods(series.transitions, start, now);
-  const circuitDown = circuitDownMinutes(notClosed, from, Math.min(to, now));
-  let known = circuitDown.size;
+  let known = circuitDownMinutes(notClosed, from, Math.min(to, now));
   let up = 0;
-  for (const minute of series.minutes) {
-    if (minute.at < from || minute.at >= to) continue;
+  const minutes = series.minutes;
+  let period = 0;
+  for (let n = firstAtOrAfter(minutes, from); n < minutes.length; n++) {
+    const minute = minutes[n]!;
+    if (minute.at >= to) break;
     const i = Math.floor((minute.at - from) / step);
-    const totals = minuteTotals(minute);
-    if (totals.calls > 0) {
-      calls[i]! += totals.calls;
-      failures[i]! += totals.failures;
-      if (!circuitDown.has(minute.at)) {
+    let minuteCalls = 0;
+    let minuteFailures = 0;
+    let serverFailures = 0;
+    for (const source of HISTORY_SOURCES) {
+      const counts = minute.sources[source];
+      if (!counts) continue;
+      minuteCalls += counts.calls;
+      const kinds = counts.failures;
+      for (const kind of FAILURE_KINDS) {
+        const count = kinds[kind];
+        if (count === undefined) continue;
+        minuteFailures += count;
+        if (!MISCONFIGURED.has(kind)) serverFailures += count;
+      }
+    }
+    if (minuteCalls > 0) {
+      calls[i]! += minuteCalls;
+      failures[i]! += minuteFailures;
+      // Periods are in order, as the minutes are: skip those that ended before this minute.
+      while (period < notClosed.length && notClosed[period]![1] <= minute.at) period++;
+      const open = period < notClosed.length && notClosed[period]![0] < minute.at + MINUTE_MS;
+      if (!open) {
         known++;
-        if (totals.serverFailures * 2 < totals.calls) up++;
+        if (serverFailures * 2 < minuteCalls) up++;
       }
     }
     if (minute.latency) {
@@ -120,11 +139,21 @@ export function historyChart(series: HistorySeries, range: HistoryRange, now: nu
   };
 }
 
+/** The index of the first minute at or after `at` (minutes are oldest first). */
+function firstAtOrAfter(minutes: readonly HistoryMinute[], at: number): number {
+  let low = 0;
+  let high = minutes.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (minutes[middle]!.at < at) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
 interface MinuteTotals {
   readonly calls: number;
   readonly failures: number;
-  /** Failures that say the provider is down (all but auth and not_found). */
-  readonly serverFailures: number;
   readonly slow: number;
   readonly byKind: Readonly<Partial<Record<FailureKind, number>>>;
 }
@@ -132,7 +161,6 @@ interface MinuteTotals {
 function minuteTotals(minute: HistoryMinute): MinuteTotals {
   let calls = 0;
   let failures = 0;
-  let serverFailures = 0;
   let slow = 0;
   const byKind: Partial<Record<FailureKind, number>> = {};
   for (const source of HISTORY_SOURCES) {
@@ -144,11 +172,10 @@ function minuteTotals(minute: HistoryMinute): MinuteTotals {
       const n = counts.failures[kind];
       if (!n) continue;
       failures += n;
-      if (!MISCONFIGURED.has(kind)) serverFailures += n;
       byKind[kind] = (byKind[kind] ?? 0) + n;
     }
   }
-  return { calls, failures, serverFailures, slow, byKind };
+  return { calls, failures, slow, byKind };
 }
 
 /** Periods, [start, end) in wall ms, when the circuit was not closed; an ongoing one ends at `now`. */
@@ -182,14 +209,19 @@ function incidentsOf(transitions: readonly HistoryTransition[], start: number, n
   return incidents;
 }
 
-/** Minute starts in [from, to) that the circuit spent any time not closed. */
-function circuitDownMinutes(periods: readonly (readonly [number, number])[], from: number, to: number): Set<number> {
-  const minutes = new Set<number>();
+/** How many minutes in [from, to) the circuit spent any time not closed (periods are in order, apart). */
+function circuitDownMinutes(periods: readonly (readonly [number, number])[], from: number, to: number): number {
+  let count = 0;
+  let last = -Infinity;
   for (const [start, end] of periods) {
-    const last = Math.min(end, to);
-    for (let m = Math.max(Math.floor(start / MINUTE_MS) * MINUTE_MS, from); m < last; m += MINUTE_MS) minutes.add(m);
+    const first = Math.max(Math.floor(start / MINUTE_MS) * MINUTE_MS, from, last);
+    const stop = Math.min(end, to);
+    if (first >= stop) continue;
+    const minutes = Math.ceil((stop - first) / MINUTE_MS);
+    count += minutes;
+    last = first + minutes * MINUTE_MS;
   }
-  return minutes;
+  return count;
 }
 
 // ------------------------------------------------------------------ CSV
