@@ -29,7 +29,7 @@ export function activate(context: vscode.ExtensionContext): LlmHealthApi {
   const secrets = new Secrets(context.secrets, log.for('secrets'));
   // Answers reload the settings; `current` exists by the time anyone can answer.
   const permissions = new WorkspacePermissions(context.workspaceState, askInModal, () => void current.reload(), log.for('permissions'));
-  const current = new Runtime(vscodeRuntimeHost(context, permissions, log.for('settings')), secrets, log.for('health'), loadProber);
+  const current = new Runtime(vscodeRuntimeHost(context, permissions, log.for('settings'), log.for('history')), secrets, log.for('health'), loadProber);
   runtime = current;
   const tree = new ProvidersTree(current);
   const treeView = vscode.window.createTreeView(PROVIDERS_VIEW, { treeDataProvider: tree, showCollapseAll: true });
@@ -47,7 +47,7 @@ export function activate(context: vscode.ExtensionContext): LlmHealthApi {
     treeView,
     tree.attach(treeView),
     new StatusBar(current),
-    ...registerCommands(current, secrets, permissions, log),
+    ...registerCommands(current, secrets, permissions, log, { extensionUri: context.extensionUri, load: (from, to) => current.historyOf(from, to), log: log.for('history') }),
     current.onDidTransition((event) => notifications.onTransition(event)),
     current.onDidChangeOffline((offline) => notifications.onOffline(offline)),
     current.onWillReset((id) => notifications.onReset(id)),

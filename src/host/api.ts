@@ -58,13 +58,15 @@ export function createApi(runtime: Runtime): LlmHealthApi {
     },
     record: (permit, outcome) => {
       const checked = checkPermit<Permit>(permit, (p) => issued.has(p));
-      tracker.record(checked, checkOutcome(outcome));
-      runtime.recordedOutside(checked.provider);
+      const recorded = checkOutcome(outcome);
+      tracker.record(checked, recorded);
+      runtime.recordedOutside(checked.provider, recorded);
     },
     report: (id, outcome) => {
       const provider = checkProviderId(id);
-      tracker.report(provider, checkOutcome(outcome));
-      runtime.recordedOutside(provider);
+      const reported = checkOutcome(outcome);
+      tracker.report(provider, reported);
+      runtime.recordedOutside(provider, reported);
     },
   };
 }

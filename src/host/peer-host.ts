@@ -32,6 +32,8 @@ export interface PeerHostOptions {
   readonly schedule: PeerSchedule;
   /** Applies a command that came from another window here, without sending it on. */
   readonly apply: (command: Exclude<PeerCommand, 'probe'>, id: string) => void;
+  /** A call through another window's gateway, recorded here too. */
+  readonly heardTraffic?: (id: string, outcome: Outcome) => void;
   /** A provider's state changed because of another window: refresh its row, save soon. */
   readonly changed: (id: string) => void;
   readonly timers: Timers;
@@ -81,6 +83,11 @@ export class PeerHost {
     if (key === undefined || this.link === undefined) return false;
     if (this.owned !== undefined) return !this.owned.has(key);
     return this.joining;
+  }
+
+  /** The target key of a probed provider (a hex hash), the name its history is kept under. */
+  keyOf(id: string): string | undefined {
+    return this.keyById.get(id);
   }
 
   /** The probed providers now (after each configuration is applied). */
@@ -199,6 +206,7 @@ export class PeerHost {
         this.options.schedule.heard(id);
       } else {
         this.options.tracker.report(id, outcome);
+        this.options.heardTraffic?.(id, outcome);
       }
       this.options.changed(id);
     }

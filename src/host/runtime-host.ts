@@ -7,12 +7,13 @@ import type { Diagnostic } from '../core/settings-ranges';
 import { pendingPermissions, readConfiguration, readProxySettings } from './configuration';
 import type { GatewayVariable } from '../core/gateway-env';
 import { CONFIG_SECTION, GATEWAY_PORT_KEY, STATE_KEY } from './ids';
+import { HistoryStore } from './history-store';
 import type { ComponentLog } from './log';
 import type { RuntimeHost } from './runtime';
 import type { WorkspacePermissions } from './workspace-permissions';
 
 /** The runtime's view of VS Code: settings, trust, workspace state, real timers. */
-export function vscodeRuntimeHost(context: vscode.ExtensionContext, permissions: WorkspacePermissions, log: ComponentLog): RuntimeHost {
+export function vscodeRuntimeHost(context: vscode.ExtensionContext, permissions: WorkspacePermissions, log: ComponentLog, historyLog: ComponentLog = log): RuntimeHost {
   const shown = new Set<string>();
   return {
     readConfiguration: () => {
@@ -35,6 +36,8 @@ export function vscodeRuntimeHost(context: vscode.ExtensionContext, permissions:
       terminals: terminalEnvironment(context.environmentVariableCollection),
     },
     peers: { path: peerEndpoint(context.globalStorageUri.fsPath), focused: vscode.window.state.focused },
+    // Machine-wide, as the targets are: the window that probes a target writes its history.
+    history: new HistoryStore({ dir: join(context.globalStorageUri.fsPath, 'history'), log: historyLog }),
   };
 }
 

@@ -1,8 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { SteadyClock, TurnClock } from '../core/clock';
 import type { GatewayVariable } from '../core/gateway-env';
+import type { HistorySeries } from '../core/history-model';
 import { GatewayTraffic } from '../core/gateway-traffic';
 import { sanitizeMessage } from '../core/sanitize';
+import { HistoryRecorder } from '../core/history-recorder';
+import type { Outcome, OutcomeKind } from '../core/outcome';
 import type { PeerCommand } from '../core/peer-protocol';
 import type { ProbeEvent } from '../core/scheduler';
 import type { ParsedSettings } from '../core/settings';
@@ -18,6 +21,8 @@ import { GatewayHost } from './gateway-host';
 import type { GatewayState, PortMemory, TerminalEnvironment } from './gateway-host';
 import { Emitter } from './emitter';
 import type { Disposable } from './emitter';
+import { HistoryHost } from './history-host';
+import type { HistoryWriter } from './history-host';
 import type { ComponentLog } from './log';
 import { PeerHost } from './peer-host';
 import type { PeerLinkLike } from './peer-host';
@@ -47,6 +52,8 @@ export interface RuntimeHost extends ConfigurationSource {
    * this window probes alone.
    */
   readonly peers?: { readonly path: string; readonly focused: boolean };
+  /** Where targets' history is kept (machine-wide); absent: no history. */
+  readonly history?: HistoryWriter;
 }
 
 /** No window focused this long: intervals stretch by `probe.unfocusedIntervalFactor`. */
@@ -74,6 +81,10 @@ export class Runtime implements Disposable {
   /** This window among the machine's others: who probes which target, outcomes and commands between them. */
   private readonly peers: PeerHost;
   private readonly link: PeerLinkLike | undefined;
+  /** Per-minute history of the targets this window probes (design.md, "History"). */
+  private readonly history: HistoryHost | undefined;
+  /** Set while a Reset or Isolate is applied: the circuit changes it causes are manual. */
+  private manual = false;
   private readonly gatewayEmitter: Emitter<GatewayState>;
   private readonly roleEmitter: Emitter<PeerRole>;
   private readonly transitionEmitter: Emitter<TransitionEvent>;
@@ -122,7 +133,10 @@ export class Runtime implements Disposable {
       onCall: (id, recorded) => {
         this.recordedOutside(id);
         // The other windows with this target record the call too.
-        if (recorded) this.peers.trafficRecorded(id, recorded);
+        if (recorded) {
+          this.peers.trafficRecorded(id, recorded);
+          this.history?.record(id, 'traffic', recorded);
+        }
       },
       token,
       credential: (id) => this.probing.credentialOf(id),
@@ -169,6 +183,7 @@ export class Runtime implements Disposable {
           setIntervalFactor: (factor) => this.probing.setIntervalFactor(factor),
         },
         apply: (command, id) => this.applyCommand(command, id),
+        heardTraffic: (id, outcome) => this.history?.record(id, 'traffic', outcome),
         changed: (id) => this.touched(id),
         timers,
         log,
@@ -178,6 +193,18 @@ export class Runtime implements Disposable {
       this.link,
     );
     if (peers) this.peers.setFocused(peers.focused);
+    this.history =
+      host.history &&
+      new HistoryHost({
+        store: host.history,
+        recorder: new HistoryRecorder({ slowCallMs: () => this.viewModel.settings?.health.breaker.slowCallMs ?? Infinity }),
+        keyOf: (id) => this.peers.keyOf(id),
+        // The window that probes a target writes its history, so several windows never double-count.
+        writes: (id) => !this.peers.delegated(id),
+        wall: time.wall,
+        timers,
+        log: prefixed(log, 'history: '),
+      });
     this.gatewayEmitter = new Emitter(onError);
     let remembered: number | undefined;
     this.gateway = new GatewayHost({
@@ -257,6 +284,14 @@ export class Runtime implements Disposable {
     return this.link?.role;
   }
 
+  /** For the status-bar tooltip: whether this window leads, and which providers another window probes. */
+  windows(): { leads: boolean; probedElsewhere: string[] } | undefined {
+    const role = this.link?.role;
+    if (role?.kind !== 'leader' && role?.kind !== 'follower') return undefined;
+    const probedElsewhere = this.viewModel.providers.filter((p) => p.notProbed === undefined && this.peers.delegated(p.definition.id)).map((p) => p.definition.label);
+    return { leads: role.kind === 'leader', probedElsewhere };
+  }
+
   /** The local gateway: off, starting, running (with its address) or failed (with why). */
   get gatewayState(): GatewayState {
     return this.gateway.state;
@@ -316,6 +351,15 @@ export class Runtime implements Disposable {
   /** A reset or isolation, given here or in another window. */
   private applyCommand(command: Exclude<PeerCommand, 'probe'>, id: string | undefined): void {
     if (this.disposed) return;
+    this.manual = true;
+    try {
+      this.applyCommandNow(command, id);
+    } finally {
+      this.manual = false;
+    }
+  }
+
+  private applyCommandNow(command: Exclude<PeerCommand, 'probe'>, id: string | undefined): void {
     if (command === 'isolate') {
       if (id !== undefined) this.tracker.isolate(id);
       this.commanded(id);
@@ -329,6 +373,23 @@ export class Runtime implements Disposable {
     this.commanded(id);
   }
 
+  /** What opened a circuit: the last failure's kind. */
+  private causeOf(event: TransitionEvent): OutcomeKind | undefined {
+    if (event.to.state !== 'open') return undefined;
+    return this.tracker.snapshot(event.provider)?.lastError?.kind;
+  }
+
+  /**
+   * The history of these providers (all probed ones by default) in [from,
+   * to), wall ms: what the history panel and the CSV export show.
+   */
+  historyOf(from: number, to: number, ids?: readonly string[]): Promise<Array<{ id: string; label: string; series: HistorySeries }>> {
+    const providers = this.viewModel.providers
+      .filter((p) => p.notProbed === undefined && (ids === undefined || ids.includes(p.definition.id)))
+      .map((p) => ({ id: p.definition.id, label: p.definition.label }));
+    return this.history ? this.history.load(providers, from, to) : Promise.resolve(providers.map((p) => ({ ...p, series: { minutes: [], transitions: [] } })));
+  }
+
   private probedIds(): string[] {
     return this.viewModel.providers.filter((p) => p.notProbed === undefined).map((p) => p.definition.id);
   }
@@ -337,9 +398,10 @@ export class Runtime implements Disposable {
    * Another extension recorded an outcome through the public API: saved
    * within a second, and the due timer re-armed for what it changed.
    */
-  recordedOutside(id: string): void {
+  recordedOutside(id: string, outcome?: Outcome): void {
     // Another extension may record thousands of calls a second: gather them and act once, next turn.
     if (this.disposed) return;
+    if (outcome) this.history?.record(id, 'api', outcome);
     if (this.outside !== undefined) {
       this.outside.add(id);
       return;
@@ -372,6 +434,7 @@ export class Runtime implements Disposable {
     this.dueTimer.dispose();
     this.peers.dispose();
     await Promise.all([this.gateway.stop(), this.probing.stop(), this.link?.close()]);
+    await this.history?.stop();
     await this.store.close();
     this.viewModel.dispose();
     for (const s of this.subscriptions) s.dispose();
@@ -408,7 +471,10 @@ export class Runtime implements Disposable {
 
   private transitioned(event: TransitionEvent): void {
     this.log.info(`${event.provider}: ${event.from.state}/${event.from.status} → ${event.to.state}/${event.to.status}`);
-    if (!this.restoring) this.transitionEmitter.fire(event);
+    if (!this.restoring) {
+      this.transitionEmitter.fire(event);
+      this.history?.transition(event, this.manual ? 'manual' : this.causeOf(event));
+    }
     this.touched(event.provider);
   }
 
@@ -418,7 +484,10 @@ export class Runtime implements Disposable {
     if (result.kind === 'success') this.log.trace(line);
     else this.log.info(line);
     if (result.kind !== 'canceled') this.viewModel.probed(provider, result.latencyMs, result.connectMs);
-    if (recorded && result.kind !== 'canceled') this.peers.probed(provider, result);
+    if (recorded && result.kind !== 'canceled') {
+      this.peers.probed(provider, result);
+      this.history?.record(provider, 'probe', result);
+    }
     this.touched(provider);
   }
 

@@ -13,12 +13,14 @@ function starting(): StatusBarSummary {
 export class StatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
   private readonly subscription: vscode.Disposable;
+  private readonly roleSubscription: { dispose(): void };
 
   constructor(private readonly runtime: Runtime) {
     this.item = vscode.window.createStatusBarItem(STATUS_ITEM, vscode.StatusBarAlignment.Left, 50);
     this.item.name = vscode.l10n.t('LLM Provider Health');
     this.item.command = `${PROVIDERS_VIEW}.focus`;
     this.subscription = runtime.onDidChange(() => this.update());
+    this.roleSubscription = runtime.onDidChangePeerRole(() => this.update());
     this.update();
     this.item.show();
   }
@@ -31,11 +33,18 @@ export class StatusBar implements vscode.Disposable {
     this.item.backgroundColor = summary.background ? new vscode.ThemeColor(`statusBarItem.${summary.background}Background`) : undefined;
     // Set on changes only: a tooltip replaced while it is open closes and fades in again.
     const gateway = this.runtime.gatewayState;
-    this.item.tooltip = tooltip(views, this.runtime.offline, Date.now(), gateway.kind === 'running' ? { url: gateway.url, callsPerMinute: this.runtime.traffic.callsPerMinute() } : undefined);
+    this.item.tooltip = tooltip(
+      views,
+      this.runtime.offline,
+      Date.now(),
+      gateway.kind === 'running' ? { url: gateway.url, callsPerMinute: this.runtime.traffic.callsPerMinute() } : undefined,
+      this.runtime.windows(),
+    );
   }
 
   dispose(): void {
     this.subscription.dispose();
+    this.roleSubscription.dispose();
     this.item.dispose();
   }
 }

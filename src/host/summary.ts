@@ -32,7 +32,13 @@ const LINKS: Partial<Record<RowAction, { command: string; icon: string; title: (
 };
 
 /** The status bar tooltip: a table of providers with links to this extension's own commands. */
-export function tooltip(views: readonly ProviderView[], offline: boolean, now: number, gateway?: { readonly url: string; readonly callsPerMinute: number }): vscode.MarkdownString {
+export function tooltip(
+  views: readonly ProviderView[],
+  offline: boolean,
+  now: number,
+  gateway?: { readonly url: string; readonly callsPerMinute: number },
+  windows?: { readonly leads: boolean; readonly probedElsewhere: readonly string[] },
+): vscode.MarkdownString {
   const md = new vscode.MarkdownString(undefined, true);
   md.isTrusted = { enabledCommands: [...Object.values(LINKS).map((l) => l.command), COMMANDS.addProvider] };
   md.supportThemeIcons = true;
@@ -66,6 +72,12 @@ export function tooltip(views: readonly ProviderView[], offline: boolean, now: n
   if (gateway) {
     const rate = gateway.callsPerMinute >= 10 ? Math.round(gateway.callsPerMinute) : Math.round(gateway.callsPerMinute * 10) / 10;
     md.appendMarkdown(`\n$(radio-tower) ${vscode.l10n.t('Gateway {0} · {1} calls/min', `\`${gateway.url}\``, rate)}\n`);
+  }
+  if (windows && windows.probedElsewhere.length > 0) {
+    const names = windows.probedElsewhere.map((label) => markdownText(label, CELL_CHARS)).join(', ');
+    md.appendMarkdown(`\n$(multiple-windows) ${vscode.l10n.t('Probed by another VS Code window: {0}', names)}\n`);
+  } else if (windows?.leads) {
+    md.appendMarkdown(`\n$(multiple-windows) ${vscode.l10n.t('This window probes for the other VS Code windows too')}\n`);
   }
   return md;
 }

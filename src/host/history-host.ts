@@ -1,0 +1,152 @@
+import type { HistoryMinute, HistorySeries, HistorySource, HistoryTransition } from '../core/history-model';
+import { MINUTE_MS } from '../core/history-model';
+import type { Outcome, OutcomeKind } from '../core/outcome';
+import type { Timers } from '../core/scheduler';
+import type { TransitionEvent } from '../core/tracker';
+import type { ComponentLog } from './log';
+
+/** What the host uses of src/host/history-store.ts's HistoryStore. */
+export interface HistoryWriter {
+  appendMinute(target: string, minute: HistoryMinute): void;
+  appendTransition(target: string, transition: HistoryTransition): void;
+  flush(): Promise<void>;
+  read(target: string, from: number, to: number): Promise<HistorySeries>;
+  prune(now?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** What the host uses of src/core/history-recorder.ts's HistoryRecorder. */
+export interface MinuteRecorder {
+  record(target: string, source: HistorySource, outcome: Outcome, at: number): void;
+  drain(now: number): Array<{ target: string; minute: HistoryMinute }>;
+}
+
+export interface HistoryHostOptions {
+  readonly store: HistoryWriter;
+  readonly recorder: MinuteRecorder;
+  /** A probed provider's target key; undefined when it is not probed. */
+  readonly keyOf: (id: string) => string | undefined;
+  /** Whether this window writes the target's history: the window that probes it (design.md, "Several windows"). */
+  readonly writes: (id: string) => boolean;
+  readonly wall: () => number;
+  readonly timers: Timers;
+  readonly log: ComponentLog;
+}
+
+/** Prune old days this often (and once at start). */
+const PRUNE_EVERY_MS = 6 * 60 * MINUTE_MS;
+
+/**
+ * Feeds a target's history (design.md, "History"): every recorded probe,
+ * live call and API report of a target this window probes goes into the
+ * current minute; each minute is appended to the store once it has ended,
+ * and circuit changes at once. Several windows never double-count: only the
+ * window that probes a target writes it. A crash loses at most the minute
+ * in progress.
+ */
+export class HistoryHost {
+  private timer: unknown;
+  private lastPrune = -Infinity;
+  private writing: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(private readonly options: HistoryHostOptions) {
+    this.arm();
+  }
+
+  record(id: string, source: HistorySource, outcome: Outcome): void {
+    if (this.stopped || !this.options.writes(id)) return;
+    const key = this.options.keyOf(id);
+    if (key !== undefined) this.options.recorder.record(key, source, outcome, this.options.wall());
+  }
+
+  /** A circuit state change (status-only changes are not history). */
+  transition(event: TransitionEvent, cause: OutcomeKind | 'manual' | undefined): void {
+    if (this.stopped || event.from.state === event.to.state || !this.options.writes(event.provider)) return;
+    const key = this.options.keyOf(event.provider);
+    if (key === undefined) return;
+    this.options.store.appendTransition(key, { at: event.at, from: event.from.state, to: event.to.state, ...(cause !== undefined && { cause }) });
+    this.write();
+  }
+
+  /** What the store has for these providers in [from, to): the history panel's loader. */
+  async load(providers: ReadonlyArray<{ id: string; label: string }>, from: number, to: number): Promise<Array<{ id: string; label: string; series: HistorySeries }>> {
+    await this.writing;
+    return Promise.all(
+      providers.map(async ({ id, label }) => {
+        const key = this.options.keyOf(id);
+        const series = key === undefined ? { minutes: [], transitions: [] } : await this.options.store.read(key, from, to);
+        return { id, label, series: mergeMinutes(series) };
+      }),
+    );
+  }
+
+  /** Writes the minutes that have ended and closes the store (the minute in progress is not kept). */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.options.timers.clearTimeout(this.timer);
+    this.tick();
+    await this.writing;
+    await this.options.store.close();
+  }
+
+  /** Wakes a second after each minute ends (wall time), to append it. */
+  private arm(): void {
+    const now = this.options.wall();
+    const next = Math.floor(now / MINUTE_MS) * MINUTE_MS + MINUTE_MS + 1_000;
+    this.timer = this.options.timers.setTimeout(() => {
+      if (this.stopped) return;
+      this.tick();
+      this.arm();
+    }, Math.max(1_000, next - now));
+  }
+
+  private tick(): void {
+    const now = this.options.wall();
+    for (const { target, minute } of this.options.recorder.drain(now)) this.options.store.appendMinute(target, minute);
+    this.write();
+    if (now - this.lastPrune >= PRUNE_EVERY_MS) {
+      this.lastPrune = now;
+      this.writing = this.writing.then(() => this.options.store.prune(now)).catch((error: unknown) => this.options.log.warn(`history: could not drop old days: ${describe(error)}`));
+    }
+  }
+
+  private write(): void {
+    this.writing = this.writing.then(() => this.options.store.flush()).catch((error: unknown) => this.options.log.warn(`history: could not write: ${describe(error)}`));
+  }
+}
+
+/**
+ * Two windows may each write part of one minute when the probing moves
+ * between them mid-minute: such records are added up (latency: the larger).
+ */
+export function mergeMinutes(series: HistorySeries): HistorySeries {
+  const minutes: HistoryMinute[] = [];
+  for (const m of series.minutes) {
+    const last = minutes[minutes.length - 1];
+    if (last === undefined || last.at !== m.at) {
+      minutes.push(m);
+      continue;
+    }
+    const sources: Record<string, { calls: number; failures: Record<string, number>; slow: number }> = {};
+    for (const each of [last, m]) {
+      for (const [name, counts] of Object.entries(each.sources)) {
+        const into = (sources[name] ??= { calls: 0, failures: {}, slow: 0 });
+        into.calls += counts.calls;
+        into.slow += counts.slow;
+        for (const [kind, n] of Object.entries(counts.failures)) into.failures[kind] = (into.failures[kind] ?? 0) + (n ?? 0);
+      }
+    }
+    const latency =
+      last.latency && m.latency
+        ? { p50: Math.max(last.latency.p50, m.latency.p50), p95: Math.max(last.latency.p95, m.latency.p95), p99: Math.max(last.latency.p99, m.latency.p99) }
+        : (last.latency ?? m.latency);
+    minutes[minutes.length - 1] = { at: m.at, sources, ...(latency && { latency }) };
+  }
+  return { minutes, transitions: series.transitions };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
