@@ -24,7 +24,11 @@
  *   100,000 calls through the gateway.
  * - Throughput: 64 clients in a closed loop for 2 s, small non-streamed chat
  *   calls. Also printed: this process's CPU time per call, what the hop
- *   itself costs, the figure least moved by other load on the machine.
+ *   itself costs, the figure least moved by other load on the machine; and
+ *   the CPU time per call of all three processes (the fleet's read from
+ *   /proc, Linux only). With the cores saturated, calls per second go as the
+ *   inverse of that figure, so direct's over the gateway's is about the most
+ *   any hop of that cost can reach on this machine.
  * - Latency: the same clients and calls, each client at a fixed pace, in all
  *   a quarter of the slowest contender's throughput just measured, so well
  *   under saturation whatever else runs on the machine; latency is the
@@ -51,6 +55,7 @@ import { fork } from 'node:child_process';
 import * as http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
 // @ts-expect-error http-proxy ships no types; @types/http-proxy would be a second dependency for the three calls used here.
@@ -101,6 +106,8 @@ type Job =
 interface CallFigures {
   readonly calls: number;
   readonly ms: number;
+  /** The clients' process's CPU time over the job. */
+  readonly cpuUs: number;
   readonly p50: number;
   readonly p99: number;
 }
@@ -138,14 +145,16 @@ function clientsProcess(): void {
     return performance.now() - t0;
   };
 
-  const figures = (latencies: number[], ms: number): CallFigures => {
+  const figures = (latencies: number[], ms: number, cpu0: NodeJS.CpuUsage): CallFigures => {
     if (latencies.length === 0) throw new Error('no call was made');
-    return { calls: latencies.length, ms, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) };
+    const cpu = process.cpuUsage(cpu0);
+    return { calls: latencies.length, ms, cpuUs: cpu.user + cpu.system, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) };
   };
 
   const closed = async (job: Extract<Job, { kind: 'closed' }>): Promise<CallFigures> => {
     const latencies: number[] = [];
     let left = job.calls ?? Infinity;
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const deadline = t0 + (job.ms ?? Infinity);
     await Promise.all(
@@ -156,12 +165,13 @@ function clientsProcess(): void {
         }
       }),
     );
-    return figures(latencies, performance.now() - t0);
+    return figures(latencies, performance.now() - t0, cpu0);
   };
 
   const paced = async (job: Extract<Job, { kind: 'paced' }>): Promise<CallFigures> => {
     const latencies: number[] = [];
     const intervalMs = (CLIENTS * 1000) / job.rate;
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const deadline = t0 + job.ms;
     await Promise.all(
@@ -173,7 +183,7 @@ function clientsProcess(): void {
         }
       }),
     );
-    return figures(latencies, performance.now() - t0);
+    return figures(latencies, performance.now() - t0, cpu0);
   };
 
   const streams = async (job: Extract<Job, { kind: 'streams' }>): Promise<StreamFigures> => {
@@ -369,6 +379,9 @@ function collect(): void {
 
 const mb = (bytes: number) => fmt(bytes / 2 ** 20, 1);
 
+/** The machine's load averages over 1, 5 and 15 minutes: other work competes for the same cores. */
+const load = () => `load average ${os.loadavg().map((l) => fmt(l, 1)).join(' ')}`;
+
 async function benchMemory(clients: Clients, gateway: Contender): Promise<boolean> {
   const calls = async (n: number) => {
     const made = (await clients.run<CallFigures>({ kind: 'closed', origin: gateway.origin, path: gateway.chat, calls: n })).calls;
@@ -396,24 +409,47 @@ async function benchMemory(clients: Clients, gateway: Contender): Promise<boolea
 /** Calls/s of each contender's rounds, for the paced latency run. */
 type Throughputs = Map<string, number[]>;
 
-async function benchThroughput(clients: Clients, contenders: readonly Contender[]): Promise<{ ok: boolean; throughputs: Throughputs }> {
+/** A process's CPU time so far, µs, from /proc (Linux); undefined where there is none. */
+function cpuOfProcess(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime, fields 14 and 15 of proc(5), in clock ticks of 10 ms (USER_HZ is 100 on Linux).
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return undefined;
+  }
+}
+
+async function benchThroughput(clients: Clients, contenders: readonly Contender[], fleetPid: number | undefined): Promise<{ ok: boolean; throughputs: Throughputs }> {
   const job = (c: Contender, ms: number): Job => ({ kind: 'closed', origin: c.origin, path: c.chat, ms });
   const results = await rounds(
     contenders,
     async (c) => {
       const cpu0 = process.cpuUsage();
+      const fleet0 = cpuOfProcess(fleetPid);
       const figures = await clients.run<CallFigures>(job(c, THROUGHPUT_MS));
       const cpu = process.cpuUsage(cpu0);
-      return { ...figures, cpuUsPerCall: (cpu.user + cpu.system) / figures.calls };
+      const fleet1 = cpuOfProcess(fleetPid);
+      const hopUs = cpu.user + cpu.system;
+      // This process, the clients' and the fleet's: what a call costs the machine along this path.
+      const allUs = fleet0 === undefined || fleet1 === undefined ? undefined : hopUs + figures.cpuUs + (fleet1 - fleet0);
+      return { ...figures, cpuUsPerCall: hopUs / figures.calls, allCpuUsPerCall: allUs === undefined ? undefined : allUs / figures.calls };
     },
     (c) => clients.run(job(c, WARM_UP_MS)),
   );
   const rate = (r: CallFigures) => r.calls / (r.ms / 1000);
   const direct = results.get(DIRECT)!;
+  const allCpu = (name: string): Stats | undefined => {
+    const values = results.get(name)!.map((r) => r.allCpuUsPerCall);
+    return values.every((v) => v !== undefined) ? stats(values as number[]) : undefined;
+  };
   let ok = true;
   const rows = contenders.map((c) => {
     const runs = results.get(c.name)!;
     const vsDirect = stats(runs.map((r, i) => rate(r) / rate(direct[i]!)));
+    const all = allCpu(c.name);
     const targeted = c.name === GATEWAY;
     const met = vsDirect.median >= THROUGHPUT_TARGET;
     if (targeted) ok &&= met;
@@ -422,6 +458,7 @@ async function benchThroughput(clients: Clients, contenders: readonly Contender[
       range(stats(runs.map(rate))),
       c.name === DIRECT ? '' : range(vsDirect, 2),
       c.name === DIRECT ? '' : range(stats(runs.map((r) => r.cpuUsPerCall))),
+      all ? range(all) : '–',
       fmt(median(runs.map((r) => r.p50)), 2),
       fmt(median(runs.map((r) => r.p99)), 2),
       targeted ? `≥ ${THROUGHPUT_TARGET} × direct` : '',
@@ -429,10 +466,18 @@ async function benchThroughput(clients: Clients, contenders: readonly Contender[
     ];
   });
   printTable(
-    `Throughput: ${CLIENTS} clients in a closed loop, ${THROUGHPUT_MS / 1000} s per round, median of ${ROUNDS} rounds [min–max]; the hop's CPU per call and the latency at saturation have no target`,
-    ['contender', 'calls/s', '× direct', 'hop CPU µs/call', 'p50 ms', 'p99 ms', 'target', 'result'],
+    `Throughput: ${CLIENTS} clients in a closed loop, ${THROUGHPUT_MS / 1000} s per round, median of ${ROUNDS} rounds [min–max]; the CPU columns and the latency at saturation have no target`,
+    ['contender', 'calls/s', '× direct', 'hop CPU µs/call', 'all CPU µs/call', 'p50 ms', 'p99 ms', 'target', 'result'],
     rows,
   );
+  const directCpu = allCpu(DIRECT);
+  const gatewayCpu = allCpu(GATEWAY);
+  if (directCpu && gatewayCpu) {
+    // With every core busy, calls per second go as cores ÷ CPU per call.
+    console.log(
+      `all CPU: the fleet's, the clients' and this process's CPU time per call. With the ${os.cpus().length} cores saturated, throughput goes as 1 ÷ that figure, so a hop of this cost allows at most about ${fmt(directCpu.median / gatewayCpu.median, 2)} × direct on this machine.`,
+    );
+  }
   return { ok, throughputs: new Map([...results].map(([name, runs]) => [name, runs.map(rate)])) };
 }
 
@@ -515,7 +560,7 @@ async function benchStreaming(clients: Clients, contenders: readonly Contender[]
 
 export async function benchGateway(): Promise<boolean> {
   const cpus = os.cpus();
-  console.log(`\nGateway: ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, load average ${os.loadavg().map((l) => fmt(l, 1)).join(' ')}; fleet, clients and gateway in three processes`);
+  console.log(`\nGateway: ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${load()}, nice ${os.getPriority()}; fleet, clients and gateway in three processes`);
   const fleet = await startFleetProcess(FLEET_MODES);
   const clients = startClients();
   let gateway: LocalGateway | undefined;
@@ -529,10 +574,14 @@ export async function benchGateway(): Promise<boolean> {
       { name: PEER, origin: peer.url, chat: '/chat/chat/completions', stream: '/stream/chat/completions' },
     ];
     const results = [await benchMemory(clients, contenders[1]!)];
-    const throughput = await benchThroughput(clients, contenders);
+    const throughput = await benchThroughput(clients, contenders, fleet.child.pid);
     results.push(throughput.ok);
     results.push(await benchLatency(clients, contenders, throughput.throughputs));
     results.push(await benchStreaming(clients, contenders));
+    console.log(`At the end: ${load()}.`);
+    if (Math.max(...os.loadavg().slice(0, 2)) > cpus.length) {
+      console.log(`More runnable processes than cores: the latency and streaming figures include waiting for a core behind other work, which every extra process on a call's path (the hop) meets once more.`);
+    }
     return results.every(Boolean);
   } finally {
     await clients.stop();
