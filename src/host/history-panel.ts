@@ -34,7 +34,7 @@ export interface HistoryMessage {
 }
 
 /**
- * The one "LLM Health: History" panel: revealed when open, refreshed when
+ * The one "Provider History" panel: revealed when open, refreshed when
  * shown again. Refreshes are latest-wins: a load that finishes after a newer
  * one started is dropped.
  */
@@ -48,7 +48,7 @@ export class HistoryPanel implements vscode.Disposable {
       open.refresh(focus);
       return open;
     }
-    const panel = vscode.window.createWebviewPanel(HISTORY_PANEL, vscode.l10n.t('LLM Health: History'), vscode.ViewColumn.Active, {
+    const panel = vscode.window.createWebviewPanel(HISTORY_PANEL, vscode.l10n.t('Provider History'), vscode.ViewColumn.Active, {
       enableScripts: true,
       localResourceRoots: [vscode.Uri.joinPath(access.extensionUri, ...MEDIA), vscode.Uri.joinPath(access.extensionUri, ...UPLOT)],
     });
@@ -135,7 +135,7 @@ function html(webview: vscode.Webview, extensionUri: vscode.Uri): string {
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" nonce="${nonce}" href="${uri(...UPLOT, 'uPlot.min.css')}">
 <link rel="stylesheet" nonce="${nonce}" href="${uri(...MEDIA, 'history.css')}">
-<title>${escapeHtml(vscode.l10n.t('LLM Health: History'))}</title>
+<title>${escapeHtml(vscode.l10n.t('Provider History'))}</title>
 </head>
 <body>
 <main id="history-root" aria-busy="true"><p class="loading">${escapeHtml(vscode.l10n.t('Loading history…'))}</p></main>
