@@ -221,6 +221,16 @@ export interface DecodedHistory {
 
 class Damaged extends Error {}
 
+/** Shared by every decoded source without failures (most of them); frozen, since callers only read it. */
+const NO_FAILURES: Readonly<Partial<Record<FailureKind, number>>> = Object.freeze({});
+/**
+ * A few calls, none failed or slow (every probe minute that went well), and
+ * the probe-only minutes made of them: shared and frozen, so reading 30 days
+ * makes half as many objects.
+ */
+const PLAIN_COUNTS: readonly SourceCounts[] = Array.from({ length: 16 }, (_, calls) => Object.freeze({ calls, failures: NO_FAILURES, slow: 0 }));
+const PLAIN_PROBES: ReadonlyArray<Partial<Record<HistorySource, SourceCounts>>> = PLAIN_COUNTS.map((probe) => Object.freeze({ probe }));
+
 /** Reads a day file, keeping every good record before any damage. */
 export function decodeHistory(bytes: Uint8Array): DecodedHistory {
   const minutes: HistoryMinute[] = [];
@@ -250,9 +260,7 @@ export function decodeHistory(bytes: Uint8Array): DecodedHistory {
       problem = 'checksum mismatch';
     } else {
       try {
-        const record = reader.record(end - 1);
-        if ('minute' in record) minutes.push(record.minute);
-        else transitions.push(record.transition);
+        reader.record(end - 1, minutes, transitions);
       } catch (error) {
         if (!(error instanceof Damaged)) throw error;
         problem = error.message;
@@ -278,6 +286,9 @@ class Reader {
 
   /** Reads a frame's length prefix: where its checksum byte ends; undefined when the file ends inside the prefix, -1 when it is no length. */
   frameEnd(): number | undefined {
+    const first = this.bytes[this.at]!;
+    // Nearly every record is shorter than 128 bytes: a one-byte prefix.
+    if (first < 0x80) return this.at++ + first + 2;
     this.end = this.bytes.length;
     try {
       const length = this.varint();
@@ -287,26 +298,61 @@ class Reader {
     }
   }
 
-  record(end: number): HistoryRecord {
+  /** Reads the record whose payload ends at `end` into `minutes` or `transitions`. */
+  record(end: number, minutes: HistoryMinute[], transitions: HistoryTransition[]): void {
     this.end = end;
     const tag = this.byte();
-    const record = tag & TAG_TRANSITION ? this.transition(tag) : this.minute(tag);
-    if (this.at !== end) throw new Damaged('record longer than its payload');
-    return record;
+    if (tag & TAG_TRANSITION) {
+      const transition = this.transition(tag);
+      this.ended(end);
+      transitions.push(transition);
+    } else {
+      const minute = this.minute(tag);
+      this.ended(end);
+      minutes.push(minute);
+    }
   }
 
-  private minute(tag: number): HistoryRecord {
+  private ended(end: number): void {
+    if (this.at !== end) throw new Damaged('record longer than its payload');
+  }
+
+  private minute(tag: number): HistoryMinute {
     if (tag & ~0x1f) throw new Damaged('unknown minute flags');
     const offset = this.varint();
     if (offset >= MINUTES_PER_DAY) throw new Damaged('minute past the end of the day');
-    const sources: Partial<Record<HistorySource, SourceCounts>> = {};
-    for (let s = 0; s < HISTORY_SOURCES.length; s++) if (tag & (2 << s)) sources[HISTORY_SOURCES[s]!] = this.sourceCounts();
     const at = this.dayStart + offset * MINUTE_MS;
-    if (!(tag & TAG_LATENCY)) return { minute: { at, sources } };
+    const sources = this.sources((tag >> 1) & 7);
+    if (!(tag & TAG_LATENCY)) return { at, sources };
     const p50 = unzigzag(this.varint());
     const p95 = p50 + unzigzag(this.varint());
     const p99 = p95 + unzigzag(this.varint());
-    return { minute: { at, sources, latency: { p50: p50 / 10, p95: p95 / 10, p99: p99 / 10 } } };
+    return { at, sources, latency: { p50: p50 / 10, p95: p95 / 10, p99: p99 / 10 } };
+  }
+
+  /** Each combination as one literal, so every minute of a kind shares one object shape. */
+  private sources(mask: number): Partial<Record<HistorySource, SourceCounts>> {
+    switch (mask) {
+      case 0:
+        return {};
+      case 1: {
+        const probe = this.sourceCounts();
+        return probe === PLAIN_COUNTS[probe.calls] ? PLAIN_PROBES[probe.calls]! : { probe };
+      }
+      case 2:
+        return { traffic: this.sourceCounts() };
+      case 4:
+        return { api: this.sourceCounts() };
+      default: {
+        const probe = mask & 1 ? this.sourceCounts() : undefined;
+        const traffic = mask & 2 ? this.sourceCounts() : undefined;
+        const api = mask & 4 ? this.sourceCounts() : undefined;
+        if (mask === 3) return { probe, traffic };
+        if (mask === 5) return { probe, api };
+        if (mask === 6) return { traffic, api };
+        return { probe, traffic, api };
+      }
+    }
   }
 
   private sourceCounts(): SourceCounts {
@@ -314,23 +360,25 @@ class Reader {
     const flags = this.varint();
     if (flags >= 2 << FAILURE_KINDS.length) throw new Damaged('unknown failure kind');
     const slow = flags & 1 ? this.varint() : 0;
+    if (flags === 0 && calls < PLAIN_COUNTS.length) return PLAIN_COUNTS[calls]!;
+    if (flags < 2) return { calls, failures: NO_FAILURES, slow };
     const failures: Partial<Record<FailureKind, number>> = {};
     for (let k = 0; k < FAILURE_KINDS.length; k++) if (flags & (2 << k)) failures[FAILURE_KINDS[k]!] = this.varint();
     return { calls, failures, slow };
   }
 
-  private transition(tag: number): HistoryRecord {
+  private transition(tag: number): HistoryTransition {
     if (tag & ~0x3f) throw new Damaged('unknown transition flags');
     const offset = this.varint();
     if (offset >= DAY_MS) throw new Damaged('transition past the end of the day');
     const from = STATES[(tag >> 1) & 3]!;
     const to = STATES[(tag >> 3) & 3]!;
     const at = this.dayStart + offset;
-    if (!(tag & TAG_CAUSE)) return { transition: { at, from, to } };
+    if (!(tag & TAG_CAUSE)) return { at, from, to };
     const c = this.byte();
     if (c > MANUAL) throw new Damaged('unknown cause');
     const cause: OutcomeKind | 'manual' = c === MANUAL ? 'manual' : OUTCOME_KINDS[c]!;
-    return { transition: { at, from, to, cause } };
+    return { at, from, to, cause };
   }
 
   private byte(): number {
@@ -339,6 +387,7 @@ class Reader {
   }
 
   private varint(): number {
+    if (this.at < this.end && this.bytes[this.at]! < 0x80) return this.bytes[this.at++]!;
     let n = 0;
     let scale = 1;
     for (let i = 0; i < 8; i++) {

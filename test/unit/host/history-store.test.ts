@@ -134,6 +134,7 @@ describe('history store', () => {
     const path = dayFile(dir, TARGET, DAY0);
     await truncate(path, (await stat(path)).size - 4);
     // Another window (or this one after a reload) takes over.
+    await store.close();
     store = new HistoryStore({ dir, log, wall: () => clock.now() });
     assert.deepEqual(
       (await store.read(TARGET, DAY0, DAY0 + DAY_MS)).minutes.map((m) => m.at),
@@ -158,7 +159,8 @@ describe('history store', () => {
       await store.flush();
       const path = dayFile(dir, TARGET, DAY0);
       await writeFile(path, damage(await readFile(path)));
-      store = new HistoryStore({ dir, log, wall: () => clock.now() });
+      await store.close();
+    store = new HistoryStore({ dir, log, wall: () => clock.now() });
       const before = await store.read(TARGET, DAY0, DAY0 + DAY_MS);
       const [warning] = log.at('warn');
       assert.ok(warning?.includes(path), warning);
@@ -184,6 +186,7 @@ describe('history store', () => {
     await store.flush();
     const path = dayFile(dir, TARGET, DAY0);
     await writeFile(path, 'garbage');
+    await store.close();
     store = new HistoryStore({ dir, log, wall: () => clock.now() });
     store.appendMinute(TARGET, probe(DAY0 + MINUTE_MS));
     await store.flush();
