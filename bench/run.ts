@@ -5,6 +5,7 @@
 import { benchMemory, benchRecordCost } from './breaker';
 import { benchGateway } from './gateway';
 import { benchGuardedCalls, benchRealLatencies } from './guarded';
+import { benchHistory } from './history';
 import { benchHotPathTargets } from './hot-path-targets';
 import { benchProbing } from './probing';
 import { benchScheduler } from './scheduler';
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
   await timed('probing', benchProbing);
   await timed('gateway', benchGateway);
   await timed('windows', benchWindows);
+  await timed('history', benchHistory);
   const missed = results.filter((ok) => !ok).length;
   console.log(missed === 0 ? '\nAll targets met.' : `\n${missed} target(s) missed.`);
   process.exitCode = missed === 0 ? 0 : 1;
