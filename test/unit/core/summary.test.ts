@@ -160,9 +160,13 @@ const COMMAND_OF: Record<RowAction, string> = {
   isolate: COMMANDS.isolate,
 };
 
+/** The next-step actions of a row; Show History, a view rather than a step, is checked on its own. */
 function menuFor(condition: { state: CircuitState; status: ProviderStatus } | undefined, context = providerRowContext(condition)) {
   const shown = itemMenu.filter((m) => matches(m.when, context));
-  const inline = shown.filter((m) => m.group?.startsWith('inline')).sort((a, b) => a.group!.localeCompare(b.group!)).map((m) => m.command);
+  const inline = shown
+    .filter((m) => m.group?.startsWith('inline') && m.command !== COMMANDS.showHistory)
+    .sort((a, b) => a.group!.localeCompare(b.group!))
+    .map((m) => m.command);
   const menu = new Set(shown.filter((m) => !m.group?.startsWith('inline')).map((m) => m.command));
   return { context, inline, menu };
 }
@@ -218,6 +222,20 @@ describe('tree row menus fit the provider (package.json when-clauses on contextV
     assert.deepEqual(inline, [COMMANDS.resetCircuit]);
     assert.ok(menu.has(COMMANDS.resetCircuit));
     assert.ok(!menu.has(COMMANDS.isolate) && !menu.has(COMMANDS.probeNow));
+  });
+
+  it('every probed row has Show History inline, last, and in its menu; a row with no history (not probed) has not', () => {
+    const states: CircuitState[] = ['closed', 'open', 'half-open', 'isolated'];
+    for (const state of states) {
+      const context = providerRowContext({ state, status: 'healthy' });
+      const shown = itemMenu.filter((m) => matches(m.when, context));
+      const inline = shown.filter((m) => m.group?.startsWith('inline')).sort((a, b) => a.group!.localeCompare(b.group!));
+      assert.equal(inline[inline.length - 1]?.command, COMMANDS.showHistory, context);
+      assert.ok(shown.some((m) => m.command === COMMANDS.showHistory && !m.group?.startsWith('inline')), context);
+    }
+    for (const context of [providerRowContext(undefined), ROW_NEEDS_PERMISSION]) {
+      assert.ok(!itemMenu.some((m) => m.command === COMMANDS.showHistory && matches(m.when, context)), context);
+    }
   });
 
   it('the tooltip links and the tree agree on every condition', () => {
