@@ -1,5 +1,6 @@
 // The history panel's webview: draws what the extension posts (src/host/history-panel.ts,
-// HistoryMessage) and fetches nothing. Charts are uPlot's, coloured from the theme's
+// HistoryMessage: every provider's uptime and the shown chart; HistoryChartMessage: a chart
+// it asked for when the user selected another provider or range) and fetches nothing. Charts are uPlot's, coloured from the theme's
 // --vscode-* variables and redrawn when the theme changes; they follow the panel's width.
 /* global acquireVsCodeApi, uPlot, document, window, getComputedStyle, ResizeObserver, MutationObserver, requestAnimationFrame, performance */
 (function () {
@@ -13,6 +14,8 @@
 
   /** The last message, what is selected, and the charts on screen. */
   let data;
+  /** The charts of the snapshot `data` that have arrived, by `${id} ${range}`. */
+  let received = new Map();
   let range = RANGES.includes(saved.range) ? saved.range : '1h';
   let providerId = saved.providerId;
   let charts = [];
@@ -107,7 +110,14 @@
     document.body.dataset.firstChartAfterReceiptMs = (performance.now() - received).toFixed(1);
   }
 
-  function chart(container, chartData, options) {
+  /** Each point's start in seconds (as uPlot wants): the extension posts only the window and the point width. */
+  function xValues(chartData) {
+    const x = new Array(chartData.p50.length);
+    for (let i = 0; i < x.length; i++) x[i] = (chartData.from + i * chartData.pointMs) / 1000;
+    return x;
+  }
+
+  function chart(container, chartData, x, options) {
     const c = colours();
     const width = Math.max(200, container.clientWidth);
     const plot = new uPlot(
@@ -121,7 +131,7 @@
         cursor: { drag: { x: false, y: false } },
         hooks: { drawClear: [bandsHook(chartData.bands, c.band)], draw: [markDrawn] },
       },
-      [chartData.x, ...options.values(chartData)],
+      [x, ...options.values(chartData)],
       container,
     );
     charts.push({ plot, container });
@@ -135,17 +145,30 @@
   const ms = (v) => `${Math.round(v)} ms`;
   const rate = (v) => `${(v * 100).toFixed(v < 0.1 && v > 0 ? 1 : 0)} %`;
 
+  const chartOf = (provider) => received.get(`${provider.id} ${range}`);
+
+  /** Draws the selected provider's charts over the selected range; when they have not arrived yet, asks for them. */
   function drawCharts(provider) {
     for (const { plot } of charts) plot.destroy();
     charts = [];
-    const chartData = provider.charts[range];
-    chart(view.latency, chartData, {
+    const chartData = chartOf(provider);
+    view.latency.setAttribute('aria-busy', String(!chartData));
+    view.errors.setAttribute('aria-busy', String(!chartData));
+    if (!chartData) {
+      view.latency.setAttribute('aria-label', t('loading'));
+      view.errors.setAttribute('aria-label', t('loading'));
+      delete view.errors.dataset.bands;
+      vscode.postMessage({ type: 'chart', id: provider.id, range });
+      return;
+    }
+    const x = xValues(chartData);
+    chart(view.latency, chartData, x, {
       y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] },
       format: ms,
       series: (c) => [line('p50', c.p50, c, ms), line('p95', c.p95, c, ms), line('p99', c.p99, c, ms)],
       values: (d) => [d.p50, d.p95, d.p99],
     });
-    chart(view.errors, chartData, {
+    chart(view.errors, chartData, x, {
       y: { range: [0, 1] },
       format: rate,
       series: (c) => [line(t('errors'), c.errors, c, rate)],
@@ -204,7 +227,7 @@
     });
 
     const refresh = el('button', { id: 'refresh', text: t('refresh') });
-    refresh.addEventListener('click', () => vscode.postMessage({ type: 'refresh' }));
+    refresh.addEventListener('click', () => vscode.postMessage({ type: 'refresh', id: providerId, range }));
 
     root.append(
       el('div', { class: 'toolbar' }, el('span', {}, el('label', { for: 'provider', text: t('provider') }), select), radios, refresh),
@@ -219,7 +242,7 @@
       const name = el('button', { text: p.label, 'aria-label': `${t('provider')} ${p.label}` });
       name.addEventListener('click', () => choose(p.id, range));
       const row = el('tr', { class: 'selectable', 'data-provider': p.id }, el('th', { scope: 'row' }, name));
-      for (const r of RANGES) row.append(el('td', { class: 'number', 'data-range': r, text: percent(p.charts[r].uptime) }));
+      for (const r of RANGES) row.append(el('td', { class: 'number', 'data-range': r, text: percent(p.uptime[r].uptime) }));
       body.append(row);
     }
     uptime.append(body);
@@ -243,7 +266,12 @@
   }
 
   function drawIncidents(provider) {
-    const list = provider.charts[range].incidents.slice().reverse();
+    const chartData = chartOf(provider);
+    if (!chartData) {
+      view.incidents.replaceChildren(el('p', { class: 'muted loading', text: t('loading') }));
+      return;
+    }
+    const list = chartData.incidents.slice().reverse();
     if (list.length === 0) {
       view.incidents.replaceChildren(el('p', { class: 'muted', text: t('noIncidents') }));
       return;
@@ -288,19 +316,39 @@
       radio.tabIndex = checked ? 0 : -1;
     }
     for (const row of view.body.children) row.classList.toggle('selected', row.dataset.provider === provider.id);
-    view.heading.textContent = `${provider.label}: ${t('uptime')} ${percent(provider.charts[range].uptime)} (${t(range)})`;
+    view.heading.textContent = `${provider.label}: ${t('uptime')} ${percent(provider.uptime[range].uptime)} (${t(range)})`;
     drawCharts(provider);
     drawIncidents(provider);
   }
 
   // ------------------------------------------------------------------ wiring
 
+  /** Keeps a chart of the current snapshot; one of an older snapshot is dropped. */
+  function keep(message) {
+    if (!message || !data || message.now !== data.now) return false;
+    received.set(`${message.id} ${message.chart.range}`, message.chart);
+    return true;
+  }
+
   window.addEventListener('message', (event) => {
     const message = event.data;
-    if (!message || message.type !== 'history') return;
+    if (!message) return;
+    if (message.type === 'chart') {
+      // Drawn only when it is still what is selected.
+      if (keep(message) && view && message.id === selectedProvider().id && message.chart.range === range) {
+        drawCharts(selectedProvider());
+        drawIncidents(selectedProvider());
+      }
+      return;
+    }
+    if (message.type !== 'history') return;
     pendingDraw = { postedAt: message.postedAt, received: performance.now() };
     data = message;
+    received = new Map();
+    keep(message.chart);
+    // The extension posts the chart of what it was told is shown (or of the provider asked for).
     if (message.focus !== undefined) providerId = message.focus;
+    else if (message.chart && !data.providers.some((p) => p.id === providerId)) providerId = message.chart.id;
     build();
     if (view) choose(providerId, range);
     else markDrawn();
@@ -318,5 +366,5 @@
   new MutationObserver(onTheme).observe(document.body, { attributes: true, attributeFilter: ['class'] });
   new MutationObserver(onTheme).observe(document.documentElement, { attributes: true, attributeFilter: ['style'] });
 
-  vscode.postMessage({ type: 'ready' });
+  vscode.postMessage({ type: 'ready', id: providerId, range });
 })();

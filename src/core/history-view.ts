@@ -57,56 +57,98 @@ export interface HistoryChart {
 /** Kinds that say the caller is misconfigured, not that the provider is down. */
 const MISCONFIGURED: ReadonlySet<FailureKind> = new Set<FailureKind>(['auth', 'not_found']);
 
+/** A chart as the panel posts it: without `x`, which the webview computes from `from` and `pointMs`. */
+export type HistoryChartPoints = Omit<HistoryChart, 'x'> & {
+  /** The time one point covers (POINT_MS of the range): point i starts at `from + i * pointMs`. */
+  readonly pointMs: number;
+};
+
+/** A range's uptime alone (what the panel's table shows for every provider and range). */
+export interface HistoryUptime {
+  readonly uptime: number | undefined;
+  readonly knownMinutes: number;
+  readonly upMinutes: number;
+}
+
 /** The chart of `series` over `range` ending at `now` (wall ms). */
 export function historyChart(series: HistorySeries, range: HistoryRange, now: number): HistoryChart {
+  const points = historyChartPoints(series, range, now);
+  const x = new Array<number>(points.p50.length);
+  for (let i = 0; i < x.length; i++) x[i] = (points.from + i * points.pointMs) / 1000;
+  const { pointMs: _pointMs, ...chart } = points;
+  return { ...chart, x };
+}
+
+/** The window of `range` ending at `now`: [from, to), `to` the end of the point holding now. */
+function windowOf(range: HistoryRange, now: number): { from: number; to: number; step: number } {
   const step = POINT_MS[range];
   const to = Math.floor(now / step) * step + step;
-  const from = to - RANGE_MS[range];
+  return { from: to - RANGE_MS[range], to, step };
+}
+
+/** A minute's calls, failures, and failures with a server-side kind (all sources). */
+interface MinuteCounts {
+  calls: number;
+  failures: number;
+  serverFailures: number;
+}
+
+function countMinute(minute: HistoryMinute, into: MinuteCounts): MinuteCounts {
+  into.calls = 0;
+  into.failures = 0;
+  into.serverFailures = 0;
+  for (const source of HISTORY_SOURCES) {
+    const counts = minute.sources[source];
+    if (!counts) continue;
+    into.calls += counts.calls;
+    const kinds = counts.failures;
+    for (const kind of FAILURE_KINDS) {
+      const count = kinds[kind];
+      if (count === undefined) continue;
+      into.failures += count;
+      if (!MISCONFIGURED.has(kind)) into.serverFailures += count;
+    }
+  }
+  return into;
+}
+
+/** Periods the circuit was not closed; a series that begins with it not closed was so since the series' start at least. */
+function periodsOf(series: HistorySeries, now: number): { start: number; notClosed: Array<[number, number]> } {
+  const start = Math.min(series.minutes[0]?.at ?? Infinity, series.transitions[0]?.at ?? Infinity);
+  return { start, notClosed: notClosedPeriods(series.transitions, start, now) };
+}
+
+/** `historyChart` without the x values (the panel posts this; the webview computes x). */
+export function historyChartPoints(series: HistorySeries, range: HistoryRange, now: number): HistoryChartPoints {
+  const { from, to, step } = windowOf(range, now);
   const count = RANGE_MS[range] / step;
-  const x = new Array<number>(count);
-  for (let i = 0; i < count; i++) x[i] = (from + i * step) / 1000;
   const p50 = new Array<number | null>(count).fill(null);
   const p95 = new Array<number | null>(count).fill(null);
   const p99 = new Array<number | null>(count).fill(null);
   const calls = new Array<number>(count).fill(0);
   const failures = new Array<number>(count).fill(0);
 
-  // A series that begins with the circuit not closed: it was so since the series' start at least.
-  const start = Math.min(series.minutes[0]?.at ?? Infinity, series.transitions[0]?.at ?? Infinity);
+  const { start, notClosed } = periodsOf(series, now);
   const incidents = incidentsOf(series.transitions, start, now);
-  const notClosed = notClosedPeriods(series.transitions, start, now);
   let known = circuitDownMinutes(notClosed, from, Math.min(to, now));
   let up = 0;
   const minutes = series.minutes;
+  const counts: MinuteCounts = { calls: 0, failures: 0, serverFailures: 0 };
   let period = 0;
   for (let n = firstAtOrAfter(minutes, from); n < minutes.length; n++) {
     const minute = minutes[n]!;
     if (minute.at >= to) break;
     const i = Math.floor((minute.at - from) / step);
-    let minuteCalls = 0;
-    let minuteFailures = 0;
-    let serverFailures = 0;
-    for (const source of HISTORY_SOURCES) {
-      const counts = minute.sources[source];
-      if (!counts) continue;
-      minuteCalls += counts.calls;
-      const kinds = counts.failures;
-      for (const kind of FAILURE_KINDS) {
-        const count = kinds[kind];
-        if (count === undefined) continue;
-        minuteFailures += count;
-        if (!MISCONFIGURED.has(kind)) serverFailures += count;
-      }
-    }
-    if (minuteCalls > 0) {
-      calls[i]! += minuteCalls;
-      failures[i]! += minuteFailures;
+    countMinute(minute, counts);
+    if (counts.calls > 0) {
+      calls[i]! += counts.calls;
+      failures[i]! += counts.failures;
       // Periods are in order, as the minutes are: skip those that ended before this minute.
       while (period < notClosed.length && notClosed[period]![1] <= minute.at) period++;
       const open = period < notClosed.length && notClosed[period]![0] < minute.at + MINUTE_MS;
       if (!open) {
         known++;
-        if (serverFailures * 2 < minuteCalls) up++;
+        if (counts.serverFailures * 2 < counts.calls) up++;
       }
     }
     if (minute.latency) {
@@ -126,7 +168,7 @@ export function historyChart(series: HistorySeries, range: HistoryRange, now: nu
     range,
     from,
     to,
-    x,
+    pointMs: step,
     p50,
     p95,
     p99,
@@ -137,6 +179,42 @@ export function historyChart(series: HistorySeries, range: HistoryRange, now: nu
     upMinutes: up,
     incidents: incidents.filter((incident) => incident.openedAt < to && (incident.closedAt ?? now) >= from),
   };
+}
+
+/**
+ * The uptime of every range ending at `now`, in one pass over the longest
+ * range's minutes: the same figures as `historyChart(...).uptime`, without
+ * the points.
+ */
+export function historyUptimes(series: HistorySeries, now: number): Record<HistoryRange, HistoryUptime> {
+  const windows = HISTORY_RANGES.map((range) => windowOf(range, now));
+  const { notClosed } = periodsOf(series, now);
+  const known = windows.map(({ from, to }) => circuitDownMinutes(notClosed, from, Math.min(to, now)));
+  const up = windows.map(() => 0);
+  const earliest = Math.min(...windows.map((w) => w.from));
+  const latest = Math.max(...windows.map((w) => w.to));
+  const minutes = series.minutes;
+  const counts: MinuteCounts = { calls: 0, failures: 0, serverFailures: 0 };
+  let period = 0;
+  for (let n = firstAtOrAfter(minutes, earliest); n < minutes.length; n++) {
+    const minute = minutes[n]!;
+    if (minute.at >= latest) break;
+    if (countMinute(minute, counts).calls === 0) continue;
+    while (period < notClosed.length && notClosed[period]![1] <= minute.at) period++;
+    if (period < notClosed.length && notClosed[period]![0] < minute.at + MINUTE_MS) continue;
+    const isUp = counts.serverFailures * 2 < counts.calls;
+    for (let r = 0; r < windows.length; r++) {
+      const { from, to } = windows[r]!;
+      if (minute.at < from || minute.at >= to) continue;
+      known[r]!++;
+      if (isUp) up[r]!++;
+    }
+  }
+  const result = {} as Record<HistoryRange, HistoryUptime>;
+  HISTORY_RANGES.forEach((range, r) => {
+    result[range] = { uptime: known[r]! > 0 ? up[r]! / known[r]! : undefined, knownMinutes: known[r]!, upMinutes: up[r]! };
+  });
+  return result;
 }
 
 /** The index of the first minute at or after `at` (minutes are oldest first). */

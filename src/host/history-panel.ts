@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { DAY_MS, HISTORY_DAYS } from '../core/history-model';
 import type { HistorySeries } from '../core/history-model';
-import { HISTORY_RANGES, historyChart } from '../core/history-view';
-import type { HistoryChart, HistoryRange } from '../core/history-view';
+import { HISTORY_RANGES, historyChartPoints, historyUptimes } from '../core/history-view';
+import type { HistoryChartPoints, HistoryRange, HistoryUptime } from '../core/history-view';
 import { FAILURE_KINDS } from '../core/outcome';
 import { HISTORY_PANEL } from './ids';
 import type { ComponentLog } from './log';
@@ -22,16 +22,42 @@ export interface HistoryAccess {
 const MEDIA = ['media', 'history'];
 const UPLOT = ['dist', 'media', 'uplot'];
 
-/** What the extension posts: every provider's charts for every range, computed here (the webview only draws). */
+/**
+ * What the extension posts first: every provider's uptime for every range
+ * (small), and the charts of the provider and range shown (the webview only
+ * draws). Other charts are posted as `HistoryChartMessage` when the webview
+ * asks for them (`HistoryChartRequest`).
+ */
 export interface HistoryMessage {
   readonly type: 'history';
   /** Wall ms just before posting, so the webview can tell how long drawing took after it. */
   readonly postedAt: number;
+  /** The snapshot's time: charts posted later for it carry the same `now`. */
   readonly now: number;
+  /** A provider Show History was asked for; the chart posted is its. */
   readonly focus?: string;
-  readonly providers: ReadonlyArray<{ readonly id: string; readonly label: string; readonly charts: Readonly<Record<HistoryRange, HistoryChart>> }>;
+  readonly providers: ReadonlyArray<{ readonly id: string; readonly label: string; readonly uptime: Readonly<Record<HistoryRange, HistoryUptime>> }>;
+  /** The shown provider's chart over the shown range; absent without providers. */
+  readonly chart?: HistoryChartMessage;
   readonly strings: Readonly<Record<string, string>>;
 }
+
+/** One provider's chart over one range, of the snapshot taken at `now`. */
+export interface HistoryChartMessage {
+  readonly type: 'chart';
+  readonly now: number;
+  readonly id: string;
+  readonly chart: HistoryChartPoints;
+}
+
+/** The webview's messages: `ready` and `refresh` say what it shows; `chart` asks for one it has not got. */
+interface WebviewMessage {
+  readonly type: 'ready' | 'refresh' | 'chart';
+  readonly id?: unknown;
+  readonly range?: unknown;
+}
+
+type Loaded = Awaited<ReturnType<HistoryLoader>>;
 
 /**
  * The one "Provider History" panel: revealed when open, refreshed when
@@ -59,6 +85,10 @@ export class HistoryPanel implements vscode.Disposable {
   private readonly subscriptions: vscode.Disposable[] = [];
   private generation = 0;
   private ready = false;
+  /** What the webview shows (it says so in each message), so a refresh posts those charts first. */
+  private shown: { id?: string; range: HistoryRange } = { range: '1h' };
+  /** The last snapshot posted, whose other charts the webview may still ask for. */
+  private snapshot: { now: number; loaded: Loaded } | undefined;
 
   private constructor(
     private readonly panel: vscode.WebviewPanel,
@@ -69,17 +99,34 @@ export class HistoryPanel implements vscode.Disposable {
     panel.webview.html = html(panel.webview, access.extensionUri);
     this.subscriptions.push(
       panel.onDidDispose(() => this.dispose()),
-      panel.webview.onDidReceiveMessage((message: unknown) => {
-        const type = (message as { type?: unknown } | null)?.type;
-        if (type === 'ready' || type === 'refresh') {
-          this.ready = true;
-          this.refresh();
-        }
-      }),
+      panel.webview.onDidReceiveMessage((message: unknown) => this.receive(message)),
       panel.onDidChangeViewState(({ webviewPanel }) => {
         if (webviewPanel.visible && this.ready) this.refresh();
       }),
     );
+  }
+
+  private receive(message: unknown): void {
+    if (typeof message !== 'object' || message === null) return;
+    const { type, id, range } = message as WebviewMessage;
+    if (type !== 'ready' && type !== 'refresh' && type !== 'chart') return;
+    if (typeof id === 'string') this.shown.id = id;
+    if (HISTORY_RANGES.includes(range as HistoryRange)) this.shown.range = range as HistoryRange;
+    if (type === 'chart') {
+      this.postChart();
+      return;
+    }
+    this.ready = true;
+    this.refresh();
+  }
+
+  /** Posts the shown chart of the last snapshot (a newer snapshot, when one is loading, brings its own). */
+  private postChart(): void {
+    const snapshot = this.snapshot;
+    const provider = snapshot?.loaded.find((p) => p.id === this.shown.id);
+    if (!snapshot || !provider) return;
+    const message: HistoryChartMessage = { type: 'chart', now: snapshot.now, id: provider.id, chart: historyChartPoints(provider.series, this.shown.range, snapshot.now) };
+    void this.panel.webview.postMessage(message).then(undefined, (error: unknown) => this.access.log.error(`history panel: ${error instanceof Error ? error.message : String(error)}`));
   }
 
   /** Loads and posts every provider's history; `focus` selects a provider. */
@@ -94,12 +141,23 @@ export class HistoryPanel implements vscode.Disposable {
     const now = Date.now();
     const loaded = await this.access.load(now - HISTORY_DAYS * DAY_MS, now + 1);
     if (generation !== this.generation || HistoryPanel.current !== this) return;
-    const providers = loaded.map(({ id, label, series }) => ({
-      id,
-      label,
-      charts: Object.fromEntries(HISTORY_RANGES.map((range) => [range, historyChart(series, range, now)])) as Record<HistoryRange, HistoryChart>,
-    }));
-    const message: HistoryMessage = { type: 'history', postedAt: Date.now(), now, providers, strings: webviewStrings(), ...(this.focus !== undefined && { focus: this.focus }) };
+    this.snapshot = { now, loaded };
+    // A focus is asked for once (Show History on a provider); later refreshes keep what the user selected since.
+    const focus = this.focus;
+    this.focus = undefined;
+    if (focus !== undefined) this.shown.id = focus;
+    const selected = loaded.find((p) => p.id === this.shown.id) ?? loaded[0];
+    const providers = loaded.map(({ id, label, series }) => ({ id, label, uptime: historyUptimes(series, now) }));
+    const chart: HistoryChartMessage | undefined = selected && { type: 'chart', now, id: selected.id, chart: historyChartPoints(selected.series, this.shown.range, now) };
+    const message: HistoryMessage = {
+      type: 'history',
+      postedAt: Date.now(),
+      now,
+      providers,
+      strings: webviewStrings(),
+      ...(chart && { chart }),
+      ...(focus !== undefined && { focus }),
+    };
     this.access.log.trace(`history panel: ${providers.length} provider(s) prepared in ${message.postedAt - now} ms`);
     await this.panel.webview.postMessage(message);
   }
@@ -107,6 +165,7 @@ export class HistoryPanel implements vscode.Disposable {
   dispose(): void {
     if (HistoryPanel.current === this) HistoryPanel.current = undefined;
     this.generation++;
+    this.snapshot = undefined;
     for (const s of this.subscriptions.splice(0)) s.dispose();
     this.panel.dispose();
   }
@@ -173,6 +232,7 @@ function webviewStrings(): Record<string, string> {
     closed: vscode.l10n.t('Closed'),
     ongoing: vscode.l10n.t('ongoing'),
     refresh: vscode.l10n.t('Refresh'),
+    loading: vscode.l10n.t('Loading history…'),
     errors: vscode.l10n.t('errors'),
     manual: vscode.l10n.t('Reset or Isolate'),
     unknown: vscode.l10n.t('before the stored history'),

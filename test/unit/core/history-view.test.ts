@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DAY_MS, MINUTE_MS } from '../../../src/core/history-model';
 import type { HistoryMinute, HistorySeries, HistoryTransition } from '../../../src/core/history-model';
-import { HISTORY_RANGES, POINT_MS, RANGE_MS, csvCell, historyChart, historyCsv } from '../../../src/core/history-view';
+import { HISTORY_RANGES, POINT_MS, RANGE_MS, csvCell, historyChart, historyChartPoints, historyCsv, historyUptimes } from '../../../src/core/history-view';
 
 // 2026-03-02T10:00:00Z: a whole hour, so minute i of the hour starts at T0 + i minutes.
 const T0 = Date.UTC(2026, 2, 2, 10, 0, 0);
@@ -167,6 +167,28 @@ describe('history chart', () => {
     const chart = historyChart({ minutes, transitions: [] }, '30d', NOW);
     assert.equal(chart.uptime, 1);
     assert.equal(chart.x.length, 360);
+  });
+
+  it('gives, without the points, the same uptime for every range, and the points without x', () => {
+    // Two days: a day-old incident with failing minutes, the outage hour, a minute of misconfigured calls, a gap.
+    const outage = outageHour();
+    const minutes: HistoryMinute[] = [];
+    for (let m = -2 * 24 * 60; m < 0; m++) if (m % 97 !== 0) minutes.push(probeMinute(m, m < -1500 || m > -1480 || m % 2 === 0));
+    minutes.push({ at: at(-1), sources: { traffic: { calls: 2, failures: { auth: 2 }, slow: 0 } } });
+    const series: HistorySeries = {
+      minutes: [...minutes, ...outage.minutes],
+      transitions: [{ at: at(-1490), from: 'closed', to: 'open', cause: 'timeout' }, { at: at(-1470), from: 'open', to: 'closed' }, ...outage.transitions],
+    };
+    for (const now of [NOW, at(30) + 1, at(-100)]) {
+      const uptimes = historyUptimes(series, now);
+      for (const range of HISTORY_RANGES) {
+        const { x, ...chart } = historyChart(series, range, now);
+        const points = historyChartPoints(series, range, now);
+        assert.deepEqual(uptimes[range], { uptime: chart.uptime, knownMinutes: chart.knownMinutes, upMinutes: chart.upMinutes }, `${range} at ${now}`);
+        assert.deepEqual(points, { ...chart, pointMs: POINT_MS[range] });
+        assert.deepEqual(x, x.map((_, i) => (points.from + i * points.pointMs) / 1000));
+      }
+    }
   });
 });
 
