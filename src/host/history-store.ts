@@ -1,8 +1,8 @@
-import { close as closeFd, open as openFd, readFileSync, readFile as readFileCb, write as writeFd } from 'node:fs';
+import { closeSync, close as closeFd, fstatSync, openSync, open as openFd, readSync, readdirSync, readFile as readFileCb, write as writeFd } from 'node:fs';
 import { mkdir, readdir, rename, rmdir, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HEADER_BYTES, HistoryEncoder, dayOf, decodeHistory } from '../core/history-codec';
-import type { HistoryRecord } from '../core/history-codec';
+import type { DecodedHistory, HistoryRecord } from '../core/history-codec';
 import { DAY_MS, HISTORY_DAYS, HISTORY_SOURCES } from '../core/history-model';
 import type { HistoryMinute, HistorySeries, HistorySource, HistoryTransition, SourceCounts } from '../core/history-model';
 import type { FailureKind } from '../core/outcome';
@@ -17,8 +17,74 @@ export interface HistoryStoreOptions {
   /** One folder per target goes here. */
   readonly dir: string;
   readonly log: HistoryLog;
-  /** Wall-clock ms: what prune() measures age against, and what names a file set aside. */
+  /** Wall-clock ms: what prune() measures age against, what names a file set aside, and which day is today (not cached). */
   readonly wall?: () => number;
+  /** Decoded records of past days kept for the next read, at most (default DAY_CACHE_RECORDS). */
+  readonly cacheRecords?: number;
+}
+
+/** One day's records, as read from its file. */
+interface DayRecords {
+  readonly minutes: readonly HistoryMinute[];
+  readonly transitions: readonly HistoryTransition[];
+}
+
+const NO_RECORDS: DayRecords = { minutes: [], transitions: [] };
+
+/**
+ * Records of past days kept decoded by default: 21 targets × 31 days of a
+ * probe a minute and a circuit change every 20 minutes (what the panel reads
+ * at once), some 150 bytes each.
+ */
+export const DAY_CACHE_RECORDS = 21 * 31 * (24 * 60 + 72);
+
+/**
+ * Decoded day files, the least recently read first, bounded by their total
+ * records. An entry holds for the file's size and mtime when it was read: a
+ * past day's file changes only by this store's appends and repairs (which
+ * drop the entry) or another window's appends (which change its size).
+ */
+class DayCache {
+  private readonly days = new Map<string, { readonly size: number; readonly mtimeMs: number; readonly records: DayRecords; readonly count: number }>();
+  private total = 0;
+  constructor(private readonly maxRecords: number) {}
+
+  get(path: string, size: number, mtimeMs: number): DayRecords | undefined {
+    const entry = this.days.get(path);
+    if (entry === undefined) return undefined;
+    this.days.delete(path);
+    if (entry.size !== size || entry.mtimeMs !== mtimeMs) {
+      this.total -= entry.count;
+      return undefined;
+    }
+    this.days.set(path, entry);
+    return entry.records;
+  }
+
+  set(path: string, size: number, mtimeMs: number, records: DayRecords): void {
+    this.delete(path);
+    const count = records.minutes.length + records.transitions.length;
+    if (count > this.maxRecords) return;
+    this.days.set(path, { size, mtimeMs, records, count });
+    this.total += count;
+    for (const [oldest, entry] of this.days) {
+      if (this.total <= this.maxRecords) break;
+      this.days.delete(oldest);
+      this.total -= entry.count;
+    }
+  }
+
+  delete(path: string): void {
+    const entry = this.days.get(path);
+    if (entry === undefined) return;
+    this.days.delete(path);
+    this.total -= entry.count;
+  }
+
+  clear(): void {
+    this.days.clear();
+    this.total = 0;
+  }
 }
 
 const TARGET = /^[0-9a-f]{16,64}$/;
@@ -84,11 +150,13 @@ export class HistoryStore {
   private readonly files = new Map<string, { readonly day: number; readonly fd: number }>();
   private readonly queues = new Map<string, Promise<void>>();
   private readonly encoder = new HistoryEncoder();
+  private readonly cache: DayCache;
   private readonly wall: () => number;
   private closed = false;
 
   constructor(private readonly options: HistoryStoreOptions) {
     this.wall = options.wall ?? Date.now;
+    this.cache = new DayCache(options.cacheRecords ?? DAY_CACHE_RECORDS);
   }
 
   /** Appends (buffered until flush). `target` is a hex key, [0-9a-f]{16,64}. */
@@ -115,8 +183,11 @@ export class HistoryStore {
     checkTarget(target);
     let series: HistorySeries = { minutes: [], transitions: [] };
     return this.serial(target, async () => {
-      const days = await this.storedDays(target, dayOf(from), to);
-      const files = await Promise.all(days.map((day) => this.readDay(target, day)));
+      const days = this.storedDays(target, dayOf(from), to);
+      const today = dayOf(this.wall());
+      // One pass, without a trip to libuv's pool per file: a day file is some 16 KB of local disk.
+      const files: DayRecords[] = [];
+      for (const day of days) files.push(await this.readDay(target, day, today));
       const minutes = inRange(
         files.map((f) => f.minutes),
         from,
@@ -215,6 +286,8 @@ export class HistoryStore {
   }
 
   private async appendDay(target: string, day: number, bytes: Uint8Array): Promise<void> {
+    // A past day written again (after a clock step): its decoded records are stale.
+    this.cache.delete(this.path(target, day));
     const open = this.files.get(target);
     if (open?.day === day) {
       // Last written now: to the end of the order.
@@ -261,6 +334,7 @@ export class HistoryStore {
    * first when the file is left empty.
    */
   private async repair(path: string, day: number): Promise<Uint8Array | undefined> {
+    this.cache.delete(path);
     const bytes = await readFile(path);
     const decoded = decodeHistory(bytes);
     if (decoded.status === 'ok' && decoded.day === day) return undefined;
@@ -280,6 +354,7 @@ export class HistoryStore {
    */
   private async setAside(path: string, day: number, bytes: Uint8Array, keep: number, problem: string): Promise<Uint8Array | undefined> {
     const aside = `${path}.${this.wall()}.corrupt`;
+    this.cache.delete(path);
     this.options.log.warn(`history: ${path} is not a readable history file (${problem}); set aside as ${aside}`);
     await rename(path, aside);
     if (keep <= HEADER_BYTES) return this.encoder.header(day);
@@ -288,10 +363,10 @@ export class HistoryStore {
   }
 
   /** The days from `firstDay` to before `to` that have a file, from the folder's listing (a range may span years). */
-  private async storedDays(target: string, firstDay: number, to: number): Promise<number[]> {
+  private storedDays(target: string, firstDay: number, to: number): number[] {
     let names: string[];
     try {
-      names = await readdir(join(this.options.dir, target));
+      names = readdirSync(join(this.options.dir, target));
     } catch (error) {
       if (isMissing(error)) return [];
       throw error;
@@ -304,19 +379,42 @@ export class HistoryStore {
     return days.sort((a, b) => a - b);
   }
 
-  private async readDay(target: string, day: number): Promise<{ minutes: readonly HistoryMinute[]; transitions: readonly HistoryTransition[] }> {
+  /**
+   * A day's records: from the cache when its file is as it was when read, else
+   * read at once (a few µs, where four trips to libuv's pool per file made
+   * reading 30 days take several times as long on a busy machine) and decoded;
+   * a past day's are then cached.
+   */
+  private async readDay(target: string, day: number, today: number): Promise<DayRecords> {
     const path = this.path(target, day);
-    let bytes: Buffer;
+    let fd: number;
     try {
-      // Read at once: a day file is some 16 KB of local disk, a few µs, where four trips to libuv's pool
-      // per file (open, stat, read, close) made reading 30 days take several times as long on a busy machine.
-      bytes = readFileSync(path);
+      fd = openSync(path, 'r');
     } catch (error) {
-      if (isMissing(error)) return { minutes: [], transitions: [] };
+      if (isMissing(error)) return NO_RECORDS;
       throw error;
     }
-    const decoded = decodeHistory(bytes);
-    if (decoded.status === 'ok' && decoded.day === day) return decoded;
+    let bytes: Buffer;
+    let size: number;
+    let mtimeMs: number;
+    try {
+      ({ size, mtimeMs } = fstatSync(fd));
+      const cached = this.cache.get(path, size, mtimeMs);
+      if (cached !== undefined) return cached;
+      bytes = Buffer.allocUnsafe(size);
+      let read = 0;
+      for (let n = -1; read < size && n !== 0; read += n) n = readSync(fd, bytes, read, size - read, read);
+      if (read < size) bytes = bytes.subarray(0, read);
+    } finally {
+      closeSync(fd);
+    }
+    const decoded: DecodedHistory = decodeHistory(bytes);
+    if (decoded.status === 'ok' && decoded.day === day) {
+      const records: DayRecords = { minutes: decoded.minutes, transitions: decoded.transitions };
+      // Today's file grows every minute: decoding it again is cheaper than keeping each version.
+      if (day < today && bytes.length === size) this.cache.set(path, size, mtimeMs, records);
+      return records;
+    }
     // A torn tail is the writer's to cut off; what came before it reads as usual.
     if (decoded.status === 'torn' && (decoded.day === undefined || decoded.day === day)) return decoded;
     const problem = decoded.day !== undefined && decoded.day !== day ? `holds day ${decoded.day}` : (decoded.problem ?? decoded.status);
@@ -333,6 +431,7 @@ export class HistoryStore {
     for (const name of names) {
       const day = dayOfName(name);
       if (day === undefined || day >= firstKept) continue;
+      this.cache.delete(join(folder, name));
       await unlink(join(folder, name));
       left--;
       await this.closeFile(target, day);

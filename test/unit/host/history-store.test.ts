@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -195,6 +195,49 @@ describe('history store', () => {
       (await store.read(TARGET, DAY0, DAY0 + DAY_MS)).minutes.map((m) => m.at),
       [DAY0 + MINUTE_MS],
     );
+  });
+
+  it('a past day read before is not served stale after an append, or another window\'s append', async () => {
+    clock.advance(2 * DAY_MS);
+    const minutesOfDay0 = async () => (await store.read(TARGET, DAY0, DAY0 + DAY_MS)).minutes.map((m) => (m.at - DAY0) / MINUTE_MS);
+    for (let i = 0; i < 3; i++) store.appendMinute(TARGET, probe(DAY0 + i * MINUTE_MS));
+    await store.flush();
+    assert.deepEqual(await minutesOfDay0(), [0, 1, 2]);
+    assert.deepEqual(await minutesOfDay0(), [0, 1, 2]);
+    // This store's own append to the cached day (a past day, after a clock step).
+    store.appendMinute(TARGET, probe(DAY0 + 3 * MINUTE_MS));
+    await store.flush();
+    assert.deepEqual(await minutesOfDay0(), [0, 1, 2, 3]);
+    // Another window's append to the same file.
+    const other = new HistoryStore({ dir, log, wall: () => clock.now() });
+    other.appendMinute(TARGET, probe(DAY0 + 4 * MINUTE_MS));
+    await other.close();
+    assert.deepEqual(await minutesOfDay0(), [0, 1, 2, 3, 4]);
+  });
+
+  it('a cached day set aside by an append is read again', async () => {
+    clock.advance(2 * DAY_MS);
+    for (let i = 0; i < 3; i++) store.appendMinute(TARGET, probe(DAY0 + i * MINUTE_MS));
+    await store.flush();
+    await store.close();
+    store = new HistoryStore({ dir, log, wall: () => clock.now() });
+    assert.equal((await store.read(TARGET, DAY0, DAY0 + DAY_MS)).minutes.length, 3);
+    // Damaged with its size kept (and its mtime, as near as utimes sets it).
+    const path = dayFile(dir, TARGET, DAY0);
+    const { mtime } = await stat(path);
+    const bytes = await readFile(path);
+    bytes[25] = bytes[25]! ^ 0xff;
+    await writeFile(path, bytes);
+    await utimes(path, mtime, mtime);
+    store.appendMinute(TARGET, probe(DAY0 + 5 * MINUTE_MS));
+    await store.flush();
+    assert.equal(log.at('warn').length, 1);
+    const kept = decodeHistory(await readFile(path)).minutes.map((m) => m.at);
+    assert.deepEqual(
+      (await store.read(TARGET, DAY0, DAY0 + DAY_MS)).minutes.map((m) => m.at),
+      kept,
+    );
+    assert.deepEqual(kept, [DAY0, DAY0 + 5 * MINUTE_MS]);
   });
 
   it('a missing target reads as an empty series; buffered minutes read before they are flushed', async () => {
