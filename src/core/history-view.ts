@@ -54,6 +54,7 @@ export interface HistoryChart {
   readonly incidents: readonly HistoryIncident[];
 }
 
+const KNOWN_KINDS: ReadonlySet<string> = new Set<string>(FAILURE_KINDS);
 /** Kinds that say the caller is misconfigured, not that the provider is down. */
 const MISCONFIGURED: ReadonlySet<FailureKind> = new Set<FailureKind>(['auth', 'not_found']);
 
@@ -101,12 +102,13 @@ function countMinute(minute: HistoryMinute, into: MinuteCounts): MinuteCounts {
     const counts = minute.sources[source];
     if (!counts) continue;
     into.calls += counts.calls;
-    const kinds = counts.failures;
-    for (const kind of FAILURE_KINDS) {
+    // Most minutes have no failure: walk the kinds present, not every kind.
+    const kinds = counts.failures as Readonly<Record<string, number | undefined>>;
+    for (const kind in kinds) {
       const count = kinds[kind];
-      if (count === undefined) continue;
+      if (count === undefined || !KNOWN_KINDS.has(kind)) continue;
       into.failures += count;
-      if (!MISCONFIGURED.has(kind)) into.serverFailures += count;
+      if (!MISCONFIGURED.has(kind as FailureKind)) into.serverFailures += count;
     }
   }
   return into;
