@@ -34,7 +34,8 @@ const NO_RECORDS: DayRecords = { minutes: [], transitions: [] };
 /**
  * Records of past days kept decoded by default: 21 targets × 31 days of a
  * probe a minute and a circuit change every 20 minutes (what the panel reads
- * at once), some 150 bytes each.
+ * at once). A decoded minute takes some 156 bytes of heap, so a full cache
+ * holds about 140 MB; pass `cacheRecords` to keep less.
  */
 export const DAY_CACHE_RECORDS = 21 * 31 * (24 * 60 + 72);
 
