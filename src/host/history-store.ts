@@ -32,12 +32,13 @@ interface DayRecords {
 const NO_RECORDS: DayRecords = { minutes: [], transitions: [] };
 
 /**
- * Records of past days kept decoded by default: 21 targets × 31 days of a
- * probe a minute and a circuit change every 20 minutes (what the panel reads
- * at once). A decoded minute takes some 156 bytes of heap, so a full cache
- * holds about 140 MB; pass `cacheRecords` to keep less.
+ * Records of past days kept decoded by default: 30 days of one target probed
+ * every minute, with room to spare (about 64,000 records). A decoded minute
+ * takes some 156 bytes of heap, so this holds about 10 MB: an extension that
+ * stays open all day should not keep more. The panel's 30-day view of many
+ * providers then reads most days from disk again (about 50 ms a target).
  */
-export const DAY_CACHE_RECORDS = 21 * 31 * (24 * 60 + 72);
+export const DAY_CACHE_RECORDS = 64_000;
 
 /**
  * Decoded day files, the least recently read first, bounded by their total
