@@ -100,11 +100,12 @@ export async function benchWindows(): Promise<boolean> {
       const own = windows.map((w) => counts.get(w.own)! / COUNTED_INTERVALS);
       const agree = new Set(windows.map((w) => w.views.filter((v) => SHARED.some((s) => v.startsWith(`${s}:`))).join(' '))).size === 1;
       const good = shared.every((x) => x === (alone ? windows.length : 1)) && own.every((x) => x === 1) && agree;
-      ok &&= good;
+      // The baseline is what the windows cost before they coordinated: shown, no target.
+      if (!alone) ok &&= good;
       rows.push([
         alone ? 'baseline: 5 windows that do not coordinate' : `${n} window(s): probes per interval, each shared / each own provider`,
         `${shared.map((x) => x.toFixed(2)).join(', ')} / ${own.map((x) => x.toFixed(2)).join(', ')}${agree ? '' : ' (views differ)'}`,
-        alone ? `5 / 1 (what coordination saves): ${verdict(good)}` : `1 / 1: ${verdict(good)}`,
+        alone ? 'baseline (no target)' : `1 / 1: ${verdict(good)}`,
       ]);
       await close(windows);
     }
