@@ -76,7 +76,8 @@ export class HistoryHost {
       providers.map(async ({ id, label }) => {
         const key = this.options.keyOf(id);
         const series = key === undefined ? { minutes: [], transitions: [] } : await this.options.store.read(key, from, to);
-        return { id, label, series: mergeMinutes(series) };
+        // The store adds up the parts of a minute two windows wrote (probing moved between them mid-minute).
+        return { id, label, series };
       }),
     );
   }
@@ -115,36 +116,6 @@ export class HistoryHost {
   private write(): void {
     this.writing = this.writing.then(() => this.options.store.flush()).catch((error: unknown) => this.options.log.warn(`history: could not write: ${describe(error)}`));
   }
-}
-
-/**
- * Two windows may each write part of one minute when the probing moves
- * between them mid-minute: such records are added up (latency: the larger).
- */
-export function mergeMinutes(series: HistorySeries): HistorySeries {
-  const minutes: HistoryMinute[] = [];
-  for (const m of series.minutes) {
-    const last = minutes[minutes.length - 1];
-    if (last === undefined || last.at !== m.at) {
-      minutes.push(m);
-      continue;
-    }
-    const sources: Record<string, { calls: number; failures: Record<string, number>; slow: number }> = {};
-    for (const each of [last, m]) {
-      for (const [name, counts] of Object.entries(each.sources)) {
-        const into = (sources[name] ??= { calls: 0, failures: {}, slow: 0 });
-        into.calls += counts.calls;
-        into.slow += counts.slow;
-        for (const [kind, n] of Object.entries(counts.failures)) into.failures[kind] = (into.failures[kind] ?? 0) + (n ?? 0);
-      }
-    }
-    const latency =
-      last.latency && m.latency
-        ? { p50: Math.max(last.latency.p50, m.latency.p50), p95: Math.max(last.latency.p95, m.latency.p95), p99: Math.max(last.latency.p99, m.latency.p99) }
-        : (last.latency ?? m.latency);
-    minutes[minutes.length - 1] = { at: m.at, sources, ...(latency && { latency }) };
-  }
-  return { minutes, transitions: series.transitions };
 }
 
 function describe(error: unknown): string {

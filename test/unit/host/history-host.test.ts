@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { HistoryRecorder } from '../../../src/core/history-recorder';
 import { MINUTE_MS } from '../../../src/core/history-model';
 import type { HistoryMinute, HistorySeries, HistoryTransition } from '../../../src/core/history-model';
-import { HistoryHost, mergeMinutes } from '../../../src/host/history-host';
+import { HistoryHost } from '../../../src/host/history-host';
 import type { HistoryWriter } from '../../../src/host/history-host';
 import { FakeClock } from '../fake-clock';
 import { FakeTimers } from '../fake-timers';
@@ -131,25 +131,5 @@ describe('history host: what a window writes', () => {
     host.record('a', 'probe', { kind: 'success', latencyMs: 5 });
     await timers.advance(5 * MINUTE_MS);
     assert.equal(store.minutes.length, 1);
-  });
-});
-
-describe('history host: two windows wrote the same minute', () => {
-  it('adds up their counts and keeps the larger latency', () => {
-    const at = 60_000;
-    const merged = mergeMinutes({
-      minutes: [
-        { at, sources: { probe: { calls: 1, failures: { server: 1 }, slow: 0 } }, latency: { p50: 10, p95: 20, p99: 30 } },
-        { at, sources: { probe: { calls: 2, failures: { server: 1, timeout: 1 }, slow: 1 }, traffic: { calls: 3, failures: {}, slow: 0 } }, latency: { p50: 5, p95: 50, p99: 60 } },
-        { at: at + MINUTE_MS, sources: { probe: { calls: 1, failures: {}, slow: 0 } } },
-      ],
-      transitions: [],
-    });
-    assert.equal(merged.minutes.length, 2);
-    assert.deepEqual(merged.minutes[0], {
-      at,
-      sources: { probe: { calls: 3, failures: { server: 2, timeout: 1 }, slow: 1 }, traffic: { calls: 3, failures: {}, slow: 0 } },
-      latency: { p50: 10, p95: 50, p99: 60 },
-    });
   });
 });

@@ -264,6 +264,27 @@ describe('history store', () => {
     ]);
   });
 
+  it('two windows that each wrote part of one minute (probing moved between them) read as one: counts added, the larger latency', async () => {
+    const at = DAY0 + MINUTE_MS;
+    store.appendMinute(TARGET, { at, sources: { probe: { calls: 1, failures: { server: 1 }, slow: 0 } }, latency: { p50: 10, p95: 20, p99: 30 } });
+    await store.flush();
+    const other = new HistoryStore({ dir, log, wall: () => clock.now() });
+    other.appendMinute(TARGET, {
+      at,
+      sources: { probe: { calls: 2, failures: { server: 1, timeout: 1 }, slow: 1 }, traffic: { calls: 3, failures: {}, slow: 0 } },
+      latency: { p50: 5, p95: 50, p99: 60 },
+    });
+    other.appendMinute(TARGET, { at: at + MINUTE_MS, sources: { probe: { calls: 1, failures: {}, slow: 0 } } });
+    await other.close();
+    const read = await new HistoryStore({ dir, log, wall: () => clock.now() }).read(TARGET, DAY0, DAY0 + DAY_MS);
+    assert.equal(read.minutes.length, 2);
+    assert.deepEqual(read.minutes[0], {
+      at,
+      sources: { probe: { calls: 3, failures: { server: 2, timeout: 1 }, slow: 1 }, traffic: { calls: 3, failures: {}, slow: 0 } },
+      latency: { p50: 10, p95: 50, p99: 60 },
+    });
+  });
+
   it('only hex target keys reach the file system', () => {
     assert.throws(() => store.appendMinute('../../etc', probe(DAY0)), TypeError);
     assert.throws(() => store.appendMinute('OpenAI', probe(DAY0)), TypeError);
