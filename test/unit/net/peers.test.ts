@@ -374,6 +374,18 @@ describe('peer link: a connection that breaks the protocol', () => {
     assert.ok(l.warnings.some((m) => m.includes('said nothing')), l.warnings.join('\n'));
     await l.link.close();
   });
+
+  it('a leader that closes ends a connection that has not said hello yet at once, without waiting for its time-out', async () => {
+    const path = freshPath();
+    const l = await joined(window('l', path));
+    const silent = await raw(path);
+    await new Promise((r) => setTimeout(r, 50)); // accepted by the leader, hello not sent
+    const started = performance.now();
+    await l.link.close();
+    const took = performance.now() - started;
+    await until('the silent connection closed', silent.closed, 1_000);
+    assert.ok(took < 1_000, `close() took ${took.toFixed(0)} ms`);
+  });
 });
 
 describe('peer link: versions', () => {
