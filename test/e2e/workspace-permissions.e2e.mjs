@@ -111,7 +111,14 @@ export const tests = [
       const item = quickInput(page).locator('.monaco-list-row', { hasText: 'a probe that spends tokens' });
       await item.waitFor({ timeout: 10_000 });
       assert((await quickInput(page).locator('.monaco-list-row').count()) === 2, 'both allowances are listed');
-      await item.locator('input[type=checkbox], .quick-input-list-checkbox, .monaco-checkbox').first().click();
+      // The item's own hover can land on the click: tick until the list counts it (its row's state, not the click, is the check).
+      const selected = async () => ((await quickInput(page).locator('.quick-input-count').textContent()) ?? '').trim();
+      await until('the token-spending probe ticked', async () => {
+        await item.locator('input[type=checkbox], .quick-input-list-checkbox, .monaco-checkbox').first().click();
+        await page.waitForTimeout(150);
+        const count = await selected();
+        return { ok: /^1\b/.test(count), seen: count };
+      }, { timeout: 10_000 });
       await page.keyboard.press('Enter');
       await quickInput(page).waitFor({ state: 'hidden', timeout: 10_000 });
       await rowReads(page, CHAT.label, /not probed/);
