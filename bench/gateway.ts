@@ -2,7 +2,9 @@
  * The local gateway against calling the fleet straight, on loopback, with 64
  * concurrent clients, in one run; http-proxy 1.18 (the classic Node reverse
  * proxy) doing the same path-prefix forwarding is the peer row, printed
- * without a target.
+ * without a target, and so is a TCP pipe that parses nothing: the floor of
+ * any hop on this machine, what passing a call through one more process
+ * costs before any HTTP is done (see startPipe).
  *
  * The gateway under test is what a user runs: `LocalGateway` with a
  * `GatewayTraffic` policy in observe mode over a real `HealthTracker` on a
@@ -54,6 +56,7 @@
 import { fork } from 'node:child_process';
 import * as http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import * as net from 'node:net';
 import type { Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -329,6 +332,40 @@ async function startPeer(fleetUrl: string): Promise<{ url: string; close(): Prom
   };
 }
 
+/**
+ * The floor of any hop: a process that pipes each client connection's bytes
+ * to a connection of its own to the fleet and back, parsing nothing (so it
+ * cannot route or record; the clients use the fleet's own paths through
+ * it). Whatever a hop costs beyond this row is HTTP and the gateway's work;
+ * this row's own added latency is what the machine charges for passing a
+ * call through one more process (wake-ups and copies on these cores).
+ */
+async function startPipe(fleetUrl: string): Promise<{ url: string; close(): Promise<void> }> {
+  const { port } = new URL(fleetUrl);
+  const sockets = new Set<Socket>();
+  const server = net.createServer({ noDelay: true }, (client) => {
+    const upstream = net.connect({ host: '127.0.0.1', port: Number(port), noDelay: true });
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.once('close', () => sockets.delete(s));
+      s.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of sockets) s.destroy();
+      await closed;
+    },
+  };
+}
+
 interface Contender {
   readonly name: string;
   readonly origin: string;
@@ -339,6 +376,7 @@ interface Contender {
 const DIRECT = 'direct to the fleet (baseline)';
 const GATEWAY = 'this gateway (observe)';
 const PEER = 'http-proxy 1.18.1';
+const PIPE = 'TCP pipe, no HTTP (the floor of any hop; no target)';
 
 interface Stats {
   readonly median: number;
@@ -565,13 +603,16 @@ export async function benchGateway(): Promise<boolean> {
   const clients = startClients();
   let gateway: LocalGateway | undefined;
   let peer: Awaited<ReturnType<typeof startPeer>> | undefined;
+  let pipe: Awaited<ReturnType<typeof startPipe>> | undefined;
   try {
     gateway = await startGateway(fleet.url);
     peer = await startPeer(fleet.url);
+    pipe = await startPipe(fleet.url);
     const contenders: Contender[] = [
       { name: DIRECT, origin: fleet.url, chat: '/chat/v1/chat/completions', stream: '/stream/v1/chat/completions' },
       { name: GATEWAY, origin: gateway.url, chat: '/chat/chat/completions', stream: '/stream/chat/completions' },
       { name: PEER, origin: peer.url, chat: '/chat/chat/completions', stream: '/stream/chat/completions' },
+      { name: PIPE, origin: pipe.url, chat: '/chat/v1/chat/completions', stream: '/stream/v1/chat/completions' },
     ];
     const results = [await benchMemory(clients, contenders[1]!)];
     const throughput = await benchThroughput(clients, contenders, fleet.child.pid);
@@ -586,6 +627,7 @@ export async function benchGateway(): Promise<boolean> {
   } finally {
     await clients.stop();
     await peer?.close();
+    await pipe?.close();
     await gateway?.close();
     fleet.child.kill('SIGTERM');
   }
