@@ -1,8 +1,8 @@
 import type { CircuitState } from './breaker';
-import { DAY_MS, HISTORY_SOURCES, MINUTE_MS } from './history-model';
-import type { HistoryMinute, HistorySource, HistoryTransition, SourceCounts } from './history-model';
+import { CALLS, DAY_MS, FAILURES, HISTORY_SOURCES, MINUTE_MS, NO_MINUTES, SLOW, countKey } from './history-model';
+import type { HistoryMinute, HistoryMinutes, HistoryTransition, SourceCounts } from './history-model';
 import { FAILURE_KINDS, OUTCOME_KINDS } from './outcome';
-import type { FailureKind, OutcomeKind } from './outcome';
+import type { OutcomeKind } from './outcome';
 
 /**
  * The binary form of one target's history for one UTC day (design.md,
@@ -211,7 +211,7 @@ export interface DecodedHistory {
   readonly status: 'ok' | 'torn' | 'corrupt' | 'foreign';
   /** The day in the header, when it has one. */
   readonly day?: number;
-  readonly minutes: HistoryMinute[];
+  readonly minutes: HistoryMinutes;
   readonly transitions: HistoryTransition[];
   /** The bytes, from the start, that hold the header and good records. */
   readonly validBytes: number;
@@ -221,181 +221,226 @@ export interface DecodedHistory {
 
 class Damaged extends Error {}
 
-/** Shared by every decoded source without failures (most of them); frozen, since callers only read it. */
-const NO_FAILURES: Readonly<Partial<Record<FailureKind, number>>> = Object.freeze({});
+/** The most counts a minute record holds: every field of every source. */
+const MAX_MINUTE_COUNTS = HISTORY_SOURCES.length * (FAILURES + FAILURE_KINDS.length);
+
 /**
- * A few calls, none failed or slow (every probe minute that went well), and
- * the probe-only minutes made of them: shared and frozen, so reading 30 days
- * makes half as many objects.
+ * A day's minutes being decoded: one set of arrays, reused from one file to
+ * the next (each file's minutes are copied out of it), since allocating them
+ * for every file cost more than the decoding.
  */
-const PLAIN_COUNTS: readonly SourceCounts[] = Array.from({ length: 16 }, (_, calls) => Object.freeze({ calls, failures: NO_FAILURES, slow: 0 }));
-const PLAIN_PROBES: ReadonlyArray<Partial<Record<HistorySource, SourceCounts>>> = PLAIN_COUNTS.map((probe) => Object.freeze({ probe }));
+class DayColumns {
+  length = 0;
+  counts = 0;
+  at = new Float64Array(2_048);
+  p50 = new Float64Array(2_048);
+  p95 = new Float64Array(2_048);
+  p99 = new Float64Array(2_048);
+  countsOf = new Uint8Array(2_048);
+  countKey = new Uint8Array(4_096);
+  countValue = new Float64Array(4_096);
+
+  reset(): this {
+    this.length = 0;
+    this.counts = 0;
+    return this;
+  }
+
+  /** Makes room for one more minute with all the counts it can have. */
+  room(): void {
+    if (this.length === this.at.length) {
+      const size = this.length * 2;
+      this.at = grown(this.at, size);
+      this.p50 = grown(this.p50, size);
+      this.p95 = grown(this.p95, size);
+      this.p99 = grown(this.p99, size);
+      this.countsOf = grown(this.countsOf, size);
+    }
+    if (this.counts + MAX_MINUTE_COUNTS > this.countKey.length) {
+      const size = this.countKey.length * 2;
+      this.countKey = grown(this.countKey, size);
+      this.countValue = grown(this.countValue, size);
+    }
+  }
+
+  /** The minutes, in arrays of their length. */
+  done(): HistoryMinutes {
+    const n = this.length;
+    return {
+      length: n,
+      at: this.at.slice(0, n),
+      p50: this.p50.slice(0, n),
+      p95: this.p95.slice(0, n),
+      p99: this.p99.slice(0, n),
+      countsOf: this.countsOf.slice(0, n),
+      countKey: this.countKey.slice(0, this.counts),
+      countValue: this.countValue.slice(0, this.counts),
+    };
+  }
+}
+
+function grown<T extends Float64Array | Uint8Array>(array: T, length: number): T {
+  const bigger = new (array.constructor as new (n: number) => T)(length);
+  bigger.set(array);
+  return bigger;
+}
+
+const NO_BYTES = new Uint8Array(0);
+/**
+ * Where decoding is: the file's bytes (only while it is decoded), the next
+ * byte and the end of the record's payload. Module state, since decoding is
+ * synchronous and reads one file at a time.
+ */
+let input: Uint8Array = NO_BYTES;
+let cursor = 0;
+let limit = 0;
+const columns = new DayColumns();
 
 /** Reads a day file, keeping every good record before any damage. */
 export function decodeHistory(bytes: Uint8Array): DecodedHistory {
-  const minutes: HistoryMinute[] = [];
   const transitions: HistoryTransition[] = [];
   const headerBytes = Math.min(bytes.length, HEADER_BYTES);
   for (let i = 0; i < Math.min(headerBytes, MAGIC.length); i++) {
-    if (bytes[i] !== MAGIC[i]) return { status: 'foreign', minutes, transitions, validBytes: 0, problem: 'no history header' };
+    if (bytes[i] !== MAGIC[i]) return { status: 'foreign', minutes: NO_MINUTES, transitions, validBytes: 0, problem: 'no history header' };
   }
   if (bytes.length > MAGIC.length && bytes[MAGIC.length] !== HISTORY_FILE_VERSION) {
-    return { status: 'foreign', minutes, transitions, validBytes: 0, problem: `unknown version ${bytes[MAGIC.length]}` };
+    return { status: 'foreign', minutes: NO_MINUTES, transitions, validBytes: 0, problem: `unknown version ${bytes[MAGIC.length]}` };
   }
-  if (bytes.length < HEADER_BYTES) return { status: 'torn', minutes, transitions, validBytes: 0, problem: 'header cut short' };
+  if (bytes.length < HEADER_BYTES) return { status: 'torn', minutes: NO_MINUTES, transitions, validBytes: 0, problem: 'header cut short' };
   const day = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(MAGIC.length + 1, true);
-  const reader = new Reader(bytes, day * DAY_MS);
+  const dayStart = day * DAY_MS;
+  const minutes = columns.reset();
+  input = bytes;
   let valid = HEADER_BYTES;
-  while (valid < bytes.length) {
-    reader.at = valid;
-    const end = reader.frameEnd();
-    let problem: string | undefined;
-    let cutShort = false;
-    if (end !== undefined && (end < 0 || end - reader.at > MAX_PAYLOAD + 1)) {
-      problem = 'bad record length';
-    } else if (end === undefined || end > bytes.length) {
-      problem = 'record cut short';
-      cutShort = true;
-    } else if (crc8(bytes, reader.at, end - 1) !== bytes[end - 1]) {
-      problem = 'checksum mismatch';
-    } else {
-      try {
-        reader.record(end - 1, minutes, transitions);
-      } catch (error) {
-        if (!(error instanceof Damaged)) throw error;
-        problem = error.message;
+  try {
+    while (valid < bytes.length) {
+      cursor = valid;
+      const end = frameEnd();
+      let problem: string | undefined;
+      let cutShort = false;
+      if (end !== undefined && (end < 0 || end - cursor > MAX_PAYLOAD + 1)) {
+        problem = 'bad record length';
+      } else if (end === undefined || end > bytes.length) {
+        problem = 'record cut short';
+        cutShort = true;
+      } else if (crc8(bytes, cursor, end - 1) !== bytes[end - 1]) {
+        problem = 'checksum mismatch';
+      } else {
+        limit = end - 1;
+        try {
+          const tag = byte();
+          if (tag & TAG_TRANSITION) {
+            const transition = readTransition(tag, dayStart);
+            ended();
+            transitions.push(transition);
+          } else {
+            readMinute(tag, dayStart, minutes);
+          }
+        } catch (error) {
+          if (!(error instanceof Damaged)) throw error;
+          problem = error.message;
+        }
       }
+      if (problem !== undefined) {
+        // A crash during an append leaves the last record cut short, or the file grown by zeros: a torn write.
+        const torn = cutShort || end === bytes.length || bytes.subarray(valid).every((b) => b === 0);
+        return { status: torn ? 'torn' : 'corrupt', day, minutes: minutes.done(), transitions, validBytes: valid, problem: `${problem} at byte ${valid}` };
+      }
+      valid = end!;
     }
-    if (problem !== undefined) {
-      // A crash during an append leaves the last record cut short, or the file grown by zeros: a torn write.
-      const torn = cutShort || end === bytes.length || bytes.subarray(valid).every((b) => b === 0);
-      return { status: torn ? 'torn' : 'corrupt', day, minutes, transitions, validBytes: valid, problem: `${problem} at byte ${valid}` };
-    }
-    valid = end!;
+  } finally {
+    input = NO_BYTES;
   }
-  return { status: 'ok', day, minutes, transitions, validBytes: valid };
+  return { status: 'ok', day, minutes: minutes.done(), transitions, validBytes: valid };
 }
 
-class Reader {
-  at = 0;
-  private end = 0;
-  constructor(
-    private readonly bytes: Uint8Array,
-    private readonly dayStart: number,
-  ) {}
-
-  /** Reads a frame's length prefix: where its checksum byte ends; undefined when the file ends inside the prefix, -1 when it is no length. */
-  frameEnd(): number | undefined {
-    const first = this.bytes[this.at]!;
-    // Nearly every record is shorter than 128 bytes: a one-byte prefix.
-    if (first < 0x80) return this.at++ + first + 2;
-    this.end = this.bytes.length;
-    try {
-      const length = this.varint();
-      return this.at + length + 1;
-    } catch {
-      return this.at >= this.bytes.length ? undefined : -1;
-    }
+/** Reads a frame's length prefix at the cursor: where its checksum byte ends; undefined when the file ends inside the prefix, -1 when it is no length. */
+function frameEnd(): number | undefined {
+  const first = input[cursor]!;
+  // Nearly every record is shorter than 128 bytes: a one-byte prefix.
+  if (first < 0x80) return cursor++ + first + 2;
+  limit = input.length;
+  try {
+    const length = varint();
+    return cursor + length + 1;
+  } catch {
+    return cursor >= input.length ? undefined : -1;
   }
+}
 
-  /** Reads the record whose payload ends at `end` into `minutes` or `transitions`. */
-  record(end: number, minutes: HistoryMinute[], transitions: HistoryTransition[]): void {
-    this.end = end;
-    const tag = this.byte();
-    if (tag & TAG_TRANSITION) {
-      const transition = this.transition(tag);
-      this.ended(end);
-      transitions.push(transition);
-    } else {
-      const minute = this.minute(tag);
-      this.ended(end);
-      minutes.push(minute);
-    }
-  }
-
-  private ended(end: number): void {
-    if (this.at !== end) throw new Damaged('record longer than its payload');
-  }
-
-  private minute(tag: number): HistoryMinute {
-    if (tag & ~0x1f) throw new Damaged('unknown minute flags');
-    const offset = this.varint();
-    if (offset >= MINUTES_PER_DAY) throw new Damaged('minute past the end of the day');
-    const at = this.dayStart + offset * MINUTE_MS;
-    const sources = this.sources((tag >> 1) & 7);
-    if (!(tag & TAG_LATENCY)) return { at, sources };
-    const p50 = unzigzag(this.varint());
-    const p95 = p50 + unzigzag(this.varint());
-    const p99 = p95 + unzigzag(this.varint());
-    return { at, sources, latency: { p50: p50 / 10, p95: p95 / 10, p99: p99 / 10 } };
-  }
-
-  /** Each combination as one literal, so every minute of a kind shares one object shape. */
-  private sources(mask: number): Partial<Record<HistorySource, SourceCounts>> {
-    switch (mask) {
-      case 0:
-        return {};
-      case 1: {
-        const probe = this.sourceCounts();
-        return probe === PLAIN_COUNTS[probe.calls] ? PLAIN_PROBES[probe.calls]! : { probe };
-      }
-      case 2:
-        return { traffic: this.sourceCounts() };
-      case 4:
-        return { api: this.sourceCounts() };
-      default: {
-        const probe = mask & 1 ? this.sourceCounts() : undefined;
-        const traffic = mask & 2 ? this.sourceCounts() : undefined;
-        const api = mask & 4 ? this.sourceCounts() : undefined;
-        if (mask === 3) return { probe, traffic };
-        if (mask === 5) return { probe, api };
-        if (mask === 6) return { traffic, api };
-        return { probe, traffic, api };
-      }
-    }
-  }
-
-  private sourceCounts(): SourceCounts {
-    const calls = this.varint();
-    const flags = this.varint();
+/** Reads a minute into the next row of `into`; the row counts only once the whole record is read. */
+function readMinute(tag: number, dayStart: number, into: DayColumns): void {
+  if (tag & ~0x1f) throw new Damaged('unknown minute flags');
+  const offset = varint();
+  if (offset >= MINUTES_PER_DAY) throw new Damaged('minute past the end of the day');
+  into.room();
+  const n = into.length;
+  let e = into.counts;
+  for (let s = 0; s < HISTORY_SOURCES.length; s++) {
+    if (!(tag & (2 << s))) continue;
+    into.countKey[e] = countKey(s, CALLS);
+    into.countValue[e++] = varint();
+    const flags = varint();
     if (flags >= 2 << FAILURE_KINDS.length) throw new Damaged('unknown failure kind');
-    const slow = flags & 1 ? this.varint() : 0;
-    if (flags === 0 && calls < PLAIN_COUNTS.length) return PLAIN_COUNTS[calls]!;
-    if (flags < 2) return { calls, failures: NO_FAILURES, slow };
-    const failures: Partial<Record<FailureKind, number>> = {};
-    for (let k = 0; k < FAILURE_KINDS.length; k++) if (flags & (2 << k)) failures[FAILURE_KINDS[k]!] = this.varint();
-    return { calls, failures, slow };
-  }
-
-  private transition(tag: number): HistoryTransition {
-    if (tag & ~0x3f) throw new Damaged('unknown transition flags');
-    const offset = this.varint();
-    if (offset >= DAY_MS) throw new Damaged('transition past the end of the day');
-    const from = STATES[(tag >> 1) & 3]!;
-    const to = STATES[(tag >> 3) & 3]!;
-    const at = this.dayStart + offset;
-    if (!(tag & TAG_CAUSE)) return { at, from, to };
-    const c = this.byte();
-    if (c > MANUAL) throw new Damaged('unknown cause');
-    const cause: OutcomeKind | 'manual' = c === MANUAL ? 'manual' : OUTCOME_KINDS[c]!;
-    return { at, from, to, cause };
-  }
-
-  private byte(): number {
-    if (this.at >= this.end) throw new Damaged('record shorter than its payload');
-    return this.bytes[this.at++]!;
-  }
-
-  private varint(): number {
-    if (this.at < this.end && this.bytes[this.at]! < 0x80) return this.bytes[this.at++]!;
-    let n = 0;
-    let scale = 1;
-    for (let i = 0; i < 8; i++) {
-      const b = this.byte();
-      n += (b & 0x7f) * scale;
-      if (b < 0x80) return n;
-      scale *= 0x80;
+    if (flags & 1) {
+      into.countKey[e] = countKey(s, SLOW);
+      into.countValue[e++] = varint();
     }
-    throw new Damaged('number too long');
+    for (let k = 0; 2 << k <= flags; k++) {
+      if (!(flags & (2 << k))) continue;
+      into.countKey[e] = countKey(s, FAILURES + k);
+      into.countValue[e++] = varint();
+    }
   }
+  if (tag & TAG_LATENCY) {
+    const p50 = unzigzag(varint());
+    const p95 = p50 + unzigzag(varint());
+    const p99 = p95 + unzigzag(varint());
+    into.p50[n] = p50 / 10;
+    into.p95[n] = p95 / 10;
+    into.p99[n] = p99 / 10;
+  } else {
+    into.p50[n] = into.p95[n] = into.p99[n] = NaN;
+  }
+  ended();
+  into.at[n] = dayStart + offset * MINUTE_MS;
+  into.countsOf[n] = e - into.counts;
+  into.length = n + 1;
+  into.counts = e;
+}
+
+function readTransition(tag: number, dayStart: number): HistoryTransition {
+  if (tag & ~0x3f) throw new Damaged('unknown transition flags');
+  const offset = varint();
+  if (offset >= DAY_MS) throw new Damaged('transition past the end of the day');
+  const from = STATES[(tag >> 1) & 3]!;
+  const to = STATES[(tag >> 3) & 3]!;
+  const at = dayStart + offset;
+  if (!(tag & TAG_CAUSE)) return { at, from, to };
+  const c = byte();
+  if (c > MANUAL) throw new Damaged('unknown cause');
+  const cause: OutcomeKind | 'manual' = c === MANUAL ? 'manual' : OUTCOME_KINDS[c]!;
+  return { at, from, to, cause };
+}
+
+function ended(): void {
+  if (cursor !== limit) throw new Damaged('record longer than its payload');
+}
+
+function byte(): number {
+  if (cursor >= limit) throw new Damaged('record shorter than its payload');
+  return input[cursor++]!;
+}
+
+function varint(): number {
+  if (cursor < limit && input[cursor]! < 0x80) return input[cursor++]!;
+  let n = 0;
+  let scale = 1;
+  for (let i = 0; i < 8; i++) {
+    const b = byte();
+    n += (b & 0x7f) * scale;
+    if (b < 0x80) return n;
+    scale *= 0x80;
+  }
+  throw new Damaged('number too long');
 }

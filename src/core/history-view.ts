@@ -1,8 +1,8 @@
 import type { CircuitState } from './breaker';
-import { HISTORY_SOURCES, MINUTE_MS } from './history-model';
-import type { HistoryMinute, HistorySeries, HistoryTransition } from './history-model';
+import { CALLS, FAILURES, HISTORY_SOURCES, MINUTE_MS, SLOW, countEntries, fieldOfKey, sourceOfKey } from './history-model';
+import type { HistoryMinutes, HistorySeries, HistoryTransition } from './history-model';
 import { FAILURE_KINDS } from './outcome';
-import type { FailureKind, OutcomeKind } from './outcome';
+import type { OutcomeKind } from './outcome';
 
 /**
  * What the history panel draws (design.md, "History"): a target's series cut
@@ -54,9 +54,8 @@ export interface HistoryChart {
   readonly incidents: readonly HistoryIncident[];
 }
 
-const KNOWN_KINDS: ReadonlySet<string> = new Set<string>(FAILURE_KINDS);
-/** Kinds that say the caller is misconfigured, not that the provider is down. */
-const MISCONFIGURED: ReadonlySet<FailureKind> = new Set<FailureKind>(['auth', 'not_found']);
+/** Kinds that say the caller is misconfigured, not that the provider is down (by their field, FAILURES + their index). */
+const MISCONFIGURED: ReadonlySet<number> = new Set((['auth', 'not_found'] as const).map((kind) => FAILURES + FAILURE_KINDS.indexOf(kind)));
 
 /** A chart as the panel posts it: without `x`, which the webview computes from `from` and `pointMs`. */
 export type HistoryChartPoints = Omit<HistoryChart, 'x'> & {
@@ -94,21 +93,19 @@ interface MinuteCounts {
   serverFailures: number;
 }
 
-function countMinute(minute: HistoryMinute, into: MinuteCounts): MinuteCounts {
+/** Counts minute `n`, whose count entries start at `first`. */
+function countMinute(minutes: HistoryMinutes, n: number, first: number, into: MinuteCounts): MinuteCounts {
   into.calls = 0;
   into.failures = 0;
   into.serverFailures = 0;
-  for (const source of HISTORY_SOURCES) {
-    const counts = minute.sources[source];
-    if (!counts) continue;
-    into.calls += counts.calls;
-    // Most minutes have no failure: walk the kinds present, not every kind.
-    const kinds = counts.failures as Readonly<Record<string, number | undefined>>;
-    for (const kind in kinds) {
-      const count = kinds[kind];
-      if (count === undefined || !KNOWN_KINDS.has(kind)) continue;
+  // Only the counts a minute has are stored: most have their calls alone.
+  for (let e = first; e < first + minutes.countsOf[n]!; e++) {
+    const field = fieldOfKey(minutes.countKey[e]!);
+    const count = minutes.countValue[e]!;
+    if (field === CALLS) into.calls += count;
+    else if (field >= FAILURES) {
       into.failures += count;
-      if (!MISCONFIGURED.has(kind as FailureKind)) into.serverFailures += count;
+      if (!MISCONFIGURED.has(field)) into.serverFailures += count;
     }
   }
   return into;
@@ -116,7 +113,7 @@ function countMinute(minute: HistoryMinute, into: MinuteCounts): MinuteCounts {
 
 /** Periods the circuit was not closed; a series that begins with it not closed was so since the series' start at least. */
 function periodsOf(series: HistorySeries, now: number): { start: number; notClosed: Array<[number, number]> } {
-  const start = Math.min(series.minutes[0]?.at ?? Infinity, series.transitions[0]?.at ?? Infinity);
+  const start = Math.min(series.minutes.length > 0 ? series.minutes.at[0]! : Infinity, series.transitions[0]?.at ?? Infinity);
   return { start, notClosed: notClosedPeriods(series.transitions, start, now) };
 }
 
@@ -137,26 +134,27 @@ export function historyChartPoints(series: HistorySeries, range: HistoryRange, n
   const minutes = series.minutes;
   const counts: MinuteCounts = { calls: 0, failures: 0, serverFailures: 0 };
   let period = 0;
-  for (let n = firstAtOrAfter(minutes, from); n < minutes.length; n++) {
-    const minute = minutes[n]!;
-    if (minute.at >= to) break;
-    const i = Math.floor((minute.at - from) / step);
-    countMinute(minute, counts);
+  const first = firstAtOrAfter(minutes, from);
+  for (let n = first, e = countEntries(minutes, 0, first)[1]; n < minutes.length; e += minutes.countsOf[n++]!) {
+    const at = minutes.at[n]!;
+    if (at >= to) break;
+    const i = Math.floor((at - from) / step);
+    countMinute(minutes, n, e, counts);
     if (counts.calls > 0) {
       calls[i]! += counts.calls;
       failures[i]! += counts.failures;
       // Periods are in order, as the minutes are: skip those that ended before this minute.
-      while (period < notClosed.length && notClosed[period]![1] <= minute.at) period++;
-      const open = period < notClosed.length && notClosed[period]![0] < minute.at + MINUTE_MS;
+      while (period < notClosed.length && notClosed[period]![1] <= at) period++;
+      const open = period < notClosed.length && notClosed[period]![0] < at + MINUTE_MS;
       if (!open) {
         known++;
         if (counts.serverFailures * 2 < counts.calls) up++;
       }
     }
-    if (minute.latency) {
-      p50[i] = Math.max(p50[i] ?? 0, minute.latency.p50);
-      p95[i] = Math.max(p95[i] ?? 0, minute.latency.p95);
-      p99[i] = Math.max(p99[i] ?? 0, minute.latency.p99);
+    if (!Number.isNaN(minutes.p50[n])) {
+      p50[i] = Math.max(p50[i] ?? 0, minutes.p50[n]!);
+      p95[i] = Math.max(p95[i] ?? 0, minutes.p95[n]!);
+      p99[i] = Math.max(p99[i] ?? 0, minutes.p99[n]!);
     }
   }
   const errorRate = calls.map((c, i) => (c > 0 ? failures[i]! / c : null));
@@ -198,16 +196,17 @@ export function historyUptimes(series: HistorySeries, now: number): Record<Histo
   const minutes = series.minutes;
   const counts: MinuteCounts = { calls: 0, failures: 0, serverFailures: 0 };
   let period = 0;
-  for (let n = firstAtOrAfter(minutes, earliest); n < minutes.length; n++) {
-    const minute = minutes[n]!;
-    if (minute.at >= latest) break;
-    if (countMinute(minute, counts).calls === 0) continue;
-    while (period < notClosed.length && notClosed[period]![1] <= minute.at) period++;
-    if (period < notClosed.length && notClosed[period]![0] < minute.at + MINUTE_MS) continue;
+  const first = firstAtOrAfter(minutes, earliest);
+  for (let n = first, e = countEntries(minutes, 0, first)[1]; n < minutes.length; e += minutes.countsOf[n++]!) {
+    const at = minutes.at[n]!;
+    if (at >= latest) break;
+    if (countMinute(minutes, n, e, counts).calls === 0) continue;
+    while (period < notClosed.length && notClosed[period]![1] <= at) period++;
+    if (period < notClosed.length && notClosed[period]![0] < at + MINUTE_MS) continue;
     const isUp = counts.serverFailures * 2 < counts.calls;
     for (let r = 0; r < windows.length; r++) {
       const { from, to } = windows[r]!;
-      if (minute.at < from || minute.at >= to) continue;
+      if (at < from || at >= to) continue;
       known[r]!++;
       if (isUp) up[r]!++;
     }
@@ -220,42 +219,43 @@ export function historyUptimes(series: HistorySeries, now: number): Record<Histo
 }
 
 /** The index of the first minute at or after `at` (minutes are oldest first). */
-function firstAtOrAfter(minutes: readonly HistoryMinute[], at: number): number {
+function firstAtOrAfter(minutes: HistoryMinutes, at: number): number {
   let low = 0;
   let high = minutes.length;
   while (low < high) {
     const middle = (low + high) >>> 1;
-    if (minutes[middle]!.at < at) low = middle + 1;
+    if (minutes.at[middle]! < at) low = middle + 1;
     else high = middle;
   }
   return low;
 }
 
 interface MinuteTotals {
-  readonly calls: number;
-  readonly failures: number;
-  readonly slow: number;
-  readonly byKind: Readonly<Partial<Record<FailureKind, number>>>;
+  calls: number;
+  slow: number;
+  /** Per source, in HISTORY_SOURCES order. */
+  readonly callsBySource: number[];
+  /** Per kind, in FAILURE_KINDS order. */
+  readonly failuresByKind: number[];
 }
 
-function minuteTotals(minute: HistoryMinute): MinuteTotals {
-  let calls = 0;
-  let failures = 0;
-  let slow = 0;
-  const byKind: Partial<Record<FailureKind, number>> = {};
-  for (const source of HISTORY_SOURCES) {
-    const counts = minute.sources[source];
-    if (!counts) continue;
-    calls += counts.calls;
-    slow += counts.slow;
-    for (const kind of FAILURE_KINDS) {
-      const n = counts.failures[kind];
-      if (!n) continue;
-      failures += n;
-      byKind[kind] = (byKind[kind] ?? 0) + n;
-    }
+/** The totals of minute `n`, whose count entries start at `first`. */
+function minuteTotals(minutes: HistoryMinutes, n: number, first: number, into: MinuteTotals): MinuteTotals {
+  into.calls = 0;
+  into.slow = 0;
+  into.callsBySource.fill(0);
+  into.failuresByKind.fill(0);
+  for (let e = first; e < first + minutes.countsOf[n]!; e++) {
+    const key = minutes.countKey[e]!;
+    const field = fieldOfKey(key);
+    const count = minutes.countValue[e]!;
+    if (field === CALLS) {
+      into.calls += count;
+      into.callsBySource[sourceOfKey(key)]! += count;
+    } else if (field === SLOW) into.slow += count;
+    else into.failuresByKind[field - FAILURES]! += count;
   }
-  return { calls, failures, slow, byKind };
+  return into;
 }
 
 /** Periods, [start, end) in wall ms, when the circuit was not closed; an ongoing one ends at `now`. */
@@ -320,19 +320,23 @@ export function historyCsv(series: HistorySeries, from: number, to: number): str
     ...HISTORY_SOURCES.map((s) => `${s}_calls`),
   ];
   const lines = [header.map(csvCell).join(',')];
-  for (const minute of series.minutes) {
-    if (minute.at < from || minute.at >= to) continue;
-    const totals = minuteTotals(minute);
+  const minutes = series.minutes;
+  const totals: MinuteTotals = { calls: 0, slow: 0, callsBySource: HISTORY_SOURCES.map(() => 0), failuresByKind: FAILURE_KINDS.map(() => 0) };
+  const latency = (ms: number) => (Number.isNaN(ms) ? '' : ms);
+  for (let n = 0, e = 0; n < minutes.length; e += minutes.countsOf[n++]!) {
+    const at = minutes.at[n]!;
+    if (at < from || at >= to) continue;
+    minuteTotals(minutes, n, e, totals);
     const row: Array<string | number> = [
-      new Date(minute.at).toISOString(),
+      new Date(at).toISOString(),
       totals.calls,
-      totals.failures,
-      ...FAILURE_KINDS.map((k) => totals.byKind[k] ?? 0),
+      totals.failuresByKind.reduce((sum, count) => sum + count, 0),
+      ...totals.failuresByKind,
       totals.slow,
-      minute.latency?.p50 ?? '',
-      minute.latency?.p95 ?? '',
-      minute.latency?.p99 ?? '',
-      ...HISTORY_SOURCES.map((s) => minute.sources[s]?.calls ?? 0),
+      latency(minutes.p50[n]!),
+      latency(minutes.p95[n]!),
+      latency(minutes.p99[n]!),
+      ...totals.callsBySource,
     ];
     lines.push(row.map(csvCell).join(','));
   }

@@ -1,5 +1,5 @@
 import type { HistoryMinute, HistorySeries, HistorySource, HistoryTransition } from '../core/history-model';
-import { MINUTE_MS } from '../core/history-model';
+import { EMPTY_SERIES, MINUTE_MS } from '../core/history-model';
 import type { Outcome, OutcomeKind } from '../core/outcome';
 import type { Timers } from '../core/scheduler';
 import type { TransitionEvent } from '../core/tracker';
@@ -75,7 +75,7 @@ export class HistoryHost {
     return Promise.all(
       providers.map(async ({ id, label }) => {
         const key = this.options.keyOf(id);
-        const series = key === undefined ? { minutes: [], transitions: [] } : await this.options.store.read(key, from, to);
+        const series = key === undefined ? EMPTY_SERIES : await this.options.store.read(key, from, to);
         // The store adds up the parts of a minute two windows wrote (probing moved between them mid-minute).
         return { id, label, series };
       }),

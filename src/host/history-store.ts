@@ -3,8 +3,8 @@ import { mkdir, readdir, rename, rmdir, truncate, unlink, writeFile } from 'node
 import { join } from 'node:path';
 import { HEADER_BYTES, HistoryEncoder, dayOf, decodeHistory } from '../core/history-codec';
 import type { DecodedHistory, HistoryRecord } from '../core/history-codec';
-import { DAY_MS, HISTORY_DAYS, HISTORY_SOURCES } from '../core/history-model';
-import type { HistoryMinute, HistorySeries, HistorySource, HistoryTransition, SourceCounts } from '../core/history-model';
+import { DAY_MS, EMPTY_SERIES, HISTORY_DAYS, HISTORY_SOURCES, HistoryMinutesBuilder, minuteList } from '../core/history-model';
+import type { HistoryMinute, HistoryMinutes, HistorySeries, HistorySource, HistoryTransition, SourceCounts } from '../core/history-model';
 import type { FailureKind } from '../core/outcome';
 
 export interface HistoryLog {
@@ -25,18 +25,18 @@ export interface HistoryStoreOptions {
 
 /** One day's records, as read from its file. */
 interface DayRecords {
-  readonly minutes: readonly HistoryMinute[];
+  readonly minutes: HistoryMinutes;
   readonly transitions: readonly HistoryTransition[];
 }
 
-const NO_RECORDS: DayRecords = { minutes: [], transitions: [] };
+const NO_RECORDS: DayRecords = EMPTY_SERIES;
 
 /**
  * Records of past days kept decoded by default: 30 days of one target probed
  * every minute, with room to spare (about 64,000 records). A decoded minute
- * takes some 156 bytes of heap, so this holds about 10 MB: an extension that
- * stays open all day should not keep more. The panel's 30-day view of many
- * providers then reads most days from disk again (about 50 ms a target).
+ * takes some 45 bytes (in typed arrays, see HistoryMinutes), so this holds
+ * about 3 MB. The panel's 30-day view of many providers then reads most days
+ * from disk again (about 10 ms a target).
  */
 export const DAY_CACHE_RECORDS = 64_000;
 
@@ -183,31 +183,24 @@ export class HistoryStore {
   /** What is stored for `target` in [from, to) (wall ms), oldest first. A missing target → empty series. */
   read(target: string, from: number, to: number): Promise<HistorySeries> {
     checkTarget(target);
-    let series: HistorySeries = { minutes: [], transitions: [] };
+    let series: HistorySeries = EMPTY_SERIES;
     return this.serial(target, async () => {
       const days = this.storedDays(target, dayOf(from), to);
       const today = dayOf(this.wall());
       // One pass, without a trip to libuv's pool per file: a day file is some 16 KB of local disk.
       const files: DayRecords[] = [];
       for (const day of days) files.push(await this.readDay(target, day, today));
-      const minutes = inRange(
-        files.map((f) => f.minutes),
+      const pending = this.pending.get(target) ?? [];
+      const minutes = minutesInRange(
+        files.map((f, i) => ({ day: days[i]!, minutes: f.minutes })),
+        pending.flatMap((record) => ('minute' in record ? [record.minute] : [])),
         from,
         to,
       );
-      const transitions = inRange(
-        files.map((f) => f.transitions),
-        from,
-        to,
-      );
+      const transitions: HistoryTransition[] = [];
+      for (const file of files) for (const transition of file.transitions) if (transition.at >= from && transition.at < to) transitions.push(transition);
       // What is still buffered counts as stored: the panel shows the minute just drained.
-      for (const record of this.pending.get(target) ?? []) {
-        if ('minute' in record) {
-          if (record.minute.at >= from && record.minute.at < to) minutes.push(record.minute);
-        } else if (record.transition.at >= from && record.transition.at < to) {
-          transitions.push(record.transition);
-        }
-      }
+      for (const record of pending) if ('transition' in record && record.transition.at >= from && record.transition.at < to) transitions.push(record.transition);
       transitions.sort((a, b) => a.at - b.at);
       series = { minutes: mergeMinutes(minutes), transitions };
     }).then(() => series);
@@ -423,7 +416,7 @@ export class HistoryStore {
     const keep = decoded.day === day ? decoded.validBytes : 0;
     await this.closeFile(target, day);
     await this.setAside(path, day, bytes, keep, problem);
-    return keep > 0 ? decoded : { minutes: [], transitions: [] };
+    return keep > 0 ? decoded : NO_RECORDS;
   }
 
   private async pruneTarget(target: string, firstKept: number): Promise<void> {
@@ -446,36 +439,48 @@ export class HistoryStore {
   }
 }
 
-/** The records of the days' lists that fall in [from, to), in one array. */
-function inRange<T extends { readonly at: number }>(days: ReadonlyArray<readonly T[]>, from: number, to: number): T[] {
-  let length = 0;
-  for (const list of days) length += list.length;
-  const out = new Array<T>(length);
-  let n = 0;
-  for (const list of days) {
-    for (let i = 0; i < list.length; i++) {
-      const record = list[i]!;
-      if (record.at >= from && record.at < to) out[n++] = record;
-    }
+/** The minutes of the days' columns, then of `buffered`, that fall in [from, to). */
+function minutesInRange(days: ReadonlyArray<{ readonly day: number; readonly minutes: HistoryMinutes }>, buffered: readonly HistoryMinute[], from: number, to: number): HistoryMinutes {
+  let minutes = buffered.length;
+  let counts = buffered.length * HISTORY_SOURCES.length;
+  for (const { minutes: day } of days) {
+    minutes += day.length;
+    counts += day.countKey.length;
   }
-  out.length = n;
-  return out;
+  const builder = new HistoryMinutesBuilder(minutes, counts);
+  for (const { day, minutes: columns } of days) {
+    // A day inside the range is copied whole; one the range cuts, in runs of the minutes inside it.
+    if (day * DAY_MS >= from && (day + 1) * DAY_MS <= to) {
+      builder.addRun(columns, 0, columns.length);
+      continue;
+    }
+    let run = 0;
+    for (let i = 0; i < columns.length; i++) {
+      const at = columns.at[i]!;
+      if (at >= from && at < to) continue;
+      builder.addRun(columns, run, i);
+      run = i + 1;
+    }
+    builder.addRun(columns, run, columns.length);
+  }
+  for (const minute of buffered) if (minute.at >= from && minute.at < to) builder.add(minute);
+  return builder.build();
 }
 
-/** Sorts minutes by time and adds up the ones of the same minute (written twice after a wall-clock step). */
-function mergeMinutes(minutes: HistoryMinute[]): HistoryMinute[] {
+/** Sorts minutes by time and adds up the ones of the same minute (written twice after a wall-clock step, or by two windows). */
+function mergeMinutes(minutes: HistoryMinutes): HistoryMinutes {
   // Files are written in time order: a sort and a merge are needed only after a clock step.
   let ordered = true;
-  for (let i = 1; i < minutes.length && ordered; i++) ordered = minutes[i - 1]!.at < minutes[i]!.at;
+  for (let i = 1; i < minutes.length && ordered; i++) ordered = minutes.at[i - 1]! < minutes.at[i]!;
   if (ordered) return minutes;
-  minutes.sort((a, b) => a.at - b.at);
-  const merged: HistoryMinute[] = [];
-  for (const minute of minutes) {
-    const last = merged[merged.length - 1];
-    if (last === undefined || last.at !== minute.at) merged.push(minute);
-    else merged[merged.length - 1] = addMinutes(last, minute);
+  const objects = minuteList(minutes).sort((a, b) => a.at - b.at);
+  const merged = new HistoryMinutesBuilder(minutes.length, minutes.countKey.length);
+  for (let n = 0; n < objects.length; ) {
+    let minute = objects[n]!;
+    for (n++; n < objects.length && objects[n]!.at === minute.at; n++) minute = addMinutes(minute, objects[n]!);
+    merged.add(minute);
   }
-  return merged;
+  return merged.build();
 }
 
 /** Counts add up; a latency quantile of the two is the larger one (an upper bound, as the chart shows). */

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { SteadyClock, TurnClock } from '../core/clock';
 import type { GatewayVariable } from '../core/gateway-env';
+import { EMPTY_SERIES } from '../core/history-model';
 import type { HistorySeries } from '../core/history-model';
 import { GatewayTraffic } from '../core/gateway-traffic';
 import { sanitizeMessage } from '../core/sanitize';
@@ -387,7 +388,7 @@ export class Runtime implements Disposable {
     const providers = this.viewModel.providers
       .filter((p) => p.notProbed === undefined && (ids === undefined || ids.includes(p.definition.id)))
       .map((p) => ({ id: p.definition.id, label: p.definition.label }));
-    return this.history ? this.history.load(providers, from, to) : Promise.resolve(providers.map((p) => ({ ...p, series: { minutes: [], transitions: [] } })));
+    return this.history ? this.history.load(providers, from, to) : Promise.resolve(providers.map((p) => ({ ...p, series: EMPTY_SERIES })));
   }
 
   private probedIds(): string[] {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { HEADER_BYTES, HistoryEncoder, dayOf, decodeHistory, roundLatency } from '../../../src/core/history-codec';
 import type { HistoryRecord } from '../../../src/core/history-codec';
-import { DAY_MS, HISTORY_DAYS, MINUTE_MS } from '../../../src/core/history-model';
+import { DAY_MS, HISTORY_DAYS, MINUTE_MS, minuteList } from '../../../src/core/history-model';
 import type { HistoryMinute, HistoryTransition } from '../../../src/core/history-model';
 import { FAILURE_KINDS, OUTCOME_KINDS } from '../../../src/core/outcome';
 
@@ -60,7 +60,7 @@ const record: fc.Arbitrary<HistoryRecord> = fc.oneof(
 
 function decodedRecords(bytes: Uint8Array) {
   const d = decodeHistory(bytes);
-  return { status: d.status, minutes: d.minutes, transitions: d.transitions, validBytes: d.validBytes };
+  return { status: d.status, minutes: minuteList(d.minutes), transitions: d.transitions, validBytes: d.validBytes };
 }
 
 describe('history codec', () => {
@@ -70,7 +70,7 @@ describe('history codec', () => {
         const decoded = decodeHistory(file(records));
         assert.equal(decoded.status, 'ok');
         assert.equal(decoded.day, DAY);
-        assert.deepEqual(decoded.minutes, records.flatMap((r) => ('minute' in r ? [r.minute] : [])));
+        assert.deepEqual(minuteList(decoded.minutes), records.flatMap((r) => ('minute' in r ? [r.minute] : [])));
         assert.deepEqual(decoded.transitions, records.flatMap((r) => ('transition' in r ? [r.transition] : [])));
       }),
     );
@@ -87,6 +87,18 @@ describe('history codec', () => {
     );
     const total = days.reduce((sum, bytes) => sum + bytes.length, 0);
     assert.ok(total < 600_000, `${total} bytes`);
+  });
+
+  it('a file with more minutes than a day has (some written twice after a clock step), every source busy, reads whole', () => {
+    const records: HistoryRecord[] = Array.from({ length: 3_000 }, (_, i) => {
+      const counts = { calls: 9, failures: { timeout: 1, server: 2, auth: i % 7 + 1 }, slow: 1 };
+      return { minute: { at: DAY_START + (i % 1_440) * MINUTE_MS, sources: { probe: counts, traffic: counts, api: counts }, latency: { p50: 10, p95: 20, p99: i } } };
+    });
+    const decoded = decodeHistory(file(records));
+    assert.equal(decoded.status, 'ok');
+    assert.deepEqual(minuteList(decoded.minutes), records.map((r) => ('minute' in r ? r.minute : undefined)));
+    // The next file decodes from the same columns: nothing of this one is left in it.
+    assert.deepEqual(minuteList(decodeHistory(file([{ minute: probeMinute(3) }])).minutes), [probeMinute(3)]);
   });
 
   it('a record cut short anywhere is dropped alone, and so is a tail of zeros', () => {
@@ -137,6 +149,6 @@ describe('history codec', () => {
 
   it('leaves out a latency that is not a number and clamps counts to whole numbers', () => {
     const odd: HistoryMinute = { at: DAY_START, sources: { api: { calls: 2.7, failures: { timeout: -1 }, slow: 0 } }, latency: { p50: NaN, p95: 1, p99: 2 } };
-    assert.deepEqual(decodeHistory(file([{ minute: odd }])).minutes, [{ at: DAY_START, sources: { api: { calls: 2, failures: {}, slow: 0 } } }]);
+    assert.deepEqual(minuteList(decodeHistory(file([{ minute: odd }])).minutes), [{ at: DAY_START, sources: { api: { calls: 2, failures: {}, slow: 0 } } }]);
   });
 });

@@ -1,8 +1,22 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DAY_MS, MINUTE_MS } from '../../../src/core/history-model';
-import type { HistoryMinute, HistorySeries, HistoryTransition } from '../../../src/core/history-model';
-import { HISTORY_RANGES, POINT_MS, RANGE_MS, csvCell, historyChart, historyChartPoints, historyCsv, historyUptimes } from '../../../src/core/history-view';
+import { DAY_MS, MINUTE_MS, historyMinutes } from '../../../src/core/history-model';
+import type { HistoryMinute, HistoryTransition } from '../../../src/core/history-model';
+import * as view from '../../../src/core/history-view';
+import type { HistoryRange } from '../../../src/core/history-view';
+
+const { HISTORY_RANGES, POINT_MS, RANGE_MS, csvCell } = view;
+
+/** A series written as minute objects (as the recorder makes them); the view reads it as the store gives it, in columns. */
+interface HistorySeries {
+  readonly minutes: readonly HistoryMinute[];
+  readonly transitions: readonly HistoryTransition[];
+}
+const stored = (series: HistorySeries) => ({ minutes: historyMinutes(series.minutes), transitions: series.transitions });
+const historyChart = (series: HistorySeries, range: HistoryRange, now: number) => view.historyChart(stored(series), range, now);
+const historyChartPoints = (series: HistorySeries, range: HistoryRange, now: number) => view.historyChartPoints(stored(series), range, now);
+const historyUptimes = (series: HistorySeries, now: number) => view.historyUptimes(stored(series), now);
+const historyCsv = (series: HistorySeries, from: number, to: number) => view.historyCsv(stored(series), from, to);
 
 // 2026-03-02T10:00:00Z: a whole hour, so minute i of the hour starts at T0 + i minutes.
 const T0 = Date.UTC(2026, 2, 2, 10, 0, 0);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HistoryRecorder } from '../../../src/core/history-recorder';
-import { MINUTE_MS } from '../../../src/core/history-model';
+import { EMPTY_SERIES, MINUTE_MS, historyMinutes, minuteAt } from '../../../src/core/history-model';
 import type { HistoryMinute, HistorySeries, HistoryTransition } from '../../../src/core/history-model';
 import { HistoryHost } from '../../../src/host/history-host';
 import type { HistoryWriter } from '../../../src/host/history-host';
@@ -32,7 +32,7 @@ class MemoryWriter implements HistoryWriter {
   }
   async read(target: string, from: number, to: number): Promise<HistorySeries> {
     return {
-      minutes: this.minutes.filter((m) => m.target === target && m.minute.at >= from && m.minute.at < to).map((m) => m.minute),
+      minutes: historyMinutes(this.minutes.filter((m) => m.target === target && m.minute.at >= from && m.minute.at < to).map((m) => m.minute)),
       transitions: this.transitions.filter((t) => t.target === target && t.transition.at >= from && t.transition.at < to).map((t) => t.transition),
     };
   }
@@ -116,8 +116,8 @@ describe('history host: what a window writes', () => {
       Infinity,
     );
     assert.equal(loaded[0]!.series.minutes.length, 1);
-    assert.deepEqual(loaded[0]!.series.minutes[0]!.sources.probe?.failures, { timeout: 1 });
-    assert.deepEqual(loaded[1], { id: 'x', label: 'X', series: { minutes: [], transitions: [] } });
+    assert.deepEqual(minuteAt(loaded[0]!.series.minutes, 0).sources.probe?.failures, { timeout: 1 });
+    assert.deepEqual(loaded[1], { id: 'x', label: 'X', series: EMPTY_SERIES });
   });
 
   it('stop writes the minutes that ended, leaves no timer, closes the store, and records nothing after', async () => {

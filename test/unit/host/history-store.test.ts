@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { decodeHistory } from '../../../src/core/history-codec';
-import { DAY_MS, HISTORY_DAYS, MINUTE_MS } from '../../../src/core/history-model';
+import { DAY_MS, EMPTY_SERIES, HISTORY_DAYS, MINUTE_MS, minuteAt, minuteList } from '../../../src/core/history-model';
 import type { HistoryMinute, HistorySource } from '../../../src/core/history-model';
 import { HistoryRecorder } from '../../../src/core/history-recorder';
 import type { OutcomeKind } from '../../../src/core/outcome';
@@ -78,7 +78,7 @@ describe('history store', () => {
     const series = await store.read(TARGET, DAY0, DAY0 + HISTORY_DAYS * DAY_MS);
     assert.equal(series.minutes.length, minutes);
     assert.equal(series.transitions.length, Math.ceil(minutes / 20));
-    for (const minute of series.minutes) {
+    for (const minute of minuteList(series.minutes)) {
       const m = model.get(minute.at)!;
       const calls = Object.fromEntries(Object.entries(minute.sources).map(([s, c]) => [s, c.calls]));
       assert.deepEqual(calls, m.calls, `${minute.at}`);
@@ -92,7 +92,7 @@ describe('history store', () => {
         m.slow,
       );
     }
-    assert.deepEqual(series.minutes.slice(0, 1)[0]?.sources.traffic, { calls: 2, failures: { rate_limited: 1 }, slow: 1 });
+    assert.deepEqual(minuteAt(series.minutes, 0).sources.traffic, { calls: 2, failures: { rate_limited: 1 }, slow: 1 });
     // One file per day, appended to, and 30 days well under 1 MB.
     const files = await readdir(join(dir, TARGET));
     assert.equal(files.length, HISTORY_DAYS);
@@ -102,7 +102,7 @@ describe('history store', () => {
     // A range inside: only its minutes.
     const hour = await store.read(TARGET, DAY0 + 5 * DAY_MS, DAY0 + 5 * DAY_MS + 60 * MINUTE_MS);
     assert.deepEqual(
-      hour.minutes.map((m) => m.at),
+      Array.from(hour.minutes.at),
       Array.from({ length: 60 }, (_, i) => DAY0 + 5 * DAY_MS + i * MINUTE_MS),
     );
     assert.deepEqual(log.lines, []);
@@ -117,7 +117,7 @@ describe('history store', () => {
     await store.prune();
     const series = await store.read(TARGET, 0, clock.now() + DAY_MS);
     assert.deepEqual(
-      series.minutes.map((m) => (m.at - DAY0 - 600_000) / DAY_MS),
+      Array.from(series.minutes.at, (at) => (at - DAY0 - 600_000) / DAY_MS),
       Array.from({ length: HISTORY_DAYS + 1 }, (_, d) => d + 1),
     );
     // The 30 days before now are all there.
@@ -137,13 +137,13 @@ describe('history store', () => {
     await store.close();
     store = new HistoryStore({ dir, log, wall: () => clock.now() });
     assert.deepEqual(
-      (await store.read(TARGET, DAY0, DAY0 + DAY_MS)).minutes.map((m) => m.at),
+      Array.from((await store.read(TARGET, DAY0, DAY0 + DAY_MS)).minutes.at),
       [DAY0, DAY0 + MINUTE_MS],
     );
     store.appendMinute(TARGET, probe(DAY0 + 3 * MINUTE_MS));
     await store.flush();
     assert.deepEqual(
-      (await store.read(TARGET, DAY0, DAY0 + DAY_MS)).minutes.map((m) => m.at),
+      Array.from((await store.read(TARGET, DAY0, DAY0 + DAY_MS)).minutes.at),
       [DAY0, DAY0 + MINUTE_MS, DAY0 + 3 * MINUTE_MS],
     );
     assert.equal(decodeHistory(await readFile(path)).status, 'ok');
@@ -173,8 +173,8 @@ describe('history store', () => {
       await store.flush();
       const after = await store.read(TARGET, DAY0, DAY0 + DAY_MS);
       assert.deepEqual(
-        after.minutes.map((m) => m.at),
-        [...before.minutes.map((m) => m.at), DAY0 + 5 * MINUTE_MS],
+        Array.from(after.minutes.at),
+        [...before.minutes.at, DAY0 + 5 * MINUTE_MS],
       );
       assert.equal(log.at('warn').length, 1);
       assert.deepEqual(log.at('error'), []);
@@ -192,14 +192,14 @@ describe('history store', () => {
     await store.flush();
     assert.equal(log.at('warn').length, 1);
     assert.deepEqual(
-      (await store.read(TARGET, DAY0, DAY0 + DAY_MS)).minutes.map((m) => m.at),
+      Array.from((await store.read(TARGET, DAY0, DAY0 + DAY_MS)).minutes.at),
       [DAY0 + MINUTE_MS],
     );
   });
 
   it('a past day read before is not served stale after an append, or another window\'s append', async () => {
     clock.advance(2 * DAY_MS);
-    const minutesOfDay0 = async () => (await store.read(TARGET, DAY0, DAY0 + DAY_MS)).minutes.map((m) => (m.at - DAY0) / MINUTE_MS);
+    const minutesOfDay0 = async () => Array.from((await store.read(TARGET, DAY0, DAY0 + DAY_MS)).minutes.at, (at) => (at - DAY0) / MINUTE_MS);
     for (let i = 0; i < 3; i++) store.appendMinute(TARGET, probe(DAY0 + i * MINUTE_MS));
     await store.flush();
     assert.deepEqual(await minutesOfDay0(), [0, 1, 2]);
@@ -232,18 +232,18 @@ describe('history store', () => {
     store.appendMinute(TARGET, probe(DAY0 + 5 * MINUTE_MS));
     await store.flush();
     assert.equal(log.at('warn').length, 1);
-    const kept = decodeHistory(await readFile(path)).minutes.map((m) => m.at);
+    const kept = Array.from(decodeHistory(await readFile(path)).minutes.at);
     assert.deepEqual(
-      (await store.read(TARGET, DAY0, DAY0 + DAY_MS)).minutes.map((m) => m.at),
+      Array.from((await store.read(TARGET, DAY0, DAY0 + DAY_MS)).minutes.at),
       kept,
     );
     assert.deepEqual(kept, [DAY0, DAY0 + 5 * MINUTE_MS]);
   });
 
   it('a missing target reads as an empty series; buffered minutes read before they are flushed', async () => {
-    assert.deepEqual(await store.read(OTHER, 0, DAY0 + DAY_MS), { minutes: [], transitions: [] });
+    assert.deepEqual(await store.read(OTHER, 0, DAY0 + DAY_MS), EMPTY_SERIES);
     store.appendMinute(OTHER, probe(DAY0));
-    assert.deepEqual((await store.read(OTHER, DAY0, DAY0 + MINUTE_MS)).minutes, [probe(DAY0)]);
+    assert.deepEqual(minuteList((await store.read(OTHER, DAY0, DAY0 + MINUTE_MS)).minutes), [probe(DAY0)]);
   });
 
   it('the same minute written twice (a wall-clock step back) reads as one', async () => {
@@ -255,7 +255,7 @@ describe('history store', () => {
       latency: { p50: 50, p95: 300, p99: 300 },
     });
     await store.flush();
-    assert.deepEqual((await store.read(TARGET, DAY0, DAY0 + MINUTE_MS)).minutes, [
+    assert.deepEqual(minuteList((await store.read(TARGET, DAY0, DAY0 + MINUTE_MS)).minutes), [
       {
         at: DAY0,
         sources: { probe: { calls: 3, failures: { server: 1 }, slow: 0 }, api: { calls: 1, failures: {}, slow: 1 } },
@@ -278,7 +278,7 @@ describe('history store', () => {
     await other.close();
     const read = await new HistoryStore({ dir, log, wall: () => clock.now() }).read(TARGET, DAY0, DAY0 + DAY_MS);
     assert.equal(read.minutes.length, 2);
-    assert.deepEqual(read.minutes[0], {
+    assert.deepEqual(minuteAt(read.minutes, 0), {
       at,
       sources: { probe: { calls: 3, failures: { server: 2, timeout: 1 }, slow: 1 }, traffic: { calls: 3, failures: {}, slow: 0 } },
       latency: { p50: 10, p95: 50, p99: 60 },
@@ -299,7 +299,7 @@ describe('history store', () => {
     assert.equal(log.at('error').length, 1);
     await rm(blocked);
     await s.flush();
-    assert.deepEqual((await s.read(TARGET, DAY0, DAY0 + MINUTE_MS)).minutes, [probe(DAY0)]);
+    assert.deepEqual(minuteList((await s.read(TARGET, DAY0, DAY0 + MINUTE_MS)).minutes), [probe(DAY0)]);
     await s.close();
   });
 });
