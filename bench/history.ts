@@ -260,7 +260,7 @@ export async function benchHistory(): Promise<boolean> {
         ['  its CPU time, all threads (ms)', spread(storeCpu, 1), spread(jsonCpu, 1), fmt(median(storeCpu) / median(jsonCpu), 2), '', ''],
         ['  the same, warm (cached) (ms)', spread(warmMs, 2), '', '', '', ''],
         [`read ${PANEL_TARGETS} targets × 30 days, cold (ms)`, spread(panelMs, 0), '', '', '', ''],
-        ['  the same, again (the default cache, ~10 MB, holds 1–2 of them) (ms)', spread(panelWarmMs, 1), '', '', '', ''],
+        ['  the same, again (the default cache, ~3 MB, holds 1–2 of them) (ms)', spread(panelWarmMs, 1), '', '', '', ''],
         ['bytes for 30 days of one target', fmt(storeBytes), fmt(jsonBytes), fmt(storeBytes / jsonBytes, 3), `≤ ${fmt(BYTES_TARGET)}`, verdict(bytesOk)],
         ['bytes per minute', fmt(storeBytes / minutesRead, 1), fmt(jsonBytes / minutesRead, 1), '', '', ''],
       ],
