@@ -109,7 +109,17 @@ export class SlidingWindow {
   private markMs1 = NaN;
   private markBin1 = 0;
   private below1 = 0;
-  private nextMark = 0;
+  private nextMark: 0 | 1 = 0;
+  /**
+   * Each mark's last answer, for which p, and the call count it stands
+   * below (see percentileAtLeast); 0 when it stands for nothing.
+   */
+  private answer0 = false;
+  private answerP0 = NaN;
+  private answerUntil0 = 0;
+  private answer1 = false;
+  private answerP1 = NaN;
+  private answerUntil1 = 0;
   /**
    * The newest bucket whose bins may not match its values (restored, or
    * holding a NaN); -Infinity when there is none. `truthful` while it is out
@@ -166,6 +176,7 @@ export class SlidingWindow {
   /** Drops every bucket that has left the window by `now`. */
   advance(n: number): void {
     if (n <= this.head) return;
+    this.forgetAnswers();
     if (n - this.head >= this.bucketCount) {
       this.clear();
     } else {
@@ -210,6 +221,7 @@ export class SlidingWindow {
     this.olderStale = false;
     this.below0 = 0;
     this.below1 = 0;
+    this.forgetAnswers();
     this.doubtfulUntil = -Infinity;
     this.truthful = true;
   }
@@ -271,52 +283,92 @@ export class SlidingWindow {
    * `ms`, and so are the maximum and the percentile there; in it, the
    * percentile is that bin's value, clamped. Until restored buckets (or a
    * NaN) have left the window, it walks the histogram as percentile() does.
+   *
+   * A status asks on every record, and the answer seldom changes: each
+   * mark keeps its last one for as many calls as cannot change it (see
+   * answerFor), until a bucket leaves.
    */
   percentileAtLeast(p: number, ms: number): boolean {
+    const n = this.total;
+    if (ms === this.markMs0 && p === this.answerP0 && n < this.answerUntil0) return this.answer0;
+    if (ms === this.markMs1 && p === this.answerP1 && n < this.answerUntil1) return this.answer1;
     if (!this.truthful) {
       const percentile = this.percentile(p);
       return percentile !== undefined && percentile >= ms;
     }
-    const n = this.total;
     if (n === 0) return false;
-    let bin: number;
-    let below: number;
-    if (ms === this.markMs0) {
-      bin = this.markBin0;
-      below = this.below0;
-    } else if (ms === this.markMs1) {
-      bin = this.markBin1;
-      below = this.below1;
-    } else {
-      bin = binOf(ms);
-      below = this.countBelow(bin);
-      this.watch(ms, bin, below);
-    }
-    const ceil = Math.ceil(p * n);
-    const rank = ceil < 1 ? 1 : ceil;
-    if (below >= rank) return false;
-    const at = this.totalBins[bin]!;
-    if (below + at < rank) return true;
-    // In the threshold's bin, which holds a call: its value, clamped to [min, max].
-    // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: with a call above the bin the maximum is over ms anyway; counting spares reading it
-    if (representativeOf(bin) >= ms) return below + at < n || this.maximum() >= ms;
-    // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: with a call below the bin the minimum is under ms anyway; counting spares reading it
-    return below === 0 && this.minimum() >= ms;
+    if (ms === this.markMs0) return this.answerFor(0, p, ms, n, this.markBin0, this.below0);
+    if (ms === this.markMs1) return this.answerFor(1, p, ms, n, this.markBin1, this.below1);
+    const bin = binOf(ms);
+    const below = this.countBelow(bin);
+    return this.answerFor(this.watch(ms, bin, below), p, ms, n, bin, below);
   }
 
-  /** Keeps counting the calls below `ms`'s bin from `below`, in place of the mark set longest ago. */
-  private watch(ms: number, bin: number, below: number): void {
-    if (this.nextMark === 0) {
+  /**
+   * The answer for a mark, kept for as many calls as cannot change it while
+   * no bucket leaves. As calls come the rank never falls, the counts below
+   * the bin and in it only grow, the maximum only rises and the minimum only
+   * falls. When the bin's value is at or over `ms`, the answer is false with
+   * the rank below the bin, or in it with no call above it and the maximum
+   * under `ms`, and true otherwise: a true answer stays true until the rank
+   * may fall below the bin (every call since below it), a false one below
+   * the bin until the rank may have left it. When the bin's value is under
+   * `ms`, the answer is true with the rank above the bin, or in it with no
+   * call below it and the minimum at or over `ms`: a false answer stays false
+   * until the rank may rise above the bin, a true one above the bin until
+   * it may have come down to it. A true answer in the bin, or a false one
+   * with its value under `ms`, may change with the next call.
+   */
+  private answerFor(mark: 0 | 1, p: number, ms: number, n: number, bin: number, below: number): boolean {
+    const rank = rankOf(p, n);
+    const upTo = below + this.totalBins[bin]!;
+    const over = representativeOf(bin) >= ms;
+    let answer: boolean;
+    if (below >= rank) answer = false;
+    else if (upTo < rank) answer = true;
+    // In the threshold's bin, which holds a call: its value, clamped to [min, max].
+    // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: with a call above the bin the maximum is over ms anyway, and with one below it the minimum is under; counting spares reading them
+    else answer = over ? upTo < n || this.maximum() >= ms : below === 0 && this.minimum() >= ms;
+    if (!(p >= MIN_KEPT_P && p <= MAX_KEPT_P)) return answer;
+    // The most calls the window may hold with the answer standing (at least n).
+    let most: number;
+    if (over) most = answer ? mostCallsWithSlackAtMost(p, n - below - 1) : below >= rank ? mostCallsWithRankAtMost(p, below) : n;
+    else most = !answer ? mostCallsWithRankAtMost(p, upTo) : upTo < rank ? mostCallsWithSlackAtMost(p, n - upTo - 1) : n;
+    if (mark === 0) {
+      this.answer0 = answer;
+      this.answerP0 = p;
+      this.answerUntil0 = most + 1;
+    } else {
+      this.answer1 = answer;
+      this.answerP1 = p;
+      this.answerUntil1 = most + 1;
+    }
+    return answer;
+  }
+
+  /** Keeps counting the calls below `ms`'s bin from `below`, in place of the mark set longest ago; returns which mark. */
+  private watch(ms: number, bin: number, below: number): 0 | 1 {
+    const mark = this.nextMark;
+    if (mark === 0) {
       this.markMs0 = ms;
       this.markBin0 = bin;
       this.below0 = below;
+      this.answerUntil0 = 0;
     } else {
       this.markMs1 = ms;
       this.markBin1 = bin;
       this.below1 = below;
+      this.answerUntil1 = 0;
     }
-    this.nextMark = 1 - this.nextMark;
+    this.nextMark = mark === 0 ? 1 : 0;
     this.marked = true;
+    return mark;
+  }
+
+  /** What percentileAtLeast() answered no longer stands: buckets left, or the bins are in doubt. */
+  private forgetAnswers(): void {
+    this.answerUntil0 = 0;
+    this.answerUntil1 = 0;
   }
 
   latency(): LatencySummary | undefined {
@@ -441,6 +493,7 @@ export class SlidingWindow {
   private doubt(): void {
     this.doubtfulUntil = this.head;
     this.truthful = false;
+    this.forgetAnswers();
   }
 
   private countBelow(bin: number): number {
@@ -600,6 +653,37 @@ export class SlidingWindow {
     this.queueStart = 0;
     this.queueEnd = live;
   }
+}
+
+/**
+ * The p for which percentileAtLeast() keeps answers. Up to MAX_KEPT_P, and
+ * under 2^40 calls, a call raises the rank by at most one (⌈p·n⌉ grows by p,
+ * give or take rounding), so the slack n − rank never falls as calls come;
+ * from MIN_KEPT_P, n/p stays a number the searches below step from.
+ */
+const MIN_KEPT_P = 0.001;
+const MAX_KEPT_P = 0.999;
+
+/** ⌈p·n⌉, at least 1: the rank of the p-th percentile among n values. */
+function rankOf(p: number, n: number): number {
+  const ceil = Math.ceil(p * n);
+  return ceil < 1 ? 1 : ceil;
+}
+
+/** The most values n whose rank is at most `rank` (at least 1), for MIN_KEPT_P ≤ p ≤ 1: the rank never falls as n grows. */
+function mostCallsWithRankAtMost(p: number, rank: number): number {
+  let n = Math.floor(rank / p);
+  while (rankOf(p, n + 1) <= rank) n++;
+  while (rankOf(p, n) > rank) n--;
+  return n;
+}
+
+/** The most values n for which n − rank is at most `slack` (at least 0), for MIN_KEPT_P ≤ p ≤ MAX_KEPT_P. */
+function mostCallsWithSlackAtMost(p: number, slack: number): number {
+  let n = Math.floor(slack / (1 - p));
+  while (n + 1 - rankOf(p, n + 1) <= slack) n++;
+  while (n - rankOf(p, n) > slack) n--;
+  return n;
 }
 
 function slotOf(bucket: number, count: number): number {

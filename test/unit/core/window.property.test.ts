@@ -173,4 +173,41 @@ describe('whether a percentile is at or over a threshold', () => {
       { numRuns: 300 },
     );
   });
+
+  it('agrees with percentile() when the same thresholds are asked after every call (answers kept between calls)', () => {
+    // Latencies from a few values around the thresholds (in their bins and on either side), now and then another,
+    // so the rank crosses the bins' edges both ways and a bin may hold every call.
+    const palette = fc.subarray([799, 799.9, 800, 800.1, 801, 849, 851, 860, 870, 639, 640, 641, 1, 5_000], { minLength: 1, maxLength: 3 });
+    const calls = palette.chain((values) =>
+      fc.array(
+        fc.record({
+          gapMs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 50 }), fc.integer({ min: 0, max: 3_000 })),
+          latencyMs: fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...values) }, { weight: 1, arbitrary: fc.double({ min: 0, max: 3_000, noNaN: true }) }),
+        }),
+        { maxLength: 600 },
+      ),
+    );
+    fc.assert(
+      fc.property(
+        fc.record({ windowMs: fc.integer({ min: 1_000, max: 60_000 }), bucketCount: fc.integer({ min: 1, max: 10 }), start: fc.integer({ min: 0, max: 1_000_000 }) }),
+        calls,
+        fc.constantFrom(0.5, 0.95, 0.99, 0.999, 1, 0.01, 0),
+        // 800 and 640 fall in bins whose value is over them, 850 in one whose value is under it.
+        fc.constantFrom([800], [800, 640], [640, 800, 640], [799.5], [850], [850, 800]),
+        ({ windowMs, bucketCount, start }, steps, p, thresholds) => {
+          const w = new SlidingWindow({ windowMs, bucketCount });
+          let now = start;
+          steps.forEach((s, i) => {
+            now += s.gapMs;
+            w.record(now, 0, s.latencyMs, false);
+            const percentile = w.at(now).percentile(p);
+            for (const ms of thresholds) {
+              assert.equal(w.percentileAtLeast(p, ms), percentile !== undefined && percentile >= ms, `p${p * 100} ${percentile} vs ${ms} after step ${i}`);
+            }
+          });
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
 });
