@@ -25,7 +25,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { chromiumPath, ensureCodeServer, startCodeServer, workbenchUrl } from './code-server.mjs';
 import { descendantsOfSelf } from './processes.mjs';
-import { scratchWorkspace, writeSettings } from './workspace.mjs';
+import { fleetWorkspaceSettings, scratchWorkspace, writeSettings } from './workspace.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SUITES = join(ROOT, 'test', 'e2e');
@@ -48,24 +48,6 @@ function checkBuilt() {
     if (!existsSync(file)) throw new Error(`e2e: ${file} is missing; run ${how} first`);
   }
 }
-
-
-/** The settings of a suite that only names its fleet providers. */
-function workspaceSettings(fleetUrl, providers) {
-  return {
-    'llmHealth.providers': providers.map((p) => ({ id: p.id, label: p.label, preset: p.preset, baseUrl: `${fleetUrl}${p.path}` })),
-    'llmHealth.probe.intervalSeconds': 5,
-    'llmHealth.breaker.minRequests': 2,
-    // An opened circuit stays open until Reset Circuit during the run.
-    'llmHealth.breaker.cooldownSeconds': 600,
-    // No toasts over the status bar or in the screenshots.
-    'llmHealth.notifications': 'off',
-    'workbench.startupEditor': 'none',
-    'workbench.tips.enabled': false,
-    'extensions.ignoreRecommendations': true,
-  };
-}
-
 
 function slug(name) {
   return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
@@ -145,7 +127,7 @@ async function runSuite(file, version) {
   let failed = 0;
   try {
     fleet = await startFleet({ host: '127.0.0.1' });
-    prepared = suite.prepare ? await suite.prepare({ fleet }) : { workspaceSettings: workspaceSettings(fleet.url, suite.PROVIDERS) };
+    prepared = suite.prepare ? await suite.prepare({ fleet }) : { workspaceSettings: fleetWorkspaceSettings(fleet.url, suite.PROVIDERS) };
     let workspace;
     ({ scratch, workspace } = scratchWorkspace('llm-health-e2e-', prepared.workspaceSettings));
     // User settings (e.g. http.proxy, which a workspace cannot set) go where code-server reads them.

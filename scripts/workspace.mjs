@@ -20,3 +20,19 @@ export function writeSettings(workspace, settings) {
   mkdirSync(join(workspace, '.vscode'), { recursive: true });
   writeFileSync(join(workspace, '.vscode', 'settings.json'), `${JSON.stringify(settings, null, 2)}\n`);
 }
+
+/** The settings of an e2e workspace that only names fleet providers (`{ id, label, preset, path }`). */
+export function fleetWorkspaceSettings(fleetUrl, providers) {
+  return {
+    'llmHealth.providers': providers.map((p) => ({ id: p.id, label: p.label, preset: p.preset, baseUrl: `${fleetUrl}${p.path}` })),
+    'llmHealth.probe.intervalSeconds': 5,
+    'llmHealth.breaker.minRequests': 2,
+    // An opened circuit stays open until Reset Circuit during the run.
+    'llmHealth.breaker.cooldownSeconds': 600,
+    // No toasts over the status bar or in the screenshots.
+    'llmHealth.notifications': 'off',
+    'workbench.startupEditor': 'none',
+    'workbench.tips.enabled': false,
+    'extensions.ignoreRecommendations': true,
+  };
+}

@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fleetWorkspaceSettings } from '../../scripts/workspace.mjs';
 import { assert, dismissNotifications, pickQuickPickItem, readStatus, runCommand, until, waitForStatus } from './workbench.mjs';
 
 const INTERVAL_S = 5;
@@ -12,22 +13,12 @@ const SHARED = { id: 'shared-ok', label: 'Shared OK', preset: 'openai', path: '/
 const FAILING = { id: 'shared-down', label: 'Shared down', preset: 'openai', path: '/shared-down/v1' };
 const OTHER = { id: 'other-only', label: 'Other only', preset: 'openai', path: '/other-only/v1' };
 
-const provider = (fleet, p) => ({ id: p.id, label: p.label, preset: p.preset, baseUrl: `${fleet.url}${p.path}` });
-const common = {
-  'llmHealth.probe.intervalSeconds': INTERVAL_S,
-  'llmHealth.probe.jitter': 0,
-  'llmHealth.breaker.minRequests': 2,
-  // An opened circuit stays open until Reset Circuit during the run.
-  'llmHealth.breaker.cooldownSeconds': 600,
-  'llmHealth.notifications': 'off',
-  'workbench.startupEditor': 'none',
-  'workbench.tips.enabled': false,
-  'extensions.ignoreRecommendations': true,
-};
+/** A workspace's settings with these fleet providers: the e2e defaults, probes without jitter. */
+const settings = (fleet, providers) => ({ ...fleetWorkspaceSettings(fleet.url, providers), 'llmHealth.probe.intervalSeconds': INTERVAL_S, 'llmHealth.probe.jitter': 0 });
 
 export async function prepare({ fleet }) {
   fleet.setMode(FAILING.id, { kind: 'status', status: 503 });
-  return { workspaceSettings: { ...common, 'llmHealth.providers': [provider(fleet, SHARED), provider(fleet, FAILING)] } };
+  return { workspaceSettings: settings(fleet, [SHARED, FAILING]) };
 }
 
 const ONE_DOWN = { text: 'LLM 1 down', icon: 'error' };
@@ -62,7 +53,7 @@ export const tests = [
       await dismissNotifications(page);
       windows.push(page);
       windows.push(await openWindow());
-      windows.push(await openWindow({ settings: { ...common, 'llmHealth.providers': [provider(fleet, SHARED), provider(fleet, OTHER)] } }));
+      windows.push(await openWindow({ settings: settings(fleet, [SHARED, OTHER]) }));
       const [a1, a2] = windows;
       for (const w of [a1, a2]) await waitForStatus(w, ONE_DOWN);
       // Every window past its first probes and in its cadence, then count three intervals.
