@@ -153,8 +153,16 @@ export class LocalGateway {
       req.resume();
       return;
     }
-    const route = this.upstreamFor(target.baseUrl);
     const call = new ForwardedCall(this.calls, res, target, begun.call, started, this.now);
+    let route: Upstream;
+    try {
+      route = this.upstreamFor(target.baseUrl);
+    } catch (error) {
+      // A proxy setting undici cannot use: the admitted call ends as failed, with a 502 that says why.
+      call.onError(error as Error);
+      req.resume();
+      return;
+    }
     const method = req.method ?? 'GET';
     const options: Dispatcher.DispatchOptions = {
       origin: route.origin,

@@ -383,3 +383,22 @@ describe('gateway: a key the gateway adds for the session token', () => {
     }
   });
 });
+
+describe('gateway: a proxy setting it cannot use', () => {
+  it('ends the admitted call as failed with a 502, so its permit is given back and the call counted', async () => {
+    const proxied = await LocalGateway.start({ port: 0, policy, proxyUrl: 'not a proxy url' });
+    const remote: GatewayTarget = { id: 'remote', baseUrl: 'https://api.openai.example/v1', label: 'remote', style: 'openai' };
+    const before = targets;
+    targets = new Map([...before, ['remote', remote]]);
+    try {
+      const res = await fetch(`${proxied.url}/remote/models`);
+      assert.equal(res.status, 502);
+      assert.match(await res.text(), /failed before an answer came/);
+      const [end] = await endsOf('remote');
+      assert.equal(end!.kind, 'failed');
+    } finally {
+      targets = before;
+      await proxied.close();
+    }
+  });
+});
