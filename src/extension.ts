@@ -47,7 +47,7 @@ export function activate(context: vscode.ExtensionContext): LlmHealthApi {
     treeView,
     tree.attach(treeView),
     new StatusBar(current),
-    ...registerCommands(current, secrets, permissions, log, { extensionUri: context.extensionUri, load: (from, to) => current.historyOf(from, to), log: log.for('history') }),
+    ...registerCommands(current, secrets, permissions, log, { extensionUri: context.extensionUri, load: (from, to, ids) => current.historyOf(from, to, ids), log: log.for('history') }),
     current.onDidTransition((event) => notifications.onTransition(event)),
     current.onDidChangeOffline((offline) => notifications.onOffline(offline)),
     current.onWillReset((id) => notifications.onReset(id)),

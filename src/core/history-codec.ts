@@ -1,5 +1,5 @@
 import type { CircuitState } from './breaker';
-import { CALLS, DAY_MS, FAILURES, HISTORY_SOURCES, MINUTE_MS, NO_MINUTES, SLOW, countKey } from './history-model';
+import { CALLS, DAY_MS, FAILURES, HISTORY_SOURCES, MINUTE_MS, NO_MINUTES, SLOW, countKey, grown } from './history-model';
 import type { HistoryMinute, HistoryMinutes, HistoryTransition, SourceCounts } from './history-model';
 import { FAILURE_KINDS, OUTCOME_KINDS } from './outcome';
 import type { OutcomeKind } from './outcome';
@@ -277,12 +277,6 @@ class DayColumns {
       countValue: this.countValue.slice(0, this.counts),
     };
   }
-}
-
-function grown<T extends Float64Array | Uint8Array>(array: T, length: number): T {
-  const bigger = new (array.constructor as new (n: number) => T)(length);
-  bigger.set(array);
-  return bigger;
 }
 
 const NO_BYTES = new Uint8Array(0);

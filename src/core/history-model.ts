@@ -199,7 +199,8 @@ export class HistoryMinutesBuilder {
   }
 }
 
-function grown<T extends Float64Array | Uint8Array>(array: T, length: number): T {
+/** A copy of `array` in a longer one of the same type. */
+export function grown<T extends Float64Array | Uint8Array>(array: T, length: number): T {
   const bigger = new (array.constructor as new (n: number) => T)(length);
   bigger.set(array);
   return bigger;

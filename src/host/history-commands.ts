@@ -42,9 +42,10 @@ async function exportCsv(access: HistoryAccess, providerId: string | undefined):
   if (!range) return;
   const now = Date.now();
   const from = now - RANGE_MS[range.range];
-  const loaded = await access.load(from, now + 1);
-  let chosen = providerId === undefined ? undefined : loaded.find((p) => p.id === providerId);
+  // A provider's row names the one to export: only its history is read.
+  let chosen = providerId === undefined ? undefined : (await access.load(from, now + 1, [providerId]))[0];
   if (!chosen) {
+    const loaded = await access.load(from, now + 1);
     if (loaded.length === 0) {
       void vscode.window.showInformationMessage(vscode.l10n.t('No LLM providers are configured.'));
       return;

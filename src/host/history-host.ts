@@ -109,12 +109,12 @@ export class HistoryHost {
     this.write();
     if (now - this.lastPrune >= PRUNE_EVERY_MS) {
       this.lastPrune = now;
-      this.writing = this.writing.then(() => this.options.store.prune(now)).catch((error: unknown) => this.options.log.warn(`history: could not drop old days: ${describe(error)}`));
+      this.writing = this.writing.then(() => this.options.store.prune(now)).catch((error: unknown) => this.options.log.warn(`could not drop old days: ${describe(error)}`));
     }
   }
 
   private write(): void {
-    this.writing = this.writing.then(() => this.options.store.flush()).catch((error: unknown) => this.options.log.warn(`history: could not write: ${describe(error)}`));
+    this.writing = this.writing.then(() => this.options.store.flush()).catch((error: unknown) => this.options.log.warn(`could not write: ${describe(error)}`));
   }
 }
 

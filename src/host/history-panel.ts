@@ -9,7 +9,8 @@ import { HISTORY_PANEL } from './ids';
 import type { ComponentLog } from './log';
 
 /** The stored history of every configured provider over [from, to) (wall ms); wired by the extension to the store. */
-export type HistoryLoader = (from: number, to: number) => Promise<Array<{ id: string; label: string; series: HistorySeries }>>;
+/** The history of these providers (every probed one when `ids` is left out) in [from, to), wall ms. */
+export type HistoryLoader = (from: number, to: number, ids?: readonly string[]) => Promise<Array<{ id: string; label: string; series: HistorySeries }>>;
 
 /** What the history commands need from the extension. */
 export interface HistoryAccess {

@@ -214,7 +214,7 @@ export class HistoryStore {
     try {
       targets = (await readdir(this.options.dir)).filter((name) => TARGET.test(name));
     } catch (error) {
-      if (!isMissing(error)) this.options.log.error(`history: cannot list ${this.options.dir}: ${errorText(error)}`);
+      if (!isMissing(error)) this.options.log.error(`cannot list ${this.options.dir}: ${errorText(error)}`);
       return;
     }
     await Promise.all(targets.map((target) => this.serial(target, () => this.pruneTarget(target, firstKept))));
@@ -242,7 +242,7 @@ export class HistoryStore {
   /** Runs `task` after the target's earlier reads and writes; a failure is logged, never passed on. */
   private serial(target: string, task: () => Promise<void>): Promise<void> {
     const run = (this.queues.get(target) ?? Promise.resolve()).then(task).catch((error: unknown) => {
-      this.options.log.error(`history: ${target}: ${errorText(error)}`);
+      this.options.log.error(`${target}: ${errorText(error)}`);
     });
     this.queues.set(target, run);
     void run.then(() => {
@@ -266,7 +266,7 @@ export class HistoryStore {
       } catch (error) {
         // The file may now end in part of a record: check it again before the next append.
         await this.closeFile(target);
-        this.options.log.error(`history: cannot write ${this.path(target, day)}: ${errorText(error)}`);
+        this.options.log.error(`cannot write ${this.path(target, day)}: ${errorText(error)}`);
         this.keep(target, list);
       }
     }
@@ -276,7 +276,7 @@ export class HistoryStore {
   private keep(target: string, records: HistoryRecord[]): void {
     if (this.closed) return;
     const merged = [...records, ...(this.pending.get(target) ?? [])];
-    if (merged.length > MAX_PENDING) this.options.log.warn(`history: ${target}: ${merged.length - MAX_PENDING} record(s) dropped after failed writes`);
+    if (merged.length > MAX_PENDING) this.options.log.warn(`${target}: ${merged.length - MAX_PENDING} record(s) dropped after failed writes`);
     this.pending.set(target, merged.slice(-MAX_PENDING));
   }
 
@@ -335,7 +335,7 @@ export class HistoryStore {
     if (decoded.status === 'ok' && decoded.day === day) return undefined;
     if (decoded.day !== undefined && decoded.day !== day) return this.setAside(path, day, bytes, 0, `holds day ${decoded.day}`);
     if (decoded.status === 'torn') {
-      this.options.log.info(`history: ${path}: ${decoded.problem ?? 'cut short'}; the last record is dropped`);
+      this.options.log.info(`${path}: ${decoded.problem ?? 'cut short'}; the last record is dropped`);
       await truncate(path, decoded.validBytes);
       return decoded.validBytes === 0 ? this.encoder.header(day) : undefined;
     }
@@ -350,7 +350,7 @@ export class HistoryStore {
   private async setAside(path: string, day: number, bytes: Uint8Array, keep: number, problem: string): Promise<Uint8Array | undefined> {
     const aside = `${path}.${this.wall()}.corrupt`;
     this.cache.delete(path);
-    this.options.log.warn(`history: ${path} is not a readable history file (${problem}); set aside as ${aside}`);
+    this.options.log.warn(`${path} is not a readable history file (${problem}); set aside as ${aside}`);
     await rename(path, aside);
     if (keep <= HEADER_BYTES) return this.encoder.header(day);
     await writeFile(path, bytes.subarray(0, keep), { flag: 'wx' });

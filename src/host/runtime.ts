@@ -280,11 +280,6 @@ export class Runtime implements Disposable {
     return this.tracker.offline;
   }
 
-  /** Where this window stands among the machine's windows; undefined when it does not look for them. */
-  get peerRole(): PeerRole | undefined {
-    return this.link?.role;
-  }
-
   /** For the status-bar tooltip: whether this window leads, and which providers another window probes. */
   windows(): { leads: boolean; probedElsewhere: string[] } | undefined {
     const role = this.link?.role;
