@@ -159,13 +159,15 @@ export class PeerLink {
       const won = await candidacy(path, () => this.closed);
       if (this.closed) {
         won?.server?.close();
+        // Windows that connected meanwhile hear at once that nobody leads here.
+        for (const socket of won?.early ?? []) socket.destroy();
         won?.socket?.destroy();
         return;
       }
       if (won?.socket) return this.follow(won.socket);
       if (won?.server) {
         if (won.removedStale) log.info('several windows: removed the socket of a window that is gone');
-        return this.lead(won.server);
+        return this.lead(won.server, won.early ?? []);
       }
       await delay(10 + Math.random() * 40);
     }
@@ -180,7 +182,7 @@ export class PeerLink {
     this.setState({ kind: 'alone', reason, retry });
   }
 
-  private lead(server: Server): void {
+  private lead(server: Server, early: readonly Socket[]): void {
     const { window, idleAfterMs, log } = this.options;
     const registry = new PeerRegistry({ leader: window, idleAfterMs }, this.now());
     const state: LinkState & { kind: 'leader' } = { kind: 'leader', server, registry, connections: new Map(), sockets: new Set(), idleTimer: undefined };
@@ -188,8 +190,7 @@ export class PeerLink {
     log.info('several windows: this window leads (it probes what it watches and relays to the others)');
     server.removeAllListeners('connection');
     server.on('connection', (socket) => this.accept(state, socket));
-    for (const socket of EARLY.get(server) ?? []) this.accept(state, socket);
-    EARLY.delete(server);
+    for (const socket of early) this.accept(state, socket);
     server.on('error', (error) => log.warn(`several windows: endpoint error: ${describe(error)}`));
     this.deliver(state, registry.join(window, this.focused, this.now()));
     this.deliver(state, registry.receive(window, { t: 'targets', targets: this.targets }, this.now()));
@@ -324,9 +325,6 @@ export class PeerLink {
   }
 }
 
-/** Connections a bound server accepted before this window took up leading. */
-const EARLY = new WeakMap<Server, Socket[]>();
-
 function write(socket: Socket, message: PeerMessage): void {
   if (!socket.destroyed && socket.writable) socket.write(encodeFrame(message));
 }
@@ -360,19 +358,22 @@ function tryConnect(path: string): Promise<{ socket?: Socket; code?: string }> {
  * (it still holds the lock) wait in `early`: their data stays buffered
  * until a listener reads it.
  */
-function tryListen(path: string): Promise<{ server?: Server; code?: string }> {
+function tryListen(path: string): Promise<{ server?: Server; early?: Socket[]; code?: string }> {
   return new Promise((resolve) => {
     const server = createServer();
     const early: Socket[] = [];
-    EARLY.set(server, early);
-    server.on('connection', (socket) => early.push(socket));
+    server.on('connection', (socket) => {
+      // Until accept() listens, a reset must not be an unhandled 'error'.
+      socket.on('error', () => undefined);
+      early.push(socket);
+    });
     server.once('error', (error: NodeJS.ErrnoException) => {
       server.close();
       resolve({ code: error.code ?? 'ERROR' });
     });
     server.listen({ path, exclusive: true }, () => {
       server.removeAllListeners('error');
-      const done = () => resolve({ server });
+      const done = () => resolve({ server, early });
       if (process.platform === 'win32') done();
       else chmod(path, 0o600).then(done, done);
     });
@@ -387,10 +388,10 @@ function tryListen(path: string): Promise<{ server?: Server; code?: string }> {
  * the bound server, a connection to a leader that appeared meanwhile, or
  * undefined when another window holds the lock (try again shortly).
  */
-async function candidacy(path: string, closed: () => boolean): Promise<{ server?: Server; socket?: Socket; removedStale?: boolean } | undefined> {
+async function candidacy(path: string, closed: () => boolean): Promise<{ server?: Server; early?: Socket[]; socket?: Socket; removedStale?: boolean } | undefined> {
   if (process.platform === 'win32') {
     const listened = await tryListen(path);
-    return listened.server ? { server: listened.server } : undefined;
+    return listened.server ? { server: listened.server, early: listened.early } : undefined;
   }
   const lock = `${path}.lock`;
   try {
@@ -412,7 +413,7 @@ async function candidacy(path: string, closed: () => boolean): Promise<{ server?
     const removedStale = again.code === 'ECONNREFUSED';
     if (removedStale) await unlink(path).catch(() => undefined);
     const listened = await tryListen(path);
-    return listened.server ? { server: listened.server, removedStale } : undefined;
+    return listened.server ? { server: listened.server, early: listened.early, removedStale } : undefined;
   } finally {
     await rm(lock, { recursive: true, force: true });
   }

@@ -36,4 +36,34 @@ describe('peer link: a window that connects while the leader sets up its socket'
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('is let go at once when that window closes before it leads, and leads itself', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llm-peers-early-'));
+    const path = join(dir, 'ipc', 'peers.sock');
+    const chmod = fsPromises.chmod;
+    fsPromises.chmod = (async (target: Parameters<typeof chmod>[0], mode: Parameters<typeof chmod>[1]) => {
+      if (String(target) === path) await sleep(200);
+      return chmod(target, mode);
+    }) as typeof chmod;
+    const make = (window: string) => new PeerLink({ path, window, focused: true, idleAfterMs: 300_000, log: { info: () => undefined, warn: () => undefined }, onMessage: () => undefined });
+    const a = make('a');
+    const b = make('b');
+    try {
+      const leading = a.start();
+      while (!existsSync(path)) await sleep(1);
+      await b.start(); // connected to a, which is still in tryListen's chmod
+      const closed = performance.now();
+      await a.close();
+      await leading;
+      while (b.role.kind !== 'leader' && performance.now() < closed + 3_000) await sleep(5);
+      const ms = performance.now() - closed;
+      assert.deepEqual(b.role, { kind: 'leader' });
+      // Left waiting, b would give up on a's silence only after 2 s.
+      assert.ok(ms < 1_000, `b led ${Math.round(ms)} ms after a closed`);
+    } finally {
+      fsPromises.chmod = chmod;
+      await Promise.race([Promise.all([a.close(), b.close()]), sleep(500)]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
