@@ -20,9 +20,8 @@ import type { WorkspacePermissions } from './workspace-permissions';
 
 /**
  * Registers every command of the manifest; a test checks the two lists agree.
- * Without `history` (the store not wired) the history commands say it is unavailable.
  */
-export function registerCommands(runtime: Runtime, secrets: Secrets, permissions: WorkspacePermissions, log: Log, history?: HistoryAccess): vscode.Disposable[] {
+export function registerCommands(runtime: Runtime, secrets: Secrets, permissions: WorkspacePermissions, log: Log, history: HistoryAccess): vscode.Disposable[] {
   const handlers: Record<CommandId, (...args: unknown[]) => unknown> = {
     [COMMANDS.resetCircuit]: async (arg) => {
       const id = providerArgument(arg) ?? (await pickProvider(runtime, vscode.l10n.t('Reset the circuit of…')));

@@ -6,18 +6,11 @@ import type { HistoryAccess } from './history-panel';
 import { COMMANDS } from './ids';
 import { providerArgument } from './tree';
 
-/** Show History and Export History as CSV; without `access` (history not wired) they say so. */
-export function historyCommandHandlers(access: HistoryAccess | undefined) {
-  const unavailable = () => void vscode.window.showInformationMessage(vscode.l10n.t('LLM Health history is not available in this window.'));
+/** Show History and Export History as CSV. */
+export function historyCommandHandlers(access: HistoryAccess) {
   return {
-    [COMMANDS.showHistory]: (arg?: unknown) => {
-      if (!access) return unavailable();
-      HistoryPanel.show(access, providerArgument(arg));
-    },
-    [COMMANDS.exportHistoryCsv]: async (arg?: unknown) => {
-      if (!access) return unavailable();
-      await exportCsv(access, providerArgument(arg));
-    },
+    [COMMANDS.showHistory]: (arg?: unknown) => HistoryPanel.show(access, providerArgument(arg)),
+    [COMMANDS.exportHistoryCsv]: (arg?: unknown) => exportCsv(access, providerArgument(arg)),
   };
 }
 

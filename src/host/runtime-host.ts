@@ -13,7 +13,7 @@ import type { RuntimeHost } from './runtime';
 import type { WorkspacePermissions } from './workspace-permissions';
 
 /** The runtime's view of VS Code: settings, trust, workspace state, real timers. */
-export function vscodeRuntimeHost(context: vscode.ExtensionContext, permissions: WorkspacePermissions, log: ComponentLog, historyLog: ComponentLog = log): RuntimeHost {
+export function vscodeRuntimeHost(context: vscode.ExtensionContext, permissions: WorkspacePermissions, log: ComponentLog, historyLog: ComponentLog): RuntimeHost {
   const shown = new Set<string>();
   return {
     readConfiguration: () => {
