@@ -200,16 +200,16 @@ export class PeerHost {
   }
 
   private heard(key: string, source: 'probe' | 'traffic', outcome: PeerOutcome): void {
-    for (const id of this.idsByKey.get(key) ?? []) {
+    const ids = this.idsByKey.get(key) ?? [];
+    for (const id of ids) {
       if (source === 'probe') {
         this.options.tracker.observe(id, outcome);
         this.options.schedule.heard(id);
-      } else {
-        this.options.tracker.report(id, outcome);
-        this.options.heardTraffic?.(id, outcome);
-      }
+      } else this.options.tracker.report(id, outcome);
       this.options.changed(id);
     }
+    // One call: the target's history (kept per target, not per id) counts it once.
+    if (source === 'traffic' && ids[0] !== undefined) this.options.heardTraffic?.(ids[0], outcome);
   }
 
   private commanded(key: string, command: PeerCommand): void {

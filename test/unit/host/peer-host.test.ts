@@ -47,6 +47,7 @@ function harness(options: { link?: boolean; factor?: number } = {}) {
   const tracker = new HealthTracker({ clock, random: fixedRandom(0), defaults: { breaker: { ...DEFAULT_BREAKER_OPTIONS, minRequests: 3 }, status: DEFAULT_STATUS_OPTIONS } });
   const link = options.link === false ? undefined : new FakeLink();
   const calls: string[] = [];
+  const traffic: string[] = [];
   const logs: string[] = [];
   const host = new PeerHost(
     {
@@ -61,6 +62,7 @@ function harness(options: { link?: boolean; factor?: number } = {}) {
         setIntervalFactor: (f) => void calls.push(`factor ${f}`),
       },
       apply: (command, id) => void calls.push(`${command} ${id}`),
+      heardTraffic: (id) => void traffic.push(id),
       changed: (id) => void calls.push(`changed ${id}`),
       timers,
       log: { trace: () => undefined, info: (m) => logs.push(m), warn: (m) => logs.push(m), error: (m) => logs.push(m) },
@@ -81,7 +83,7 @@ function harness(options: { link?: boolean; factor?: number } = {}) {
     assert.ok(message?.t === 'command', `${id} has a key`);
     return message.key;
   };
-  return { clock, timers, tracker, link, host, calls, logs, configure, keyOf };
+  return { clock, timers, tracker, link, host, calls, traffic, logs, configure, keyOf };
 }
 
 /** Two windows' worth of providers: a and a2 are the same target under two ids, b another. */
@@ -230,6 +232,15 @@ describe('peer host: what the other windows send', () => {
     h.host.receive({ t: 'outcome', key: h.keyOf('b'), source: 'traffic', outcome: success });
     assert.equal(h.tracker.snapshot('b')!.calls, 1);
     assert.deepEqual(h.calls, ['changed b']);
+  });
+
+  it('a call another window relayed feeds each provider of the target, and its history once', () => {
+    const h = harness();
+    h.configure(providers());
+    h.host.receive({ t: 'outcome', key: h.keyOf('a'), source: 'traffic', outcome: success });
+    assert.equal(h.tracker.snapshot('a')!.calls, 1);
+    assert.equal(h.tracker.snapshot('a2')!.calls, 1);
+    assert.deepEqual(h.traffic, ['a'], 'the history of a target counts one call once');
   });
 
   it('ignores an outcome of a target it does not have', () => {
