@@ -8,19 +8,32 @@ import { PeerLink } from '../../../src/net/peers';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Windows a and b on one socket path, with the leader's chmod of the socket
+ * (not of the folder) slowed down: the moment between listen and lead() widens.
+ */
+function twoWindows() {
+  const dir = mkdtempSync(join(tmpdir(), 'llm-peers-early-'));
+  const path = join(dir, 'ipc', 'peers.sock');
+  const chmod = fsPromises.chmod;
+  fsPromises.chmod = (async (target: Parameters<typeof chmod>[0], mode: Parameters<typeof chmod>[1]) => {
+    if (String(target) === path) await sleep(200);
+    return chmod(target, mode);
+  }) as typeof chmod;
+  const make = (window: string) => new PeerLink({ path, window, focused: true, idleAfterMs: 300_000, log: { info: () => undefined, warn: () => undefined }, onMessage: () => undefined });
+  const a = make('a');
+  const b = make('b');
+  const end = async () => {
+    fsPromises.chmod = chmod;
+    await Promise.race([Promise.all([a.close(), b.close()]), sleep(500)]);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { path, a, b, end };
+}
+
 describe('peer link: a window that connects while the leader sets up its socket', () => {
   it('is welcomed (not left waiting forever with no leader)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'llm-peers-early-'));
-    const path = join(dir, 'ipc', 'peers.sock');
-    // Slow down the leader's chmod of the socket (not of the folder): the window between listen and lead() widens.
-    const chmod = fsPromises.chmod;
-    fsPromises.chmod = (async (target: Parameters<typeof chmod>[0], mode: Parameters<typeof chmod>[1]) => {
-      if (String(target) === path) await sleep(200);
-      return chmod(target, mode);
-    }) as typeof chmod;
-    const make = (window: string) => new PeerLink({ path, window, focused: true, idleAfterMs: 300_000, log: { info: () => undefined, warn: () => undefined }, onMessage: () => undefined });
-    const a = make('a');
-    const b = make('b');
+    const { path, a, b, end } = twoWindows();
     try {
       const leading = a.start();
       while (!existsSync(path)) await sleep(1);
@@ -31,23 +44,12 @@ describe('peer link: a window that connects while the leader sets up its socket'
       assert.deepEqual(a.role, { kind: 'leader' });
       assert.deepEqual(b.role, { kind: 'follower', leader: 'a' });
     } finally {
-      fsPromises.chmod = chmod;
-      await Promise.race([Promise.all([a.close(), b.close()]), sleep(500)]);
-      rmSync(dir, { recursive: true, force: true });
+      await end();
     }
   });
 
   it('is let go at once when that window closes before it leads, and leads itself', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'llm-peers-early-'));
-    const path = join(dir, 'ipc', 'peers.sock');
-    const chmod = fsPromises.chmod;
-    fsPromises.chmod = (async (target: Parameters<typeof chmod>[0], mode: Parameters<typeof chmod>[1]) => {
-      if (String(target) === path) await sleep(200);
-      return chmod(target, mode);
-    }) as typeof chmod;
-    const make = (window: string) => new PeerLink({ path, window, focused: true, idleAfterMs: 300_000, log: { info: () => undefined, warn: () => undefined }, onMessage: () => undefined });
-    const a = make('a');
-    const b = make('b');
+    const { path, a, b, end } = twoWindows();
     try {
       const leading = a.start();
       while (!existsSync(path)) await sleep(1);
@@ -61,9 +63,7 @@ describe('peer link: a window that connects while the leader sets up its socket'
       // Left waiting, b would give up on a's silence only after 2 s.
       assert.ok(ms < 1_000, `b led ${Math.round(ms)} ms after a closed`);
     } finally {
-      fsPromises.chmod = chmod;
-      await Promise.race([Promise.all([a.close(), b.close()]), sleep(500)]);
-      rmSync(dir, { recursive: true, force: true });
+      await end();
     }
   });
 });
