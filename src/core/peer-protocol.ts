@@ -111,7 +111,16 @@ export interface Bye {
   readonly reason: string;
 }
 
-export type PeerMessage = Hello | Welcome | Targets | Owned | OutcomeMessage | CommandMessage | Focus | Idle | StateRequest | StateMessage | Bye;
+/**
+ * Either end, while nothing else was sent for a while: "this window still
+ * runs". An end that hears nothing at all for a few seconds takes the other
+ * for hung (an extension host paused in a debugger, or stopped).
+ */
+export interface Ping {
+  readonly t: 'ping';
+}
+
+export type PeerMessage = Hello | Welcome | Targets | Owned | OutcomeMessage | CommandMessage | Focus | Idle | StateRequest | StateMessage | Bye | Ping;
 
 /** A message that breaks the protocol; the connection it came on is closed. */
 export class ProtocolError extends Error {
@@ -210,6 +219,8 @@ export function parseMessage(value: unknown): PeerMessage {
       return { t, key: key(value.key, 'state.key'), for: str(value, 'for'), savedAt: num(value, 'savedAt'), saved: value.saved };
     case 'bye':
       return { t, reason: str(value, 'reason') };
+    case 'ping':
+      return { t };
     default:
       throw new ProtocolError(`unknown message type ${JSON.stringify(String(t)).slice(0, 40)}`);
   }

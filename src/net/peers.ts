@@ -29,6 +29,12 @@ export interface PeerLinkOptions {
   readonly onRole?: (role: PeerRole) => void;
   /** Monotonic milliseconds; performance.now by default. */
   readonly now?: () => number;
+  /** How often each end of a connection says it still runs (default 1 s). */
+  readonly heartbeatMs?: number;
+  /** An end that hears nothing for this long takes the other for hung (default 5 s). */
+  readonly silentMs?: number;
+  /** Standing alone, how long before looking for the others again (default 30 s). */
+  readonly aloneRetryMs?: number;
 }
 
 /** A window that says nothing for this long after connecting is dropped. */
@@ -40,6 +46,14 @@ const STALE_LOCK_MS = 2_000;
 /** Election attempts before giving up on the endpoint and probing alone; then try again this much later. */
 const MAX_ATTEMPTS = 50;
 const ALONE_RETRY_MS = 30_000;
+/**
+ * A busy extension host (another extension's activation, a long collection)
+ * can be silent for a second or two; one paused in a debugger or stopped is
+ * silent for good.
+ */
+const HEARTBEAT_MS = 1_000;
+const SILENT_MS = 5_000;
+const PING: PeerMessage = { t: 'ping' };
 
 type LinkState =
   | { readonly kind: 'electing' }
@@ -70,11 +84,15 @@ export class PeerLink {
   private targets: readonly PeerTarget[] = [];
   private focused: boolean;
   private readonly now: () => number;
+  private readonly heartbeatMs: number;
+  private readonly silentMs: number;
   private electing: Promise<void> | undefined;
 
   constructor(private readonly options: PeerLinkOptions) {
     this.focused = options.focused;
     this.now = options.now ?? (() => performance.now());
+    this.heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
+    this.silentMs = options.silentMs ?? SILENT_MS;
   }
 
   get role(): PeerRole {
@@ -177,7 +195,7 @@ export class PeerLink {
   private standAlone(reason: string): void {
     if (this.closed) return;
     this.options.log.warn(`several windows: ${reason}; this window probes its providers itself`);
-    const retry = setTimeout(() => void this.start(), ALONE_RETRY_MS);
+    const retry = setTimeout(() => void this.start(), this.options.aloneRetryMs ?? ALONE_RETRY_MS);
     retry.unref();
     this.setState({ kind: 'alone', reason, retry });
   }
@@ -201,6 +219,7 @@ export class PeerLink {
     const { log } = this.options;
     const decoder = new FrameDecoder();
     let member: string | undefined;
+    let alive: { heard(): void } | undefined;
     const hello = setTimeout(() => {
       log.warn('several windows: a connection said nothing; closed');
       socket.destroy();
@@ -224,8 +243,10 @@ export class PeerLink {
         socket.destroy();
         return;
       }
+      alive?.heard();
       for (const message of messages) {
         if (this.state !== state || socket.destroyed) return;
+        if (message.t === 'ping') continue;
         if (member === undefined) {
           if (message.t !== 'hello') {
             log.warn(`several windows: closed a connection that sent ${message.t} before hello`);
@@ -243,6 +264,10 @@ export class PeerLink {
           state.connections.get(member)?.destroy();
           state.connections.set(member, socket);
           write(socket, { t: 'welcome', v: PROTOCOL_VERSION, leader: this.options.window });
+          alive = this.heartbeat(socket, (silence) => {
+            log.warn(`several windows: a window has said nothing for ${seconds(silence)} (its extension host is paused or stopped); its connection is closed and others probe its share`);
+            socket.destroy();
+          });
           this.deliver(state, state.registry.join(member, message.focused, this.now()));
           continue;
         }
@@ -287,6 +312,14 @@ export class PeerLink {
     const { window, log } = this.options;
     const decoder = new FrameDecoder();
     let state: LinkState & { kind: 'follower' } = { kind: 'follower', socket, leader: '' };
+    // A leader that stopped (paused in a debugger, SIGSTOP) keeps its socket: the kernel still accepts connections for it.
+    const alive = this.heartbeat(socket, (silence) => {
+      if (this.state !== state) return;
+      const what = state.leader === '' ? 'the leading window did not answer' : 'the leading window stopped answering';
+      this.state = { kind: 'electing' };
+      socket.destroy();
+      this.standAlone(`${what} for ${seconds(silence)} (its extension host is paused or stopped)`);
+    });
     socket.setNoDelay(true);
     socket.on('error', () => undefined);
     socket.on('close', () => {
@@ -303,8 +336,10 @@ export class PeerLink {
         socket.destroy();
         return;
       }
+      alive.heard();
       for (const message of messages) {
         if (this.state !== state) return;
+        if (message.t === 'ping') continue;
         if (message.t === 'welcome') {
           state = { kind: 'follower', socket, leader: message.leader };
           this.setState(state);
@@ -323,6 +358,36 @@ export class PeerLink {
     write(socket, { t: 'hello', v: PROTOCOL_VERSION, window, focused: this.focused });
     write(socket, { t: 'targets', targets: this.targets });
   }
+
+  /**
+   * Says "still here" on `socket` every heartbeat and calls `onSilent` once
+   * nothing has arrived on it for silentMs. The check waits for input that
+   * is already pending to be read (setImmediate runs after the poll phase),
+   * so a window that was itself busy does not blame the other end for its
+   * own delay. `heard` is called on every chunk that arrives.
+   */
+  private heartbeat(socket: Socket, onSilent: (silenceMs: number) => void): { heard(): void } {
+    let last = this.now();
+    const timer = setInterval(() => {
+      write(socket, PING);
+      if (this.now() - last <= this.silentMs) return;
+      setImmediate(() => {
+        const silence = this.now() - last;
+        if (silence > this.silentMs && !socket.destroyed) onSilent(silence);
+      });
+    }, this.heartbeatMs);
+    timer.unref();
+    socket.once('close', () => clearInterval(timer));
+    return {
+      heard: () => {
+        last = this.now();
+      },
+    };
+  }
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
 }
 
 function write(socket: Socket, message: PeerMessage): void {

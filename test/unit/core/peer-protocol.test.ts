@@ -24,6 +24,7 @@ const EVERY: readonly PeerMessage[] = [
   { t: 'state-request', key: KEY, for: 'w-2' },
   { t: 'state', key: KEY, for: 'w-2', savedAt: 1_700_000_000_000, saved: { window: [1, 2, 3], state: 'open' } },
   { t: 'bye', reason: 'version 2 is not spoken here (1)' },
+  { t: 'ping' },
 ];
 
 /** Decodes `bytes` fed to one decoder in the given pieces. */

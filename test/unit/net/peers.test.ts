@@ -9,7 +9,7 @@ import { after, describe, it } from 'node:test';
 import { FrameDecoder, MAX_FRAME_BYTES, PROTOCOL_VERSION, encodeFrame } from '../../../src/core/peer-protocol';
 import type { PeerMessage, PeerTarget } from '../../../src/core/peer-protocol';
 import { PeerLink } from '../../../src/net/peers';
-import type { PeerRole } from '../../../src/net/peers';
+import type { PeerLinkOptions, PeerRole } from '../../../src/net/peers';
 
 const K = '0123456789abcdef0123456789abcdef';
 const J = 'fedcba9876543210fedcba9876543210';
@@ -53,7 +53,9 @@ interface Window {
   owned(): string[] | undefined;
 }
 
-function window(id: string, path: string, targets: readonly PeerTarget[] = [], focused = true): Window {
+type Timing = Pick<PeerLinkOptions, 'heartbeatMs' | 'silentMs' | 'aloneRetryMs'>;
+
+function window(id: string, path: string, targets: readonly PeerTarget[] = [], focused = true, timing: Timing = {}): Window {
   const messages: PeerMessage[] = [];
   const roles: PeerRole[] = [];
   const warnings: string[] = [];
@@ -66,6 +68,7 @@ function window(id: string, path: string, targets: readonly PeerTarget[] = [], f
     log: { info: (m) => infos.push(m), warn: (m) => warnings.push(m) },
     onMessage: (m) => messages.push(m),
     onRole: (r) => roles.push(r),
+    ...timing,
   });
   links.push(link);
   link.setTargets(targets);
@@ -330,6 +333,86 @@ describe('peer link: takeover', () => {
     follower.link.send({ t: 'outcome', key: K, source: 'traffic', outcome: { kind: 'success', latencyMs: 9 } });
     await until('the outcome reached the new leader', () => leader.of('outcome').length === 1);
     await Promise.all([a, b].map((w) => w.link.close()));
+  });
+});
+
+describe('peer link: a window that stops answering', () => {
+  // Short beats so the test takes seconds; the defaults are 1 s and 5 s.
+  const timing: Timing = { heartbeatMs: 100, silentMs: 600, aloneRetryMs: 400 };
+
+  it('when the leader’s process is stopped (SIGSTOP, as a debugger pauses it), its follower and a new window probe alone; both follow again once it runs', async () => {
+    const path = freshPath();
+    const peersJs = join(__dirname, '../../../src/net/peers.js');
+    const script = `
+      const { PeerLink } = require(process.argv[1]);
+      const link = new PeerLink({ path: process.argv[2], window: 'child', focused: true, idleAfterMs: 300000, heartbeatMs: 100, silentMs: 600,
+        log: { info() {}, warn() {} }, onMessage() {},
+        onRole(r) { if (r.kind === 'leader') process.stdout.write('leader\\n'); } });
+      link.setTargets([{ key: '${K}', intervalMs: 60000, fresh: false }]);
+      link.start();
+      setInterval(() => {}, 1 << 30);`;
+    const child: ChildProcess = spawn(process.execPath, ['-e', script, peersJs, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      let out = '';
+      child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      await until('the child leads', () => out.includes('leader'), 10_000);
+      const a = await joined(window('a', path, [target(K)], true, timing));
+      assert.deepEqual(a.link.role, { kind: 'follower', leader: 'child' });
+
+      // Beats keep a quiet connection open well past its silence limit.
+      await sleep(1_500);
+      assert.deepEqual(a.link.role, { kind: 'follower', leader: 'child' });
+      assert.deepEqual(a.warnings, []);
+
+      const stopped = performance.now();
+      child.kill('SIGSTOP');
+      await until('a stands alone', () => a.link.role.kind === 'alone', 2_000);
+      const took = performance.now() - stopped;
+      console.log(`a follower stood alone ${took.toFixed(0)} ms after its leader stopped`);
+      assert.ok(took >= 500, `${took} ms: before the silence limit`);
+      assert.match(a.warnings.join('\n'), /the leading window stopped answering for \d+\.\d s \(its extension host is paused or stopped\)/);
+
+      // A window opened meanwhile connects (the kernel still accepts for the stopped leader), hears nothing, and probes alone.
+      const c = window('c', path, [target(J)], true, timing);
+      await c.link.start();
+      await until('c stands alone', () => c.link.role.kind === 'alone', 2_000);
+      assert.match(c.warnings.join('\n'), /the leading window did not answer/);
+
+      child.kill('SIGCONT');
+      await until('a follows the child again', () => settled(a) && a.link.role.kind === 'follower', 5_000);
+      await until('c follows the child', () => settled(c) && c.link.role.kind === 'follower', 5_000);
+      assert.deepEqual(a.link.role, { kind: 'follower', leader: 'child' });
+      assert.deepEqual(c.link.role, { kind: 'follower', leader: 'child' });
+      await until('c is told it probes J (the child lacks it)', () => c.owned()?.join() === J);
+      await Promise.all([a, c].map((w) => w.link.close()));
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('drops a window that stops answering after hello and gives its share to another window with the target', async () => {
+    const path = freshPath();
+    const l = await joined(window('l', path, [], true, timing));
+    const mute = await raw(path);
+    mute.socket.write(encodeFrame({ t: 'hello', v: PROTOCOL_VERSION, window: 'mute', focused: true }));
+    mute.socket.write(encodeFrame({ t: 'targets', targets: [target(K)] }));
+    await until('the mute window is told it owns K', () => mute.received.some((m) => m.t === 'owned' && m.keys.includes(K)));
+    const b = await joined(window('b', path, [target(K)], true, timing));
+    await until('b is told it owns nothing', () => b.owned() !== undefined);
+    assert.deepEqual(b.owned(), []);
+
+    const started = performance.now();
+    await until('the mute connection closed', mute.closed, 2_000);
+    const took = performance.now() - started;
+    assert.ok(mute.received.some((m) => m.t === 'ping'), 'the leader sent beats');
+    assert.match(l.warnings.join('\n'), /a window has said nothing for \d+\.\d s/);
+    await until('b owns K now', () => b.owned()?.join() === K, 1_000);
+    // b beats too: it is still there.
+    await sleep(800);
+    assert.deepEqual(b.link.role, { kind: 'follower', leader: 'l' });
+    assert.equal(l.warnings.length, 1, l.warnings.join('\n'));
+    console.log(`a mute window was dropped ${took.toFixed(0)} ms after b joined`);
+    await Promise.all([l, b].map((w) => w.link.close()));
   });
 });
 
