@@ -210,7 +210,7 @@ export class PeerLink {
     server.on('connection', (socket) => this.accept(state, socket));
     for (const socket of early) this.accept(state, socket);
     server.on('error', (error) => log.warn(`several windows: endpoint error: ${describe(error)}`));
-    this.deliver(state, registry.join(window, this.focused, this.now()));
+    this.join(state, window, this.focused);
     this.deliver(state, registry.receive(window, { t: 'targets', targets: this.targets }, this.now()));
   }
 
@@ -268,12 +268,24 @@ export class PeerLink {
             log.warn(`several windows: a window has said nothing for ${seconds(silence)} (its extension host is paused or stopped); its connection is closed and others probe its share`);
             socket.destroy();
           });
-          this.deliver(state, state.registry.join(member, message.focused, this.now()));
+          this.join(state, member, message.focused);
           continue;
         }
         this.deliver(state, state.registry.receive(member, message, this.now()));
       }
     });
+  }
+
+  /**
+   * A window joins. It hears whether intervals are stretched either way:
+   * it may come from a leader that had gone idle (killed since) or from
+   * standing alone, with its intervals stretched, and this registry, not
+   * idle, would never say so.
+   */
+  private join(state: LinkState & { kind: 'leader' }, id: string, focused: boolean): void {
+    const deliveries = state.registry.join(id, focused, this.now());
+    if (!deliveries.some((d) => d.to === id && d.message.t === 'idle')) deliveries.push({ to: id, message: { t: 'idle', idle: false } });
+    this.deliver(state, deliveries);
   }
 
   private deliver(state: LinkState & { kind: 'leader' }, deliveries: readonly Delivery[]): void {
