@@ -10,6 +10,7 @@
  * bytes themselves pass on untouched and are never kept.
  */
 import type { OutcomeKind } from './outcome';
+import { sanitizeMessage } from './sanitize';
 
 /** Bytes of one line kept for a look: enough for an error event's JSON. */
 const MAX_LINE = 4096;
@@ -181,7 +182,11 @@ function fieldOf(line: string): { name: string; value: string } | undefined {
   return { name: line.slice(0, colon), value: value.startsWith(' ') ? value.slice(1) : value };
 }
 
-/** The kind and message of an in-stream error, from whatever JSON it carries. */
+/**
+ * The kind and message of an in-stream error, from whatever JSON it carries.
+ * The message is a server's text, which may quote the caller's key: key-like
+ * strings are taken out.
+ */
 function describe(data: string): StreamError {
   let type = '';
   let message = '';
@@ -197,7 +202,7 @@ function describe(data: string): StreamError {
   } catch {
     // Cut off at MAX_LINE, or not JSON: still an error event.
   }
-  const text = [type, message].filter((s) => s !== '').join(': ') || 'error event in the stream';
+  const text = sanitizeMessage([type, message].filter((s) => s !== '').join(': '), Infinity) || 'error event in the stream';
   return { kind: kindOfErrorType(type), message: `stream error: ${text.length > 200 ? `${text.slice(0, 200)}…` : text}` };
 }
 

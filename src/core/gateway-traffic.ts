@@ -69,7 +69,7 @@ export interface GatewayTrafficOptions {
 }
 
 /** Headers that carry a key, in every style the presets use. */
-const KEY_HEADERS = ['authorization', 'x-api-key', 'api-key', 'x-goog-api-key'] as const;
+export const KEY_HEADERS = ['authorization', 'x-api-key', 'api-key', 'x-goog-api-key'] as const;
 
 export class GatewayTraffic implements GatewayPolicy {
   private routes = new Map<string, GatewayTarget>();

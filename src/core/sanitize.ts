@@ -57,6 +57,23 @@ export function sanitizeMessage(text: string, max = 200): string {
   return truncate(s, max);
 }
 
+/**
+ * `text` with each of `values` (a key as a request carried it, with or
+ * without its `Bearer`/`Basic` scheme) taken out where it appears whole,
+ * whatever its case. For what a server sends back: a server that has a key
+ * can quote it, and a key need not look like one to `sanitizeMessage`.
+ */
+export function withoutValues(text: string, values: Iterable<string>): string {
+  let s = text;
+  for (const value of values) {
+    for (const secret of [value, value.replace(/^\s*(bearer|basic)\s+/i, '')]) {
+      if (secret.trim().length < 4) continue;
+      s = s.replace(new RegExp(secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'), REDACTED);
+    }
+  }
+  return s;
+}
+
 function redact(s: string): string {
   return s
     .replace(URL_USERINFO, `$1${REDACTED}@`)

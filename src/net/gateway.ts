@@ -14,10 +14,13 @@ import type { Socket } from 'node:net';
 import { Agent, ProxyAgent } from 'undici';
 import type { Dispatcher } from 'undici';
 import { EventStreamWatch } from '../core/event-stream-watch';
+import type { StreamError } from '../core/event-stream-watch';
 import { errorBody, refusalReply } from '../core/gateway-reply';
 import type { GatewayReply } from '../core/gateway-reply';
 import { routeRequest } from '../core/gateway-route';
+import { KEY_HEADERS } from '../core/gateway-traffic';
 import type { GatewayCall, GatewayPolicy, GatewayTarget } from '../core/gateway-traffic';
+import { withoutValues } from '../core/sanitize';
 import type { CallEnd } from '../core/traffic';
 import { proxyFor } from './proxy';
 import type { ProxySettings } from './proxy';
@@ -153,7 +156,7 @@ export class LocalGateway {
       req.resume();
       return;
     }
-    const call = new ForwardedCall(this.calls, res, target, begun.call, started, this.now);
+    const call = new ForwardedCall(this.calls, res, target, begun.call, headers, started, this.now);
     let route: Upstream;
     try {
       route = this.upstreamFor(target.baseUrl);
@@ -312,6 +315,8 @@ class ForwardedCall implements Dispatcher.DispatchHandlers {
     private readonly res: ServerResponse,
     private readonly target: GatewayTarget,
     private readonly call: GatewayCall,
+    /** The client's request headers: the keys they carry are taken out of what the provider says. */
+    private readonly requestHeaders: IncomingMessage['headers'],
     private readonly started: number,
     private readonly now: () => number,
   ) {
@@ -368,7 +373,7 @@ class ForwardedCall implements Dispatcher.DispatchHandlers {
     const watch = this.watch;
     watch?.end();
     this.res.end();
-    this.finish({ kind: 'response', status: this.status!, headers: this.headers, ttfbMs: this.ttfbMs!, totalMs: this.now() - this.started, ...(watch?.error && { streamError: watch.error }) });
+    this.finish({ kind: 'response', status: this.status!, headers: this.headers, ttfbMs: this.ttfbMs!, totalMs: this.now() - this.started, ...(watch?.error && { streamError: this.withoutKeys(watch.error) }) });
   }
 
   onError(error: Error): void {
@@ -388,6 +393,18 @@ class ForwardedCall implements Dispatcher.DispatchHandlers {
       const target = this.target;
       sendReply(res, { status: 502, headers: { 'content-type': 'application/json' }, body: errorBody(target.style, 502, `LLM Health gateway: the call to "${target.label}" failed before an answer came (${describeError(error)}).`, 'upstream_failed') });
     }
+  }
+
+  /** A provider's in-stream error can quote the key the call carried, which need not look like one. */
+  private withoutKeys(error: StreamError): StreamError {
+    const keys: string[] = [];
+    for (const name of KEY_HEADERS) {
+      const value = this.requestHeaders[name];
+      if (typeof value === 'string') keys.push(value);
+    }
+    if (this.call.headers) keys.push(...Object.values(this.call.headers));
+    const message = withoutValues(error.message, keys);
+    return message === error.message ? error : { ...error, message };
   }
 
   private finish(end: CallEnd): void {

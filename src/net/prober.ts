@@ -9,7 +9,7 @@ import type { RedirectStop } from '../core/classify';
 import type { ProbeResult } from '../core/outcome';
 import { credentialReaches } from '../core/provider';
 import type { Credential, ProbeSpec } from '../core/provider';
-import { REDACTED } from '../core/sanitize';
+import { withoutValues } from '../core/sanitize';
 import { LocalGateway } from './gateway';
 import type { GatewayOptions } from './gateway';
 import { proxyFor } from './proxy';
@@ -498,13 +498,7 @@ function safeUrl(location: string, base: URL): URL | undefined {
  */
 function withoutCredential(report: ProbeReport, credential: Credential | undefined): ProbeReport {
   if (!credential || report.message === undefined) return report;
-  let message = report.message;
-  for (const value of Object.values(credential.headers)) {
-    for (const secret of [value, value.replace(/^\s*(bearer|basic)\s+/i, '')]) {
-      if (secret.trim().length < 4) continue;
-      message = message.replace(new RegExp(secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'), REDACTED);
-    }
-  }
+  const message = withoutValues(report.message, Object.values(credential.headers));
   return message === report.message ? report : { ...report, message };
 }
 
