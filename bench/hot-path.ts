@@ -15,6 +15,7 @@
  *
  *   npx tsc -p tsconfig.test.json && node --expose-gc out/bench/hot-path.js
  */
+import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_BREAKER_OPTIONS } from '../src/core/breaker';
 import type { BreakerOptions } from '../src/core/breaker';
@@ -28,6 +29,15 @@ import { mulberry32 } from '../test/fixtures/fleet';
 const BLOCK = 20_000;
 const BLOCKS = 25;
 const ROUNDS = 7;
+/**
+ * Fresh processes the rounds run in, as JMH forks: V8 decides what to inline
+ * when it compiles, and about one process in six to ten gets code for this
+ * path that is twice as slow. One process would make the whole figure that
+ * process's luck; rounds from several show the usual case in their median
+ * and the unlucky ones in their range.
+ */
+const FORKS = 5;
+const ROUNDS_PER_FORK = 3;
 /** Simulated time between two calls: 100 calls a second. */
 const GAP_MS = 10;
 const TABLE = 1 << 16;
@@ -83,9 +93,16 @@ function filled(latencyDegradedMs: number): { tracker: HealthTracker; clock: Sim
   return { tracker, clock };
 }
 
-/** ns per loop turn over one block: admit, two performance.now() reads, record. */
-function blockWith(tracker: HealthTracker, clock: SimClock, from: number): number {
-  const t0 = performance.now();
+/*
+ * The blocks below are timed by their caller (`timed`), not by themselves: a
+ * clock read after the loop is code that has not run when V8 compiles the
+ * hot loop on the fly (on-stack replacement), and the compiled code
+ * deoptimised there at the end of every block, so every block began again
+ * in the interpreter (seen with --trace-deopt, up to 780 times a process).
+ */
+
+/** One block: admit, two performance.now() reads, record. */
+function blockWith(tracker: HealthTracker, clock: SimClock, from: number): void {
   for (let i = from; i < from + BLOCK; i++) {
     clock.t += GAP_MS;
     const permit = tracker.admit('p');
@@ -93,12 +110,10 @@ function blockWith(tracker: HealthTracker, clock: SimClock, from: number): numbe
     const latencyMs = performance.now() - start + LATENCIES[i & (TABLE - 1)]!;
     if (permit.admitted) tracker.record(permit, { kind: KINDS[i & (TABLE - 1)]!, latencyMs });
   }
-  return ((performance.now() - t0) * 1e6) / BLOCK;
 }
 
 /** The same block with no tracker: clock step, two performance.now() reads, the outcome. */
-function blockWithout(clock: SimClock, from: number): number {
-  const t0 = performance.now();
+function blockWithout(clock: SimClock, from: number): void {
   for (let i = from; i < from + BLOCK; i++) {
     clock.t += GAP_MS;
     const start = performance.now();
@@ -106,12 +121,10 @@ function blockWithout(clock: SimClock, from: number): number {
     const outcome = { kind: KINDS[i & (TABLE - 1)]!, latencyMs };
     if (outcome.kind === 'server') sink += outcome.latencyMs;
   }
-  return ((performance.now() - t0) * 1e6) / BLOCK;
 }
 
 /** The loop without a tracker plus one more performance.now() read: what the tracker's own clock adds in real use. */
-function blockClockRead(clock: SimClock, from: number): number {
-  const t0 = performance.now();
+function blockClockRead(clock: SimClock, from: number): void {
   for (let i = from; i < from + BLOCK; i++) {
     clock.t += GAP_MS;
     sink += performance.now();
@@ -120,6 +133,12 @@ function blockClockRead(clock: SimClock, from: number): number {
     const outcome = { kind: KINDS[i & (TABLE - 1)]!, latencyMs };
     if (outcome.kind === 'server') sink += outcome.latencyMs;
   }
+}
+
+/** ns per loop turn of one block run by `run`. */
+function timed(run: () => void): number {
+  const t0 = performance.now();
+  run();
   return ((performance.now() - t0) * 1e6) / BLOCK;
 }
 
@@ -157,15 +176,13 @@ export interface HotPathResult {
  * elsewhere hits a block or two of each alike and the medians leave it out.
  * ns per loop turn; the tracker figures are net of the loop without it.
  */
-export function hotPathRound(): { baseline: number; off: number; over: number; under: number; clockRead: number } {
-  const base = new SimClock();
-  const variants = [filled(0), filled(800), filled(2_000)];
+export function hotPathRound(variants: ReadonlyArray<{ tracker: HealthTracker; clock: SimClock }>, base: SimClock, round: number): { baseline: number; off: number; over: number; under: number; clockRead: number } {
   const times: number[][] = [[], [], [], [], []];
   for (let b = 0; b < BLOCKS; b++) {
-    const from = FILL + b * BLOCK;
-    times[0]!.push(blockWithout(base, from));
-    variants.forEach(({ tracker, clock }, v) => times[v + 1]!.push(blockWith(tracker, clock, from)));
-    times[4]!.push(blockClockRead(base, from));
+    const from = FILL + (round * BLOCKS + b) * BLOCK;
+    times[0]!.push(timed(() => blockWithout(base, from)));
+    variants.forEach(({ tracker, clock }, v) => times[v + 1]!.push(timed(() => blockWith(tracker, clock, from))));
+    times[4]!.push(timed(() => blockClockRead(base, from)));
   }
   for (const { tracker } of variants) {
     const s = tracker.snapshot('p')!;
@@ -176,10 +193,37 @@ export function hotPathRound(): { baseline: number; off: number; over: number; u
   return { baseline, off: off - baseline, over: over - baseline, under: under - baseline, clockRead: clockRead - baseline };
 }
 
+type Round = ReturnType<typeof hotPathRound>;
+
+/**
+ * Rounds in this process: a warm-up of every variant, then `rounds`
+ * interleaved ones (drift hits all alike). The trackers live through all of
+ * them, as a running extension's does, their windows full and rotating.
+ */
+function hotPathRounds(rounds: number): Round[] {
+  const variants = [filled(0), filled(800), filled(2_000)];
+  const base = new SimClock();
+  hotPathRound(variants, base, 0);
+  return Array.from({ length: rounds }, (_, r) => hotPathRound(variants, base, r + 1));
+}
+
+/** In this process, one after another. */
 export function benchHotPath(rounds = ROUNDS): HotPathResult {
-  // Warm up every variant, then interleave rounds so drift hits all alike.
-  hotPathRound();
-  const rows = Array.from({ length: rounds }, hotPathRound);
+  return resultOf(hotPathRounds(rounds));
+}
+
+/** Rounds from `forks` fresh processes, one after another (see FORKS). */
+export function benchHotPathForked(forks = FORKS, rounds = ROUNDS_PER_FORK): HotPathResult & { readonly forks: number; readonly rounds: number } {
+  const rows: Round[] = [];
+  for (let f = 0; f < forks; f++) {
+    const child = spawnSync(process.execPath, ['--expose-gc', __filename, '--rounds-json', String(rounds)], { encoding: 'utf8' });
+    if (child.status !== 0) throw new Error(`hot path: fork ${f} failed (${child.status ?? child.signal}): ${child.stderr}`);
+    rows.push(...(JSON.parse(child.stdout) as Round[]));
+  }
+  return { ...resultOf(rows), forks, rounds: rows.length };
+}
+
+function resultOf(rows: readonly Round[]): HotPathResult {
   return {
     record: spreadOf(rows.map((r) => r.off)),
     recordDegraded: spreadOf(rows.map((r) => r.over)),
@@ -245,6 +289,11 @@ const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFracti
 const range = (s: Spread, digits: number, unit = '') => `${fmt(s.median, digits)}${unit} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`;
 
 function main(): void {
+  const asked = process.argv.indexOf('--rounds-json');
+  if (asked >= 0) {
+    process.stdout.write(JSON.stringify(hotPathRounds(Number(process.argv[asked + 1]))));
+    return;
+  }
   console.log(`node ${process.version}, ${process.platform}/${process.arch}; median (min–max) of ${ROUNDS} rounds, each the median of ${BLOCKS} blocks of ${fmt(BLOCK)} calls`);
   const r = benchHotPath();
   console.log(`loop without tracker             ${range(r.baseline, 1, ' ns')}`);

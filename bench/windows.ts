@@ -7,7 +7,9 @@
  * window's own provider one. Then the leading window is killed (SIGKILL, as a
  * crashed extension host) and closed (SIGTERM, as a closed window), and the
  * time until another window leads is printed, with the probes the shared
- * providers got in the intervals around it.
+ * providers got in the intervals around it. Last, the leader is stopped
+ * (SIGSTOP, as a debugger pauses an extension host): the others must notice
+ * its silence and probe on their own, and follow it again once it runs.
  */
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -22,6 +24,8 @@ const INTERVAL_S = 5;
 const COUNTED_INTERVALS = 3;
 const SHARED = ['shared-a', 'shared-b', 'shared-c'];
 const TAKEOVER_TARGET_MS = 2_000;
+/** A stopped leader is known only by its silence: 5 s of it (src/net/peers.ts), then the next beat. */
+const STOPPED_TARGET_MS = 7_000;
 
 interface Window {
   readonly child: ChildProcess;
@@ -129,6 +133,33 @@ export async function benchWindows(): Promise<boolean> {
         `takeover after the leader's ${signal === 'SIGKILL' ? 'extension host is killed (SIGKILL)' : 'window closes (SIGTERM)'}: time / new leaders / probes per interval after`,
         `${tookOver ? ms.toFixed(1) : '—'} ms / ${leaders} / ${shared.map((x) => x.toFixed(2)).join(', ')}`,
         `≤ ${TAKEOVER_TARGET_MS} ms, 1, 1: ${verdict(good)}`,
+      ]);
+      await close([...rest, leader]);
+    }
+
+    {
+      // A leader paused in a debugger (SIGSTOP): its socket stays open, so only its silence tells.
+      const windows = Array.from({ length: 3 }, (_, i) => open(fleet, path, `own-stop-${i}`));
+      await waitFor(() => windows.every((w) => w.role === 'leader' || w.role === 'follower'), 5_000);
+      await sleep(INTERVAL_S * 1000 + 2_500);
+      const leader = windows.find((w) => w.role === 'leader')!;
+      const rest = windows.filter((w) => w !== leader);
+      const stoppedAt = performance.now();
+      leader.child.kill('SIGSTOP');
+      const alone = await waitFor(() => rest.every((w) => w.role === 'alone'), 15_000);
+      const aloneMs = Math.max(...rest.map((w) => w.roleAt)) - stoppedAt;
+      const counts = await count(fleet, SHARED, COUNTED_INTERVALS);
+      const shared = SHARED.map((p) => counts.get(p)! / COUNTED_INTERVALS);
+      const continuedAt = performance.now();
+      leader.child.kill('SIGCONT');
+      const back = await waitFor(() => rest.every((w) => w.role === 'follower'), 45_000);
+      const backMs = Math.max(...rest.map((w) => w.roleAt)) - continuedAt;
+      const good = alone && aloneMs <= STOPPED_TARGET_MS && shared.every((x) => x >= 1) && back;
+      ok &&= good;
+      rows.push([
+        "the leader's extension host is stopped (SIGSTOP, as a debugger pauses it): until the others probe alone / probes per interval meanwhile / until they follow again after SIGCONT",
+        `${alone ? (aloneMs / 1000).toFixed(1) : '—'} s / ${shared.map((x) => x.toFixed(2)).join(', ')} / ${back ? (backMs / 1000).toFixed(1) : '—'} s`,
+        `≤ ${STOPPED_TARGET_MS / 1000} s, ≥ 1, ≤ 45 s: ${verdict(good)}`,
       ]);
       await close([...rest, leader]);
     }
