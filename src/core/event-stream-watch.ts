@@ -9,6 +9,7 @@
  * one line, so a long stream costs a scan of its bytes and no memory; the
  * bytes themselves pass on untouched and are never kept.
  */
+import { kindOfStatus } from './classify';
 import type { OutcomeKind } from './outcome';
 import { sanitizeMessage } from './sanitize';
 
@@ -184,31 +185,38 @@ function fieldOf(line: string): { name: string; value: string } | undefined {
 
 /**
  * The kind and message of an in-stream error, from whatever JSON it carries.
- * The message is a server's text, which may quote the caller's key: key-like
+ * Providers name the error in different fields: Anthropic its `type`, OpenAI
+ * its `type` and `code` (`"type":"requests","code":"rate_limit_exceeded"`),
+ * Gemini its `status` and an HTTP `code`; each is read for the kind. The
+ * message is a server's text, which may quote the caller's key: key-like
  * strings are taken out.
  */
 function describe(data: string): StreamError {
   let type = '';
   let message = '';
+  let kind: OutcomeKind = 'server';
   try {
     const parsed = JSON.parse(data) as { error?: unknown };
     const error = parsed.error;
     if (typeof error === 'string') message = error;
     else if (error !== null && typeof error === 'object') {
-      const e = error as { type?: unknown; code?: unknown; message?: unknown };
-      type = typeof e.type === 'string' ? e.type : typeof e.code === 'string' ? e.code : '';
+      const e = error as { type?: unknown; code?: unknown; status?: unknown; message?: unknown };
+      const names = [e.type, e.code, e.status].filter((n): n is string => typeof n === 'string');
+      type = names[0] ?? '';
       message = typeof e.message === 'string' ? e.message : '';
+      kind = kindOfErrorType(names.join(' '), typeof e.code === 'number' ? e.code : undefined);
     }
   } catch {
     // Cut off at MAX_LINE, or not JSON: still an error event.
   }
   const text = sanitizeMessage([type, message].filter((s) => s !== '').join(': '), Infinity) || 'error event in the stream';
-  return { kind: kindOfErrorType(type), message: `stream error: ${text.length > 200 ? `${text.slice(0, 200)}…` : text}` };
+  return { kind, message: `stream error: ${text.length > 200 ? `${text.slice(0, 200)}…` : text}` };
 }
 
-function kindOfErrorType(type: string): OutcomeKind {
-  if (/overloaded/i.test(type)) return 'overloaded';
-  if (/rate_limit/i.test(type)) return 'rate_limited';
-  if (/authentication|permission/i.test(type)) return 'auth';
+function kindOfErrorType(names: string, status: number | undefined): OutcomeKind {
+  if (/overloaded|unavailable/i.test(names)) return 'overloaded';
+  if (/rate_limit|resource_exhausted|quota/i.test(names)) return 'rate_limited';
+  if (/authentication|permission|unauthenticated|api_key/i.test(names)) return 'auth';
+  if (status !== undefined && status >= 400 && status < 600) return kindOfStatus(status);
   return 'server';
 }

@@ -23,6 +23,11 @@ const streams: Readonly<Record<string, (auth: string) => string>> = {
   '/echo-key': (auth) => `data: {"error":{"message":"Incorrect API key provided: ${auth.replace(/^Bearer /, '')}","type":"invalid_request_error","code":"invalid_api_key"}}\n\n`,
   '/echo-header': (auth) => `data: {"error":{"message":"bad header Authorization: ${auth}","type":"server_error"}}\n\n`,
   '/quote-other-key': () => `data: {"error":{"message":"key ${SK_KEY} is revoked","type":"server_error"}}\n\n`,
+  // OpenAI: the kind is in `code`, `type` names the limit.
+  '/openai-rate-limit': () => 'data: {"id":"c1"}\n\ndata: {"error":{"message":"Rate limit reached for requests","type":"requests","param":null,"code":"rate_limit_exceeded"}}\n\n',
+  // Gemini (Google APIs): an HTTP code and a status name.
+  '/gemini-exhausted': () => 'data: {"error":{"code":429,"message":"Resource has been exhausted","status":"RESOURCE_EXHAUSTED"}}\n\n',
+  '/gemini-unavailable': () => 'data: {"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}\n\n',
 };
 
 let upstream: http.Server;
@@ -75,5 +80,20 @@ describe('hostile gateway upstreams: an error inside a 200 stream', () => {
     const record = await recordedFor('/quote-other-key');
     assert.doesNotMatch(record.message!, /sk-proj|AbCdEf0123/);
     assert.match(record.message!, /revoked/);
+  });
+
+  it('OpenAI\'s invalid_api_key (in `code`) is auth, not a server failure', async () => {
+    assert.equal((await recordedFor('/echo-key')).kind, 'auth');
+  });
+
+  it('OpenAI\'s rate limit in a stream ("type":"requests","code":"rate_limit_exceeded") is rate_limited', async () => {
+    const record = await recordedFor('/openai-rate-limit');
+    assert.equal(record.kind, 'rate_limited', JSON.stringify(record));
+    assert.match(record.message!, /Rate limit reached/);
+  });
+
+  it('Gemini\'s RESOURCE_EXHAUSTED and UNAVAILABLE in a stream are rate_limited and overloaded', async () => {
+    assert.equal((await recordedFor('/gemini-exhausted')).kind, 'rate_limited');
+    assert.equal((await recordedFor('/gemini-unavailable')).kind, 'overloaded');
   });
 });
