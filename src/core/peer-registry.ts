@@ -35,6 +35,8 @@ export interface PeerRegistryOptions {
  */
 export class PeerRegistry {
   private readonly members = new Map<string, Member>();
+  /** State asked for a window that joined late and not passed on yet: target key → waiting window → the window asked. */
+  private readonly waiting = new Map<string, Map<string, string>>();
   private joined = 0;
   /** When the last focused window lost focus (or the leader started without one); undefined while one has it. */
   private unfocusedSince: number | undefined;
@@ -61,7 +63,7 @@ export class PeerRegistry {
   /** A window's connection closed (or the leader stops): its targets go to others. */
   leave(id: string, now: number): Delivery[] {
     if (!this.members.delete(id)) return [];
-    return [...this.reassign(), ...this.refocus(now)];
+    return [...this.reassign(), ...this.askAgain(id), ...this.refocus(now)];
   }
 
   has(id: string): boolean {
@@ -83,6 +85,7 @@ export class PeerRegistry {
         member.focused = message.focused;
         return this.refocus(now);
       case 'state':
+        this.waiting.get(message.key)?.delete(message.for);
         return this.members.has(message.for) ? [{ to: message.for, message }] : [];
       default:
         return [];
@@ -111,7 +114,33 @@ export class PeerRegistry {
     for (const target of targets) {
       if (!target.fresh) continue;
       const owner = this.ownerOf(target.key);
-      if (owner !== undefined && owner !== member.id) out.push({ to: owner, message: { t: 'state-request', key: target.key, for: member.id } });
+      if (owner === undefined || owner === member.id) continue;
+      out.push({ to: owner, message: { t: 'state-request', key: target.key, for: member.id } });
+      const waiting = this.waiting.get(target.key) ?? new Map<string, string>();
+      this.waiting.set(target.key, waiting.set(member.id, owner));
+    }
+    return out;
+  }
+
+  /**
+   * `gone` left without sending the state it was asked for (closed, killed,
+   * or dropped as stopped): the target's owner now is asked instead, unless
+   * the window waiting probes the target itself now (it probes at once).
+   */
+  private askAgain(gone: string): Delivery[] {
+    const out: Delivery[] = [];
+    for (const [key, waiting] of this.waiting) {
+      for (const [id, asked] of waiting) {
+        if (asked !== gone && this.members.has(id)) continue;
+        const owner = this.members.has(id) ? this.ownerOf(key) : undefined;
+        if (owner === undefined || owner === id) {
+          waiting.delete(id);
+          continue;
+        }
+        waiting.set(id, owner);
+        out.push({ to: owner, message: { t: 'state-request', key, for: id } });
+      }
+      if (waiting.size === 0) this.waiting.delete(key);
     }
     return out;
   }
