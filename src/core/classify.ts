@@ -96,11 +96,20 @@ export function retryAfterMs(headers: Headers, now: number): number | undefined 
 
 const MAX_WAIT_MS = 24 * 3600_000;
 const UNIX_EPOCH_SECONDS_FLOOR = 1e9;
+/**
+ * What a date must look like before `Date.parse` sees it: an HTTP date (each
+ * of its three forms begins with a day name and holds a time) or RFC 3339.
+ * `Date.parse` reads almost anything with a number in it as some date
+ * ("whenever 2030" is 1 January 2030), and a wait read from garbage would
+ * hold probes off for up to a day.
+ */
+const WAIT_DATE = /^(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]{0,6},? .*\b\d{2}:\d{2}:\d{2}\b|\d{4}-\d{2}-\d{2}[t ]\d{2}:\d{2})/i;
 
 /**
  * Reads one wait value: plain seconds ("20", "1.5"), epoch seconds
  * ("1700000000"), a Go-style duration as OpenAI and Groq send ("6m0s",
- * "2m59.56s", "250ms"), or a date (HTTP date or RFC 3339). Past times give 0.
+ * "2m59.56s", "250ms"), or a date (HTTP date or RFC 3339). Past times give 0;
+ * anything else (a signed number, text that merely holds a number) gives undefined.
  */
 export function parseWait(raw: string, now: number): number | undefined {
   const value = raw.trim();
@@ -116,6 +125,7 @@ export function parseWait(raw: string, now: number): number | undefined {
       ms += Number(num) * (unit === 'h' ? 3600_000 : unit === 'm' ? 60_000 : unit === 's' ? 1000 : 1);
     }
   } else {
+    if (!WAIT_DATE.test(value)) return undefined;
     const at = Date.parse(value);
     // Stryker disable next-line ConditionalExpression: a NaN date is refused by the finiteness check below as well
     if (Number.isNaN(at)) return undefined;
