@@ -43,8 +43,13 @@ const HELLO_TIMEOUT_MS = 2_000;
 const MAX_QUEUED_BYTES = 8 << 20;
 /** A stale lock (its holder died while removing a dead socket) is broken after this long. */
 const STALE_LOCK_MS = 2_000;
-/** Election attempts before giving up on the endpoint and probing alone; then try again this much later. */
+/**
+ * Election attempts before giving up on the endpoint and probing alone, and
+ * for at least ELECTION_MS: long enough to break a lock its holder left
+ * (killed while holding it); then try again ALONE_RETRY_MS later.
+ */
 const MAX_ATTEMPTS = 50;
+const ELECTION_MS = 2 * STALE_LOCK_MS;
 const ALONE_RETRY_MS = 30_000;
 /**
  * A busy extension host (another extension's activation, a long collection)
@@ -165,7 +170,9 @@ export class PeerLink {
     } catch (error) {
       return this.standAlone(`cannot use ${path}: ${describe(error)}`);
     }
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const giveUpAt = performance.now() + ELECTION_MS;
+    let attempt = 0;
+    for (; attempt < MAX_ATTEMPTS || performance.now() < giveUpAt; attempt++) {
       if (this.closed) return;
       const reached = await tryConnect(path);
       if (this.closed) {
@@ -189,7 +196,7 @@ export class PeerLink {
       }
       await delay(10 + Math.random() * 40);
     }
-    this.standAlone(`no leader answered on ${path} after ${MAX_ATTEMPTS} tries`);
+    this.standAlone(`no leader answered on ${path} after ${attempt} tries`);
   }
 
   private standAlone(reason: string): void {

@@ -363,3 +363,19 @@ describe('peer link, real processes: idle across a takeover', () => {
     await Promise.all([a, b].map((w) => w.link.close()));
   });
 });
+
+describe('peer link: a lock left behind', () => {
+  it('a window that starts just after another was killed while it held the election lock leads (it does not give up and probe alone for 30 s)', async () => {
+    const path = freshPath();
+    mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
+    // What a window killed in the few milliseconds it holds the lock leaves.
+    mkdirSync(`${path}.lock`);
+    const a = window('a', path, [target(K)]);
+    await a.link.start();
+    assert.deepEqual(a.link.role, { kind: 'leader' }, a.warnings.join('\n'));
+    const b = window('b', path, [target(K)]);
+    await b.link.start();
+    await until('b follows a', () => settled(b.link.role));
+    await Promise.all([a, b].map((w) => w.link.close()));
+  });
+});
