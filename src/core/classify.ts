@@ -226,6 +226,8 @@ const MALFORMED_TEXT: Readonly<Record<string, string>> = {
   UND_ERR_HEADERS_OVERFLOW: 'response headers too large',
   UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'response body does not match its Content-Length',
   UND_ERR_RES_EXCEEDED_MAX_SIZE: 'response too large',
+  // Undici's parser passes a three-digit status below 100 ("HTTP/1.1 000"), then an assertion refuses it.
+  ERR_ASSERTION: 'malformed HTTP response',
 };
 
 /** What undici's SocketError says when the server sent a response nobody asked for (an early or 1xx one). */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { verdictOf } from '../../../src/core/traffic';
@@ -95,5 +96,29 @@ describe('hostile gateway upstreams: an error inside a 200 stream', () => {
   it('Gemini\'s RESOURCE_EXHAUSTED and UNAVAILABLE in a stream are rate_limited and overloaded', async () => {
     assert.equal((await recordedFor('/gemini-exhausted')).kind, 'rate_limited');
     assert.equal((await recordedFor('/gemini-unavailable')).kind, 'overloaded');
+  });
+});
+
+describe('hostile gateway upstreams: a status line below 100', () => {
+  it('is a malformed answer (bad_response) with a 502 to the client, not a network failure', async () => {
+    const raw = net.createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.once('data', () => socket.end('HTTP/1.1 000 Odd\r\nContent-Length: 0\r\n\r\n'));
+    });
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    const target: GatewayTarget = { id: 'raw', baseUrl: `http://127.0.0.1:${(raw.address() as AddressInfo).port}`, label: 'raw', style: 'openai' };
+    const rawEnds: CallEnd[] = [];
+    const rawGateway = await LocalGateway.start({ port: 0, policy: { targets: () => new Map([['raw', target]]), begin: () => ({ call: { finish: (end) => rawEnds.push(end) } }) } });
+    try {
+      const res = await fetch(`${rawGateway.url}/raw/v1/models`);
+      await res.text();
+      assert.equal(res.status, 502);
+      assert.equal(rawEnds.length, 1);
+      const verdict = verdictOf(rawEnds[0]!, Date.now());
+      assert.ok('record' in verdict && verdict.record.kind === 'bad_response', JSON.stringify(verdict));
+    } finally {
+      await rawGateway.close();
+      await new Promise((resolve) => raw.close(resolve));
+    }
   });
 });

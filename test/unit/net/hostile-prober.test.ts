@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { ProbeSpec } from '../../../src/core/provider';
@@ -65,5 +66,30 @@ describe('hostile Retry-After values on a probe', () => {
     assert.ok((await waitOf(429, asctime))! > 0, asctime);
     assert.equal(await waitOf(429, 'Wed, 21 Oct 2015 07:28:00 GMT'), 0);
     assert.equal(await waitOf(429, '99999999999999999999'), 24 * 3_600_000);
+  });
+});
+
+describe('hostile status lines', () => {
+  let raw: net.Server;
+  let rawUrl: string;
+  before(async () => {
+    raw = net.createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.once('data', (request) => {
+        const status = /^GET \/(\d+)/.exec(request.toString('latin1'))?.[1] ?? '000';
+        socket.end(`HTTP/1.1 ${status} Odd\r\nContent-Length: 0\r\n\r\n`);
+      });
+    });
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    rawUrl = `http://127.0.0.1:${(raw.address() as AddressInfo).port}`;
+  });
+  after(() => new Promise((resolve) => raw.close(resolve)));
+
+  it('a status below 100 ("HTTP/1.1 000", "099") is a malformed answer, not a network failure', async () => {
+    for (const status of ['000', '099']) {
+      const result = await prober.probe({ spec: { ...spec(200, ''), url: `${rawUrl}/${status}` }, timeoutMs: 2_000 });
+      assert.equal(result.kind, 'bad_response', `${status}: ${JSON.stringify(result)}`);
+      assert.match(result.message!, /malformed HTTP response/);
+    }
   });
 });
