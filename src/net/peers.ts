@@ -73,7 +73,13 @@ type LinkState =
       idleTimer: NodeJS.Timeout | undefined;
     }
   | { readonly kind: 'follower'; readonly socket: Socket; readonly leader: string }
-  | { readonly kind: 'alone'; readonly reason: string; readonly retry: NodeJS.Timeout }
+  | {
+      readonly kind: 'alone';
+      readonly reason: string;
+      readonly retry: NodeJS.Timeout;
+      /** The connection of a leader that went silent, kept open: it closes when that window dies, and speaks once it runs again. */
+      readonly silent?: Socket;
+    }
   | { readonly kind: 'closed' };
 
 /**
@@ -149,6 +155,7 @@ export class PeerLink {
       s.socket.destroy();
     } else if (s.kind === 'alone') {
       clearTimeout(s.retry);
+      s.silent?.destroy();
     }
     await this.electing?.catch(() => undefined);
   }
@@ -199,12 +206,24 @@ export class PeerLink {
     this.standAlone(`no leader answered on ${path} after ${attempt} tries`);
   }
 
-  private standAlone(reason: string): void {
-    if (this.closed) return;
+  private standAlone(reason: string, silent?: Socket): void {
+    if (this.closed) {
+      silent?.destroy();
+      return;
+    }
     this.options.log.warn(`several windows: ${reason}; this window probes its providers itself`);
-    const retry = setTimeout(() => void this.start(), this.options.aloneRetryMs ?? ALONE_RETRY_MS);
+    const retry = setTimeout(() => this.lookAgain(), this.options.aloneRetryMs ?? ALONE_RETRY_MS);
     retry.unref();
-    this.setState({ kind: 'alone', reason, retry });
+    this.setState({ kind: 'alone', reason, retry, silent });
+  }
+
+  /** Standing alone: looks for the others now (at the retry, or once the silent leader's connection closes or speaks). */
+  private lookAgain(): void {
+    const s = this.state;
+    if (s.kind !== 'alone') return;
+    clearTimeout(s.retry);
+    s.silent?.destroy();
+    void this.start();
   }
 
   private lead(server: Server, early: readonly Socket[]): void {
@@ -336,17 +355,20 @@ export class PeerLink {
       if (this.state !== state) return;
       const what = state.leader === '' ? 'the leading window did not answer' : 'the leading window stopped answering';
       this.state = { kind: 'electing' };
-      socket.destroy();
-      this.standAlone(`${what} for ${seconds(silence)} (its extension host is paused or stopped)`);
+      this.standAlone(`${what} for ${seconds(silence)} (its extension host is paused or stopped)`, socket);
     });
     socket.setNoDelay(true);
     socket.on('error', () => undefined);
+    // Alone after the leader went silent: it died (closed), or runs again (speaks); either way, look now.
+    const silent = () => this.state.kind === 'alone' && this.state.silent === socket;
     socket.on('close', () => {
+      if (silent()) return this.lookAgain();
       if (this.state !== state) return;
       log.info('several windows: the leading window went away; electing another');
       void this.start();
     });
     socket.on('data', (chunk: Buffer) => {
+      if (silent()) return this.lookAgain();
       let messages: PeerMessage[];
       try {
         messages = decoder.push(chunk);

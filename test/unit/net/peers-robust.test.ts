@@ -379,3 +379,47 @@ describe('peer link: a lock left behind', () => {
     await Promise.all([a, b].map((w) => w.link.close()));
   });
 });
+
+describe('peer link, real processes: a leader that stopped answering', () => {
+  // The retry after standing alone is far off: what brings the follower back is the leader itself.
+  const timing = { heartbeatMs: 100, silentMs: 600, aloneRetryMs: 60_000 };
+
+  it('killed while stopped: its follower leads within 2 s of the kill, not at its next look', async () => {
+    const path = freshPath();
+    const l = child('l', path, [target(K)], timing);
+    await until('l leads', () => l.role()?.kind === 'leader', 10_000);
+    const a = window('a', path, [target(K)], timing);
+    await a.link.start();
+    await until('a follows', () => settled(a.link.role));
+    l.process.kill('SIGSTOP');
+    await until('a stands alone', () => a.link.role.kind === 'alone', 3_000);
+    const killed = performance.now();
+    l.process.kill('SIGKILL');
+    await until('a leads', () => a.link.role.kind === 'leader', 2_000);
+    console.log(`a led ${(performance.now() - killed).toFixed(0)} ms after its stopped leader was killed`);
+    await until('a owns K', () => a.owned()?.join() === K);
+    await a.link.close();
+  });
+
+  it('running again: its follower follows it again at once, not at its next look', async () => {
+    const path = freshPath();
+    const l = child('l', path, [target(K)], timing);
+    await until('l leads', () => l.role()?.kind === 'leader', 10_000);
+    const a = window('a', path, [target(K), target(J)], timing);
+    await a.link.start();
+    await until('a owns J', () => a.owned()?.join() === J);
+    l.process.kill('SIGSTOP');
+    await until('a stands alone', () => a.link.role.kind === 'alone', 3_000);
+    const resumed = performance.now();
+    l.process.kill('SIGCONT');
+    await until('a follows l again', () => a.link.role.kind === 'follower' && settled(a.link.role), 2_000);
+    await until('a is told its share again', () => a.messages.filter((m) => m.t === 'owned').length >= 2 && a.owned()?.join() === J, 2_000);
+    console.log(`a followed again ${(performance.now() - resumed).toFixed(0)} ms after its leader ran again`);
+    // And it stays: the old connection is not left open.
+    await sleep(1_000);
+    assert.deepEqual(a.link.role, { kind: 'follower', leader: 'l' });
+    await a.link.close();
+    l.command({ cmd: 'close' });
+    assert.ok(await exitsWithin(l, 3_000));
+  });
+});
