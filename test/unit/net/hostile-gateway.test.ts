@@ -28,6 +28,8 @@ const streams: Readonly<Record<string, (auth: string) => string>> = {
   '/openai-rate-limit': () => 'data: {"id":"c1"}\n\ndata: {"error":{"message":"Rate limit reached for requests","type":"requests","param":null,"code":"rate_limit_exceeded"}}\n\n',
   // Gemini (Google APIs): an HTTP code and a status name.
   '/gemini-exhausted': () => 'data: {"error":{"code":429,"message":"Resource has been exhausted","status":"RESOURCE_EXHAUSTED"}}\n\n',
+  // Only an HTTP status as its code.
+  '/code-only': () => 'data: {"error":{"code":401,"message":"Request had invalid authentication credentials."}}\n\n',
   '/gemini-unavailable': () => 'data: {"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}\n\n',
 };
 
@@ -96,6 +98,10 @@ describe('hostile gateway upstreams: an error inside a 200 stream', () => {
   it('Gemini\'s RESOURCE_EXHAUSTED and UNAVAILABLE in a stream are rate_limited and overloaded', async () => {
     assert.equal((await recordedFor('/gemini-exhausted')).kind, 'rate_limited');
     assert.equal((await recordedFor('/gemini-unavailable')).kind, 'overloaded');
+  });
+
+  it('an error whose only kind is an HTTP status in `code` reads as that status would (401: auth)', async () => {
+    assert.equal((await recordedFor('/code-only')).kind, 'auth');
   });
 });
 
