@@ -246,9 +246,13 @@ export class PeerLink {
     const decoder = new FrameDecoder();
     let member: string | undefined;
     let alive: { heard(): void } | undefined;
+    // Checked after input already pending is read (as in `heartbeat`): a window busy since it accepted did not miss the hello.
     const hello = setTimeout(() => {
-      log.warn('several windows: a connection said nothing; closed');
-      socket.destroy();
+      setImmediate(() => {
+        if (member !== undefined || socket.destroyed) return;
+        log.warn('several windows: a connection said nothing; closed');
+        socket.destroy();
+      });
     }, HELLO_TIMEOUT_MS);
     state.sockets.add(socket);
     socket.setNoDelay(true);

@@ -111,6 +111,19 @@ const CHILD = `
       else if (c.cmd === 'targets') link.setTargets(c.targets);
       else if (c.cmd === 'send') link.send(c.message);
       else if (c.cmd === 'block') { const end = Date.now() + c.ms; while (Date.now() < end); out({ unblocked: true }); }
+      else if (c.cmd === 'busy-after-next-connection') {
+        // Busy right after accepting a window, before reading what it sent (another extension's activation).
+        const emit = require('net').Server.prototype.emit;
+        require('net').Server.prototype.emit = function (event, ...args) {
+          const result = emit.call(this, event, ...args);
+          if (event === 'connection') {
+            require('net').Server.prototype.emit = emit;
+            setImmediate(() => { const end = Date.now() + c.ms; while (Date.now() < end); out({ unblocked: true }); });
+          }
+          return result;
+        };
+        out({ armed: true });
+      }
     }
   });
   if (options.start) link.start();
@@ -418,6 +431,26 @@ describe('peer link, real processes: a leader that stopped answering', () => {
     // And it stays: the old connection is not left open.
     await sleep(1_000);
     assert.deepEqual(a.link.role, { kind: 'follower', leader: 'l' });
+    await a.link.close();
+    l.command({ cmd: 'close' });
+    assert.ok(await exitsWithin(l, 3_000));
+  });
+});
+
+describe('peer link, real processes: a leader busy just after a window connects', () => {
+  it('reads the hello that arrived meanwhile instead of closing the connection as silent', async () => {
+    const path = freshPath();
+    const l = child('l', path, [target(K)]);
+    await until('l leads', () => l.role()?.kind === 'leader', 10_000);
+    l.command({ cmd: 'busy-after-next-connection', ms: 2_500 });
+    await until('armed', () => l.lines.some((x) => x.armed), 5_000);
+    const a = window('a', path, [target(K)]);
+    await a.link.start();
+    await until('l was busy', () => l.lines.some((x) => x.unblocked), 10_000);
+    await until('a follows l', () => settled(a.link.role), 3_000);
+    await sleep(200);
+    assert.deepEqual(l.warnings, []);
+    assert.deepEqual(a.roles.map((r) => r.kind), ['electing', 'follower'], 'a was not dropped and did not elect again');
     await a.link.close();
     l.command({ cmd: 'close' });
     assert.ok(await exitsWithin(l, 3_000));
