@@ -11,7 +11,8 @@ import type { OutcomeKind } from './outcome';
  * Keys never travel: a target is named by a hash of what is probed and of
  * where its key is kept (see target-identity.ts), never by the key.
  */
-export const PROTOCOL_VERSION = 1;
+/** 2: beats (`ping`); a window of version 1 would take one for a broken protocol. */
+export const PROTOCOL_VERSION = 2;
 
 /** A frame longer than this is refused: a window's whole target list fits many times over. */
 export const MAX_FRAME_BYTES = 1 << 20;

@@ -481,8 +481,8 @@ describe('peer link: versions', () => {
     assert.equal(other.received.length, 1);
     const bye = other.received[0]!;
     assert.equal(bye.t, 'bye');
-    assert.match((bye as { reason: string }).reason, /version 2 is not spoken here \(1\)/);
-    assert.ok(l.warnings.some((m) => m.includes('protocol version 2')), l.warnings.join('\n'));
+    assert.match((bye as { reason: string }).reason, new RegExp(`version ${PROTOCOL_VERSION + 1} is not spoken here \\(${PROTOCOL_VERSION}\\)`));
+    assert.ok(l.warnings.some((m) => m.includes(`protocol version ${PROTOCOL_VERSION + 1}`)), l.warnings.join('\n'));
     const a = await joined(window('a', path));
     assert.deepEqual(a.link.role, { kind: 'follower', leader: 'l' });
     await Promise.all([l, a].map((w) => w.link.close()));
