@@ -41,6 +41,8 @@ export class EventStreamWatch {
   private skipping = false;
   /** The last `event:` field, until the blank line that ends the event. */
   private event = '';
+  /** The last chunk ended with a CR: an LF that begins the next one is the rest of that CRLF. */
+  private afterCR = false;
   private found: StreamError | undefined;
   private readonly decoder = new TextDecoder();
 
@@ -51,8 +53,17 @@ export class EventStreamWatch {
 
   push(chunk: Uint8Array): void {
     let start = 0;
+    if (this.afterCR && chunk.length > 0) {
+      this.afterCR = false;
+      if (chunk[0] === LF) start = 1;
+    }
+    // A line ends at CRLF, LF or CR, as the event stream format allows. The next of each is looked for once per chunk, not once per line.
+    let lf = chunk.indexOf(LF, start);
+    let cr = chunk.indexOf(CR, start);
     while (!this.found) {
-      const nl = chunk.indexOf(LF, start);
+      if (lf >= 0 && lf < start) lf = chunk.indexOf(LF, start);
+      if (cr >= 0 && cr < start) cr = chunk.indexOf(CR, start);
+      const nl = cr < 0 ? lf : lf < 0 ? cr : Math.min(lf, cr);
       if (nl < 0) {
         this.partial(chunk, start);
         return;
@@ -66,7 +77,12 @@ export class EventStreamWatch {
         const end = Math.min(nl, start + MAX_LINE);
         if (this.look(chunk, start, end, true) === 'read') this.line(this.decoder.decode(chunk.subarray(start, end)));
       }
-      start = nl + 1;
+      if (nl !== cr) start = nl + 1;
+      else if (nl + 1 < chunk.length) start = chunk[nl + 1] === LF ? nl + 2 : nl + 1;
+      else {
+        this.afterCR = true;
+        start = nl + 1;
+      }
     }
   }
 
@@ -96,8 +112,8 @@ export class EventStreamWatch {
     const undecided = whole ? 'skip' : 'more';
     if (start === end) return whole ? 'read' : 'more';
     const first = bytes[start]!;
-    // `event:` (rare and short), or a line that may be blank once its CR goes.
-    if (first === 0x65 || first === CR) return 'read';
+    // `event:`, rare and short.
+    if (first === 0x65) return 'read';
     if (first !== 0x64) return 'skip';
     let i = start;
     for (const b of DATA) {
@@ -135,8 +151,8 @@ export class EventStreamWatch {
     this.line(line);
   }
 
-  private line(text: string): void {
-    const line = text.charCodeAt(text.length - 1) === CR ? text.slice(0, -1) : text;
+  /** One line, without its end (CRLF, LF or CR). */
+  private line(line: string): void {
     if (line === '') {
       this.endEvent();
       return;
@@ -161,7 +177,7 @@ const DATA = [0x64, 0x61, 0x74, 0x61, 0x3a];
 /** `"error"` */
 const ERROR_KEY = [0x22, 0x65, 0x72, 0x72, 0x6f, 0x72, 0x22];
 
-/** Space, tab, CR, vertical tab, form feed: what `\s` matches below 0x80, but for LF, which ends a line. */
+/** Space, tab, vertical tab, form feed (and CR and LF, which end a line before this sees them): what `\s` matches below 0x80. */
 function isAsciiSpace(b: number): boolean {
   return b === 0x20 || (b >= 0x09 && b <= 0x0d);
 }

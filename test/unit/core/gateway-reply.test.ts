@@ -107,6 +107,17 @@ describe('event stream watch', () => {
     assert.equal(watch('data: {"error": {"code": "authentication_error"}}\n').error?.kind, 'auth');
   });
 
+  it('CR-only line ends (the format allows them) hide no error, and a CRLF cut between its CR and LF is one line end', () => {
+    const anthropic = 'event: ping\rdata: {"type":"ping"}\r\revent: error\rdata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\r\r';
+    assert.deepEqual(watch(anthropic).error, { kind: 'overloaded', message: 'stream error: overloaded_error: Overloaded' });
+    const openai = 'data: {"choices":[{"delta":{"content":"hi"}}]}\r\rdata: {"error":{"type":"server_error","message":"boom"}}\r\r';
+    assert.deepEqual(watch(openai).error, { kind: 'server', message: 'stream error: server_error: boom' });
+    assert.equal(watch('data: {"choices":[]}\r\rdata: [DONE]\r\r').error, undefined);
+    // Were the LF read as a line of its own, it would end the event before its data: an error without its message.
+    const split = watch('event: error\r', '\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\r\n\r\n');
+    assert.deepEqual(split.error, { kind: 'overloaded', message: 'stream error: overloaded_error: Overloaded' });
+  });
+
   it('an error event with no data, or data that is not JSON, is still an error', () => {
     const bare = watch('event: error\n\n');
     assert.deepEqual(bare.error, { kind: 'server', message: 'stream error: error event in the stream' });
@@ -155,6 +166,9 @@ describe('event stream watch: a line read where it lies is read as a line pieced
     `data: {${' '.repeat(5_000)}"error":{"message":"too far"}}\n`,
     `data: {"error":{"message":"${'x'.repeat(5_000)}"}}\n`,
     'data: {"error":{"message":"überlastet"}}\n',
+    'event: ping\rdata: {}\r\revent: error\rdata: {"type":"error","error":{"type":"api_error","message":"cr"}}\r\r',
+    'event: error\r\ndata: {"error":{"message":"crlf"}}\r\n\r\n',
+    'data: {"x":1}\r\r\n\ndata: {"error":{"message":"mixed"}}\r',
   ];
 
   it('whole, then byte by byte: the same error or none, before and after the end', () => {
