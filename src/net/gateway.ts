@@ -171,7 +171,7 @@ export class LocalGateway {
       origin: route.origin,
       path: upstreamPath(route, decision.url),
       method: method as Dispatcher.HttpMethod,
-      headers: forwardedHeaders(headers, begun.call.headers),
+      headers: forwardedHeaders(headers, begun.call.headers, method !== 'GET' && method !== 'HEAD'),
       body: null,
       headersTimeout: UPSTREAM_TIMEOUT_MS,
       bodyTimeout: UPSTREAM_TIMEOUT_MS,
@@ -245,15 +245,24 @@ function upstreamPath(upstream: Upstream, url: string): string {
   return path.charCodeAt(0) === 0x2f ? path : `/${path}`;
 }
 
-/** The client's headers as undici takes them (name, value, name, value…), without the hop-by-hop ones. */
-function forwardedHeaders(incoming: IncomingMessage['headers'], extra: Readonly<Record<string, string>> | undefined): string[] {
+/**
+ * The client's headers as undici takes them (name, value, name, value…),
+ * without the hop-by-hop ones. With `uncompressed`, an Accept-Encoding the
+ * client sent becomes `identity`: a call that may answer with an event stream
+ * (any POST) is asked for it uncompressed, so the error event a provider puts
+ * inside a 200 stream can be read on its way (compressed, it could not be
+ * without decompressing every stream). An LLM's answer compresses poorly in
+ * small flushed chunks, and the last hop is loopback.
+ */
+function forwardedHeaders(incoming: IncomingMessage['headers'], extra: Readonly<Record<string, string>> | undefined, uncompressed: boolean): string[] {
   const out: string[] = [];
   // An empty value removes the client's header (the gateway token the gateway replaced).
   const replaced = extra === undefined ? undefined : new Set(Object.keys(extra).map((name) => name.toLowerCase()));
   for (const name in incoming) {
     const value = incoming[name];
     if (value === undefined || HOP_BY_HOP.has(name) || replaced?.has(name)) continue;
-    if (typeof value === 'string') out.push(name, value);
+    if (uncompressed && name === 'accept-encoding') out.push(name, 'identity');
+    else if (typeof value === 'string') out.push(name, value);
     else for (const v of value) out.push(name, v);
   }
   if (extra) {
