@@ -431,7 +431,8 @@ export class Runtime implements Disposable {
     this.peers.dispose();
     await Promise.all([this.gateway.stop(), this.probing.stop(), this.link?.close()]);
     await this.history?.stop();
-    await this.store.close();
+    // Deactivated before the saved state was restored (a reload during start-up): it stays as it was.
+    if (this.started) await this.store.close();
     this.viewModel.dispose();
     for (const s of this.subscriptions) s.dispose();
     this.transitionEmitter.dispose();
@@ -494,14 +495,15 @@ export class Runtime implements Disposable {
    */
   private commanded(id: string | undefined): void {
     this.touched(id);
-    void this.store.flush();
+    if (this.started) void this.store.flush();
   }
 
   /** A provider's state changed: refresh its row, save soon, and re-arm the due timer. */
   private touched(id: string | undefined): void {
     if (this.disposed) return;
     this.viewModel.changed(id);
-    this.store.changed();
+    // Until the first configuration restores the saved state, the tracker is empty: saving it would wipe that state.
+    if (this.started) this.store.changed();
     this.dueTimer.arm();
   }
 
