@@ -6,7 +6,7 @@ import { INTERVAL_SECONDS, TIMEOUT_MS } from './settings-global';
 import type { ProbeSettings } from './settings-global';
 import { displayText } from './markdown';
 import { REDACTED, sanitizeMessage } from './sanitize';
-import { UNKNOWN_KEY_LIKE, formatDiagnostic, inRange, isRecord, looksLikeKey, own, rangeText, segment } from './settings-ranges';
+import { UNKNOWN_KEY_LIKE, formatDiagnostic, inRange, isRecord, looksLikeKey, looksLikeKeyNotVariable, own, rangeText, segment } from './settings-ranges';
 import type { Range, Report } from './settings-ranges';
 
 /*
@@ -255,6 +255,10 @@ class ProviderReader {
 
   private readApiKeyEnv(raw: unknown): string | undefined {
     if (raw === undefined || raw === '') return undefined;
+    if (typeof raw === 'string' && looksLikeKeyNotVariable(raw)) {
+      this.error('.apiKeyEnv', `looks like a key (not shown), not the name of an environment variable; ${SET_API_KEY}`);
+      return undefined;
+    }
     if (typeof raw === 'string' && ENV_NAME.test(raw)) return raw;
     this.error('.apiKeyEnv', 'must be an environment variable name: letters, digits and "_", not starting with a digit');
     return undefined;

@@ -164,3 +164,15 @@ export function looksLikeKey(name: string): boolean {
   if (name.length >= 16 && (name.match(/\d/g)?.length ?? 0) >= 3) return true;
   return sanitizeMessage(name, 1000).includes(REDACTED);
 }
+
+/**
+ * Whether a value given as an environment variable's name is rather a key:
+ * the name is logged and shown, so such a value never is. Names are read
+ * more leniently than property names, since `AZURE_KEY_2025_PROD_1` is a
+ * fine variable: a known key prefix, or 20+ characters with digits and
+ * lower-case letters (variable names are upper case by convention, keys
+ * are mixed).
+ */
+export function looksLikeKeyNotVariable(name: string): boolean {
+  return KEY_PREFIX.test(name) || (name.length >= 20 && /\d/.test(name) && /[a-z]/.test(name));
+}
