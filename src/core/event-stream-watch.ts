@@ -3,7 +3,8 @@
  * the error a provider reports inside a stream that began with 200: OpenAI
  * style `data: {"error": {...}}`, Anthropic style `event: error` followed by
  * `data: {"type":"error","error":{"type":"overloaded_error",...}}`. Such a
- * stream is a failed call, not a success.
+ * stream is a failed call, not a success. Newline-delimited JSON, as Ollama
+ * streams, is watched the same way for a line `{"error": ...}`.
  *
  * It looks at the start of each line only and keeps at most MAX_LINE bytes of
  * one line, so a long stream costs a scan of its bytes and no memory; the
@@ -45,6 +46,9 @@ export class EventStreamWatch {
   private afterCR = false;
   private found: StreamError | undefined;
   private readonly decoder = new TextDecoder();
+
+  /** `ndjson`: one JSON value a line (Ollama), no `event:` or `data:` fields. */
+  constructor(private readonly format: 'sse' | 'ndjson' = 'sse') {}
 
   /** The first error seen, if any. */
   get error(): StreamError | undefined {
@@ -111,6 +115,7 @@ export class EventStreamWatch {
   private look(bytes: Uint8Array, start: number, end: number, whole: boolean): Look {
     const undecided = whole ? 'skip' : 'more';
     if (start === end) return whole ? 'read' : 'more';
+    if (this.format === 'ndjson') return lookJson(bytes, start, end, undecided);
     const first = bytes[start]!;
     // `event:`, rare and short.
     if (first === 0x65) return 'read';
@@ -122,17 +127,7 @@ export class EventStreamWatch {
     }
     if (this.event === 'error') return 'read';
     if (i < end && bytes[i] === 0x20) i++;
-    if (i === end) return undecided;
-    if (bytes[i++] !== 0x7b) return 'skip';
-    while (i < end && isAsciiSpace(bytes[i]!)) i++;
-    if (i === end) return undecided;
-    // Beyond ASCII may be a space to the decoder: let it decide.
-    if (bytes[i]! >= 0x80) return 'read';
-    for (const b of ERROR_KEY) {
-      if (i === end) return undecided;
-      if (bytes[i++] !== b) return 'skip';
-    }
-    return 'read';
+    return lookJson(bytes, i, end, undecided);
   }
 
   private append(bytes: Uint8Array): void {
@@ -153,6 +148,10 @@ export class EventStreamWatch {
 
   /** One line, without its end (CRLF, LF or CR). */
   private line(line: string): void {
+    if (this.format === 'ndjson') {
+      if (ERROR_OBJECT.test(line)) this.found = describe(line);
+      return;
+    }
     if (line === '') {
       this.endEvent();
       return;
@@ -163,7 +162,7 @@ export class EventStreamWatch {
       this.event = field.value;
       return;
     }
-    if (field.name === 'data' && (this.event === 'error' || /^\{\s*"error"\s*:/.test(field.value))) this.found = describe(field.value);
+    if (field.name === 'data' && (this.event === 'error' || ERROR_OBJECT.test(field.value))) this.found = describe(field.value);
   }
 
   private endEvent(): void {
@@ -171,6 +170,29 @@ export class EventStreamWatch {
     this.event = '';
   }
 }
+
+/**
+ * Whether JSON at `bytes[i, end)` may begin with an "error" key, from its
+ * first bytes: `read`, it may; `skip`, it does not; `undecided` when the
+ * bytes end before they tell.
+ */
+function lookJson(bytes: Uint8Array, start: number, end: number, undecided: Look): Look {
+  let i = start;
+  if (i === end) return undecided;
+  if (bytes[i++] !== 0x7b) return 'skip';
+  while (i < end && isAsciiSpace(bytes[i]!)) i++;
+  if (i === end) return undecided;
+  // Beyond ASCII may be a space to the decoder: let it decide.
+  if (bytes[i]! >= 0x80) return 'read';
+  for (const b of ERROR_KEY) {
+    if (i === end) return undecided;
+    if (bytes[i++] !== b) return 'skip';
+  }
+  return 'read';
+}
+
+/** JSON whose first key is "error". */
+const ERROR_OBJECT = /^\{\s*"error"\s*:/;
 
 /** `data:` */
 const DATA = [0x64, 0x61, 0x74, 0x61, 0x3a];

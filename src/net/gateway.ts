@@ -362,8 +362,9 @@ class ForwardedCall implements Dispatcher.DispatchHandlers {
       else seen.push(value);
     }
     this.res.writeHead(status, out);
-    if (isEventStream(headers['content-type'])) {
-      this.watch = new EventStreamWatch();
+    const stream = streamFormat(headers['content-type']);
+    if (stream !== undefined) {
+      this.watch = new EventStreamWatch(stream);
       // A stream's headers go at once (its first event may be seconds away); a whole answer's go with its body.
       this.res.flushHeaders();
     }
@@ -425,9 +426,13 @@ class ForwardedCall implements Dispatcher.DispatchHandlers {
   }
 }
 
-function isEventStream(contentType: string | string[] | undefined): boolean {
-  const value = Array.isArray(contentType) ? contentType[0] : contentType;
-  return value !== undefined && value.toLowerCase().startsWith('text/event-stream');
+/** An answer that streams: Server-Sent Events, or newline-delimited JSON (Ollama's `application/x-ndjson`). */
+function streamFormat(contentType: string | string[] | undefined): 'sse' | 'ndjson' | undefined {
+  const value = (Array.isArray(contentType) ? contentType[0] : contentType)?.toLowerCase();
+  if (value === undefined) return undefined;
+  if (value.startsWith('text/event-stream')) return 'sse';
+  if (/^application\/(?:x-)?ndjson\b/.test(value)) return 'ndjson';
+  return undefined;
 }
 
 function sendReply(res: ServerResponse, reply: GatewayReply): void {

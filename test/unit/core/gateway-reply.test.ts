@@ -118,6 +118,20 @@ describe('event stream watch', () => {
     assert.deepEqual(split.error, { kind: 'overloaded', message: 'stream error: overloaded_error: Overloaded' });
   });
 
+  it('newline-delimited JSON (Ollama): a line {"error": ...} is an error with its message; other lines, and SSE fields, are not', () => {
+    const ndjson = (...chunks: string[]) => {
+      const w = new EventStreamWatch('ndjson');
+      for (const c of chunks) w.push(enc(c));
+      w.end();
+      return w.error;
+    };
+    const ok = '{"model":"llama3.2","message":{"role":"assistant","content":"{\\"error\\": no"},"done":false}\n{"model":"llama3.2","done":true}\n';
+    assert.equal(ndjson(ok), undefined);
+    assert.equal(ndjson('data: {"error":{"message":"an SSE field"}}\n'), undefined);
+    assert.deepEqual(ndjson(ok.slice(0, 40), ok.slice(40), '{ "error" : "model runner has unexpectedly stopped" }\n'), { kind: 'server', message: 'stream error: model runner has unexpectedly stopped' });
+    assert.deepEqual(ndjson('{"error":{"code":429,"message":"slow down"}}'), { kind: 'rate_limited', message: 'stream error: slow down' });
+  });
+
   it('an error event with no data, or data that is not JSON, is still an error', () => {
     const bare = watch('event: error\n\n');
     assert.deepEqual(bare.error, { kind: 'server', message: 'stream error: error event in the stream' });
@@ -177,6 +191,20 @@ describe('event stream watch: a line read where it lies is read as a line pieced
       const whole = new EventStreamWatch();
       whole.push(bytes);
       const bytewise = new EventStreamWatch();
+      for (let i = 0; i < bytes.length; i++) bytewise.push(bytes.subarray(i, i + 1));
+      assert.deepEqual(whole.error, bytewise.error, JSON.stringify(text.slice(0, 80)));
+      whole.end();
+      bytewise.end();
+      assert.deepEqual(whole.error, bytewise.error, JSON.stringify(text.slice(0, 80)));
+    }
+  });
+
+  it('newline-delimited JSON too', () => {
+    for (const text of ['{"a":1}\n{"error":"x"}\n', '{"a":1}\r\n{ "error" :{"type":"overloaded_error"}}', '{"errors":1}\n\n{"error"', `{${' '.repeat(5_000)}"error":"far"}\n`]) {
+      const bytes = enc(text);
+      const whole = new EventStreamWatch('ndjson');
+      whole.push(bytes);
+      const bytewise = new EventStreamWatch('ndjson');
       for (let i = 0; i < bytes.length; i++) bytewise.push(bytes.subarray(i, i + 1));
       assert.deepEqual(whole.error, bytewise.error, JSON.stringify(text.slice(0, 80)));
       whole.end();

@@ -9,11 +9,18 @@ import { LocalGateway } from '../../../src/net/gateway';
 import type { GatewayTarget } from '../../../src/net/gateway';
 
 /*
- * A provider that compresses whatever a client accepts compressed, event
- * streams included (a CDN in front of it may). The SDKs' fetch asks for gzip;
- * an error event inside a compressed stream could not be read on its way.
+ * Streams from providers that are not the fleet: one that compresses
+ * whatever a client accepts compressed, event streams included (a CDN in
+ * front of it may; the SDKs' fetch asks for gzip), and Ollama's
+ * newline-delimited JSON, which reports a failure mid-stream as a line
+ * `{"error": "..."}` after its 200.
  */
 const ERROR_STREAM = 'data: {"id":"c1","choices":[{"delta":{"content":"hi"}}]}\n\ndata: {"error":{"message":"The server had an error","type":"server_error"}}\n\n';
+const OLLAMA_LINE = (content: string) => `${JSON.stringify({ model: 'llama3.2', created_at: '2026-11-26T23:40:00Z', message: { role: 'assistant', content }, done: false })}\n`;
+const OLLAMA_STREAMS: Readonly<Record<string, string>> = {
+  '/api/chat': OLLAMA_LINE('Hel') + OLLAMA_LINE('lo') + '{"model":"llama3.2","done":true,"done_reason":"stop"}\n',
+  '/api/chat-fails': OLLAMA_LINE('Hel') + '{"error":"an error was encountered while running the model: unexpected EOF"}\n',
+};
 
 let upstream: http.Server;
 let gateway: LocalGateway;
@@ -23,6 +30,12 @@ const asked: Array<string | undefined> = [];
 
 before(async () => {
   upstream = http.createServer((req, res) => {
+    const ollama = OLLAMA_STREAMS[req.url!.replace(/^\/v1/, '')];
+    if (ollama !== undefined) {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      res.end(ollama);
+      return;
+    }
     const encoding = req.headers['accept-encoding'];
     asked.push(encoding);
     const gzip = encoding?.includes('gzip') ?? false;
@@ -81,6 +94,21 @@ describe('gateway: compression', () => {
     assert.equal(asked.at(-1), 'gzip');
     assert.equal(res.headers['content-encoding'], 'gzip');
     assert.deepEqual(res.body, gzipSync('{"data":[]}'));
+    assert.equal((await recorded(before)).kind, 'success');
+  });
+});
+
+describe('gateway: newline-delimited JSON streams (Ollama)', () => {
+  it('a line {"error": ...} after the 200 is a failure with its message; a stream without one is a success', async () => {
+    let before = ends.length;
+    const failed = await call('POST', '/api/chat-fails', { 'content-type': 'application/json' });
+    assert.equal(failed.body.toString(), OLLAMA_STREAMS['/api/chat-fails'], 'the client gets the stream as sent');
+    const record = await recorded(before);
+    assert.equal(record.kind, 'server', JSON.stringify(record));
+    assert.match(record.message!, /HTTP 200, then stream error: an error was encountered while running the model/);
+
+    before = ends.length;
+    await call('POST', '/api/chat', { 'content-type': 'application/json' });
     assert.equal((await recorded(before)).kind, 'success');
   });
 });
