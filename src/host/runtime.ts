@@ -95,8 +95,9 @@ export class Runtime implements Disposable {
   private restoring = false;
   private disposed = false;
   private stopping: Promise<void> | undefined;
-  /** Providers another extension recorded into since the last turn. */
+  /** Providers another extension recorded into since the last turn, and the timer that acts on them. */
   private outside: Set<string> | undefined;
+  private outsideTimer: unknown;
   private readonly timers: RuntimeHost['timers'];
 
   /** Providers whose rows changed (undefined: the whole list). At most every 250 ms. */
@@ -403,7 +404,7 @@ export class Runtime implements Disposable {
       return;
     }
     this.outside = new Set([id]);
-    this.timers.setTimeout(() => {
+    this.outsideTimer = this.timers.setTimeout(() => {
       const ids = this.outside ?? new Set<string>();
       this.outside = undefined;
       for (const each of ids) this.touched(each);
@@ -427,6 +428,7 @@ export class Runtime implements Disposable {
 
   private async shutDown(): Promise<void> {
     this.disposed = true;
+    this.timers.clearTimeout(this.outsideTimer);
     this.dueTimer.dispose();
     this.peers.dispose();
     await Promise.all([this.gateway.stop(), this.probing.stop(), this.link?.close()]);
