@@ -44,14 +44,15 @@
  *   sent in the same millisecond, while each stream lasts a second, so all 64
  *   run together for most of it; and as 3.7 does not divide 10, the streams'
  *   chunks fall due at different moments. Time to first byte is the client's
- *   time from sending to the first body bytes. Where each chunk left the
- *   fleet is not known to the client, so the per-chunk figure compares the
- *   gaps between consecutive chunks as the client sees them: a hop that holds
- *   a chunk back widens the gap before it (and narrows the next), so the p99
- *   gap through the hop minus the p99 gap direct is the delay a chunk gains
- *   at p99 beyond the first byte's. The last chunk's time after the first
- *   byte, compared in the same way, shows whether delays add up over a
- *   stream.
+ *   time from sending to the first body bytes. Each chunk carries the time the
+ *   fleet wrote it (an SSE comment, `: sent <ns>`, on the machine's monotonic
+ *   clock, which process.hrtime reads alike in every process), so the client
+ *   knows each chunk's delay from the fleet's write to its own read; the p99
+ *   of those delays through a hop minus the p99 direct is what the hop adds
+ *   to a chunk at p99. The gaps between consecutive chunks as the client sees
+ *   them are printed too (the figure before the stamps; it mixes the timers'
+ *   jitter into the hop's), and the last chunk's time after the first byte,
+ *   which shows whether delays add up over a stream.
  */
 import { fork } from 'node:child_process';
 import * as http from 'node:http';
@@ -93,7 +94,7 @@ const RSS_TARGET = 1.1;
 
 const CHAT_BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello.' }], stream: false });
 const STREAM_BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello.' }], stream: true });
-const FLEET_MODES = { chat: { kind: 'healthy' }, stream: { kind: 'slow-chunks', chunkDelayMs: CHUNK_DELAY_MS, chunks: STREAM_CHUNKS } };
+const FLEET_MODES = { chat: { kind: 'healthy' }, stream: { kind: 'slow-chunks', chunkDelayMs: CHUNK_DELAY_MS, chunks: STREAM_CHUNKS, stamped: true } };
 
 // ---------------------------------------------------------------------------
 // The clients' process: runs one job at a time for the parent, over IPC.
@@ -118,6 +119,9 @@ interface CallFigures {
 interface StreamFigures {
   readonly ttfbP50: number;
   readonly ttfbP99: number;
+  /** A chunk's delay from the fleet's write to the client's read, ms. */
+  readonly delayP50: number;
+  readonly delayP99: number;
   readonly gapP99: number;
   readonly lastChunkP50: number;
 }
@@ -191,6 +195,7 @@ function clientsProcess(): void {
 
   const streams = async (job: Extract<Job, { kind: 'streams' }>): Promise<StreamFigures> => {
     const ttfb: number[] = [];
+    const delays: number[] = [];
     const gaps: number[] = [];
     const lastChunk: number[] = [];
     await Promise.all(
@@ -202,11 +207,18 @@ function clientsProcess(): void {
         // When each server-sent event (ended by a blank line) arrived: the opening event, the chunks, then the closing ones.
         const events: number[] = [];
         let tail = '';
+        let stamps = '';
         for await (const chunk of res.body as AsyncIterable<Buffer>) {
           const t = performance.now();
+          const read = process.hrtime.bigint();
           if (events.length === 0) ttfb.push(t - t0);
           const text = tail + chunk.toString();
           for (let at = text.indexOf('\n\n'); at >= 0; at = text.indexOf('\n\n', at + 2)) events.push(t);
+          // `: sent <ns>` lines (whole ones: a stamp cut by a chunk boundary is read with the next chunk).
+          stamps += text.slice(tail.length);
+          const last = stamps.lastIndexOf('\n');
+          for (const match of stamps.slice(0, last + 1).matchAll(/^: sent (\d+)$/gm)) delays.push(Number(read - BigInt(match[1]!)) / 1e6);
+          stamps = stamps.slice(last + 1);
           tail = text.slice(-1);
         }
         if (events.length < STREAM_CHUNKS + 2) throw new Error(`a stream ended after ${events.length} events`);
@@ -214,7 +226,15 @@ function clientsProcess(): void {
         lastChunk.push(events[STREAM_CHUNKS]! - events[0]!);
       }),
     );
-    return { ttfbP50: percentile(ttfb, 0.5), ttfbP99: percentile(ttfb, 0.99), gapP99: percentile(gaps, 0.99), lastChunkP50: percentile(lastChunk, 0.5) };
+    if (delays.length < job.streams * STREAM_CHUNKS) throw new Error(`${delays.length} stamped chunks of ${job.streams * STREAM_CHUNKS}`);
+    return {
+      ttfbP50: percentile(ttfb, 0.5),
+      ttfbP99: percentile(ttfb, 0.99),
+      delayP50: percentile(delays, 0.5),
+      delayP99: percentile(delays, 0.99),
+      gapP99: percentile(gaps, 0.99),
+      lastChunkP50: percentile(lastChunk, 0.5),
+    };
   };
 
   const run = (job: Job): Promise<CallFigures | StreamFigures> => {
@@ -566,11 +586,14 @@ async function benchStreaming(clients: Clients, contenders: readonly Contender[]
   const rows = contenders.map((c) => {
     const runs = results.get(c.name)!;
     const ttfb = stats(runs.map((r) => r.ttfbP50));
+    const delay = `${fmt(stats(runs.map((r) => r.delayP50)).median, 2)} / ${fmt(stats(runs.map((r) => r.delayP99)).median, 2)}`;
     const gap = stats(runs.map((r) => r.gapP99));
-    if (c.name === DIRECT) return [c.name, range(ttfb, 2), '', '', range(gap, 2), '', '', '', '', ''];
+    if (c.name === DIRECT) return [c.name, range(ttfb, 2), '', '', delay, '', '', range(gap, 2), '', '', '', '', ''];
     const ttfbP50 = added(results, c.name, (r) => r.ttfbP50);
     const ttfbP99 = added(results, c.name, (r) => r.ttfbP99);
-    const chunk = added(results, c.name, (r) => r.gapP99);
+    const chunkP50 = added(results, c.name, (r) => r.delayP50);
+    const chunk = added(results, c.name, (r) => r.delayP99);
+    const byGaps = added(results, c.name, (r) => r.gapP99);
     const drift = added(results, c.name, (r) => r.lastChunkP50);
     const targeted = c.name === GATEWAY;
     const met = ttfbP50.median <= TTFB_ADDED_TARGET_MS && chunk.median <= CHUNK_ADDED_TARGET_MS;
@@ -580,8 +603,11 @@ async function benchStreaming(clients: Clients, contenders: readonly Contender[]
       range(ttfb, 2),
       range(ttfbP50, 2),
       range(ttfbP99, 2),
-      range(gap, 2),
+      delay,
+      range(chunkP50, 2),
       range(chunk, 2),
+      range(gap, 2),
+      range(byGaps, 2),
       range(drift, 2),
       range(stats(runs.map((r) => r.cpuUsPerChunk))),
       targeted ? `+TTFB p50 ≤ ${TTFB_ADDED_TARGET_MS}, +chunk p99 ≤ ${CHUNK_ADDED_TARGET_MS}` : '',
@@ -589,8 +615,8 @@ async function benchStreaming(clients: Clients, contenders: readonly Contender[]
     ];
   });
   printTable(
-    `Streaming, ms: ${CLIENTS} streams at once (started ${STREAM_START_SPACING_MS} ms apart), ${STREAM_CHUNKS} chunks ${CHUNK_DELAY_MS} ms apart, median of ${ROUNDS} rounds [min–max]; chunk figures from the gaps between chunks (see bench/gateway.ts); the last two columns have no target`,
-    ['contender', 'TTFB p50', 'added TTFB p50', 'added TTFB p99', 'chunk gap p99', 'added per chunk p99', 'last chunk added p50', 'hop CPU µs/chunk', 'target', 'result'],
+    `Streaming, ms: ${CLIENTS} streams at once (started ${STREAM_START_SPACING_MS} ms apart), ${STREAM_CHUNKS} chunks ${CHUNK_DELAY_MS} ms apart, median of ${ROUNDS} rounds [min–max]; a chunk's delay is from the fleet's write to the client's read (stamped, see bench/gateway.ts); the gap columns are the older estimate from the gaps between chunks, with the last chunk's drift, and like the CPU column have no target`,
+    ['contender', 'TTFB p50', 'added TTFB p50', 'added TTFB p99', 'chunk delay p50 / p99', 'added per chunk p50', 'added per chunk p99', 'chunk gap p99', 'added gap p99', 'last chunk added p50', 'hop CPU µs/chunk', 'target', 'result'],
     rows,
   );
   return ok;
