@@ -61,13 +61,14 @@ export function readConfiguration(trusted: boolean, permissions: PermissionInput
   // Untrusted with workspace providers: probe the user's, list the workspace's.
   const user = parseSettings(raw(userProviders ?? []));
   const workspace = parseSettings(raw(workspaceProviders));
-  const userIds = new Set(user.providers.map((p) => p.id));
+  // Ids are unique whatever their case (settings-providers.ts): "OpenAI" must not sit beside the user's "openai".
+  const userIds = new Set(user.providers.map((p) => p.id.toLowerCase()));
   return {
     parsed: { ...user, diagnostics: [...user.diagnostics, ...workspace.diagnostics] },
     providers: [
       ...user.providers.map((definition) => gated({ definition, fromWorkspace: false, ...notProbed(definition) }, trusted, permissions)),
       ...workspace.providers
-        .filter((p) => !userIds.has(p.id))
+        .filter((p) => !userIds.has(p.id.toLowerCase()))
         .map((definition) => ({
           definition,
           fromWorkspace: true,
