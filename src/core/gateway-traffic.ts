@@ -38,8 +38,8 @@ export type RequestHeaders = Readonly<Record<string, string | string[] | undefin
 export interface GatewayPolicy {
   /** The providers that route, by id; read on every request. */
   targets(): ReadonlyMap<string, GatewayTarget>;
-  /** Before forwarding: a reply to give instead (fail fast), or the call to report to. */
-  begin(target: GatewayTarget, headers: RequestHeaders): { readonly reply: GatewayReply } | { readonly call: GatewayCall };
+  /** Before forwarding to `url` (under the target's base URL): a reply to give instead (fail fast), or the call to report to. */
+  begin(target: GatewayTarget, headers: RequestHeaders, url?: string): { readonly reply: GatewayReply } | { readonly call: GatewayCall };
   /** A request refused before routing: its reason and status only, never the request. */
   refused?(reason: string, status: number): void;
 }
@@ -93,8 +93,8 @@ export class GatewayTraffic implements GatewayPolicy {
     this.options.onRefused?.(reason, status);
   }
 
-  begin(target: GatewayTarget, headers: RequestHeaders = {}): { reply: GatewayReply } | { call: GatewayCall } {
-    const key = this.keyFor(target, headers);
+  begin(target: GatewayTarget, headers: RequestHeaders = {}, url?: string): { reply: GatewayReply } | { call: GatewayCall } {
+    const key = this.keyFor(target, headers, url);
     if ('reply' in key) return key;
     const { tracker } = this.options;
     const admission = tracker.admit(target.id);
@@ -112,14 +112,15 @@ export class GatewayTraffic implements GatewayPolicy {
    * token itself never leaves this machine. Any other call keeps the headers
    * its client sent, untouched.
    */
-  private keyFor(target: GatewayTarget, headers: RequestHeaders): { reply: GatewayReply } | { headers?: Readonly<Record<string, string>> } {
+  private keyFor(target: GatewayTarget, headers: RequestHeaders, url: string | undefined): { reply: GatewayReply } | { headers?: Readonly<Record<string, string>> } {
     const token = this.options.token;
     if (token === undefined || !KEY_HEADERS.some((name) => presents(headers[name], token))) return {};
     if (!target.addsKey) {
       return { reply: refusalReply(401, `LLM Health gateway: the gateway token is not a key for "${target.label}": turn on "gatewayKey" for this provider, or send its own key.`, target.style) };
     }
     const credential = this.options.credential?.(target.id);
-    if (credential === undefined || !credentialReaches(credential, new URL(target.baseUrl))) {
+    // Where the call goes (or, not given, anything under the base URL): a key bound to /tenant-a/ reaches /tenant-a/…, never the bare /tenant-a.
+    if (credential === undefined || !credentialReaches(credential, new URL(url ?? `${target.baseUrl.replace(/\/+$/, '')}/`))) {
       return { reply: refusalReply(401, `LLM Health gateway: no key is stored for "${target.label}": run "LLM Health: Set API Key".`, target.style) };
     }
     // The token's header goes; the provider's own header takes its place.

@@ -150,7 +150,7 @@ export class LocalGateway {
       return;
     }
     const target = targets.get(decision.providerId)!;
-    const begun = policy.begin(target, headers);
+    const begun = policy.begin(target, headers, decision.url);
     if ('reply' in begun) {
       sendReply(res, begun.reply);
       req.resume();

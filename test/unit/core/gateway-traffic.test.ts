@@ -241,4 +241,28 @@ describe('gateway traffic: the gateway adds a key only where the user asked, and
     assert.ok('reply' in none);
     assert.match(none.reply.body, /Set API Key/);
   });
+
+  it('a key bound to the base URL\'s path (/tenant-a/) is added to calls under it, and refused for a URL outside it', () => {
+    const clock = new FakeClock();
+    const tracker = new HealthTracker({ clock, random: fixedRandom(0) });
+    tracker.add('oa');
+    const traffic = new GatewayTraffic({
+      tracker,
+      clock,
+      wall: () => clock.now(),
+      token: TOKEN,
+      credential: () => ({ origin: 'https://oa.example.com', pathPrefix: '/tenant-a/', headers: { authorization: 'Bearer sk-tenant' } }),
+    });
+    traffic.configure([openAiDefinition('oa', { gatewayKey: true, baseUrl: 'https://oa.example.com/tenant-a' })], 'observe');
+    const target = traffic.targets().get('oa')!;
+    const headers = { authorization: `Bearer ${TOKEN}` };
+    for (const url of ['https://oa.example.com/tenant-a/chat/completions', undefined]) {
+      const begun = traffic.begin(target, headers, url);
+      assert.ok('call' in begun, `${url}: ${JSON.stringify(begun)}`);
+      assert.deepEqual(begun.call.headers, { authorization: 'Bearer sk-tenant' });
+    }
+    const outside = traffic.begin(target, headers, 'https://oa.example.com/tenant-ab/chat/completions');
+    assert.ok('reply' in outside);
+    assert.equal(outside.reply.status, 401);
+  });
 });
