@@ -118,9 +118,10 @@ export class GatewayHost {
       this.setState({ kind: 'starting' });
       const start = await run.step(this.options.start());
       const started = await run.step(this.listen(start, wanted, settings.port !== 0));
-      if (settings.port === 0 && started.port !== wanted) await run.step(this.options.ports.set(started.port));
       this.options.log.info(`listening on ${started.url}`);
     }
+    // Also for a server kept from a superseded run, or from a port the user set before: a reload listens there again.
+    if (settings.port === 0 && this.server!.port !== wanted) await run.step(this.options.ports.set(this.server!.port));
     const running = this.server!;
     // Every run: a change of VS Code's proxy settings reaches calls already routed.
     running.setProxy(this.options.proxy());
