@@ -9,7 +9,9 @@ import { HistoryRecorder } from '../core/history-recorder';
 import type { Outcome, OutcomeKind } from '../core/outcome';
 import type { PeerCommand } from '../core/peer-protocol';
 import type { ProbeEvent } from '../core/scheduler';
+import type { ProviderDefinition } from '../core/provider';
 import type { ParsedSettings } from '../core/settings';
+import { isRecord } from '../core/settings-ranges';
 import { HealthTracker } from '../core/tracker';
 import type { TransitionEvent } from '../core/tracker';
 import { PeerLink } from '../net/peers';
@@ -98,6 +100,8 @@ export class Runtime implements Disposable {
   /** Providers another extension recorded into since the last turn, and the timer that acts on them. */
   private outside: Set<string> | undefined;
   private outsideTimer: unknown;
+  /** What each probed provider probes, saved with the state: a target changed while the window was closed starts afresh. */
+  private targets: Record<string, string> = {};
   private readonly timers: RuntimeHost['timers'];
 
   /** Providers whose rows changed (undefined: the whole list). At most every 250 ms. */
@@ -237,7 +241,7 @@ export class Runtime implements Disposable {
     this.store = new StateStore({
       memento: host.state,
       key: host.stateKey,
-      state: () => this.tracker.serialize(),
+      state: () => ({ ...this.tracker.serialize(), targets: this.targets }),
       timers,
       onError: (error) => this.log.error(`could not save state: ${describe(error)}`),
     });
@@ -446,9 +450,10 @@ export class Runtime implements Disposable {
 
   /** A configuration the scheduler now has: shown, and on the first one saved state restored first. */
   private applied(applied: AppliedConfiguration, first: boolean): void {
-    if (first) this.restore();
     const { configuration } = applied;
     const probed = configuration.providers.filter((p) => p.notProbed === undefined);
+    this.targets = Object.fromEntries(probed.map((p) => [p.definition.id, targetOf(p.definition)]));
+    if (first) this.restore();
     this.peers.configure(probed.map((p) => ({ definition: p.definition, key: applied.keySources.get(p.definition.id) ?? { kind: 'none' } })));
     const routed = probed.map((p) => p.definition);
     this.traffic.configure(routed, configuration.parsed.gateway.mode);
@@ -462,7 +467,7 @@ export class Runtime implements Disposable {
   private restore(): void {
     this.restoring = true;
     try {
-      this.tracker.restore(this.store.load());
+      this.tracker.restore(sameTargetsOnly(this.store.load(), this.targets));
     } finally {
       this.restoring = false;
     }
@@ -509,6 +514,24 @@ export class Runtime implements Disposable {
     this.dueTimer.arm();
   }
 
+}
+
+/** What a provider's history is a history of (as src/core/provider-diff.ts decides for settings changes), as one string. */
+function targetOf(d: ProviderDefinition): string {
+  const { method, url, expectStatus, bodyCheck, body } = d.probe;
+  return JSON.stringify([d.origin, method, url, expectStatus, bodyCheck ?? null, body ?? null, d.auth, d.apiKeyEnv ?? null]);
+}
+
+/**
+ * Saved state without the providers whose target changed while the window
+ * was closed (settings edited elsewhere): the old circuit says nothing about
+ * the new target, and would hold its probes back for a whole cooldown.
+ */
+function sameTargetsOnly(saved: unknown, targets: Readonly<Record<string, string>>): unknown {
+  if (!isRecord(saved) || !isRecord(saved.providers) || !isRecord(saved.targets)) return saved;
+  const before = saved.targets;
+  const providers = Object.fromEntries(Object.entries(saved.providers).filter(([id]) => before[id] === undefined || before[id] === targets[id]));
+  return { ...saved, providers };
 }
 
 function describe(error: unknown): string {
