@@ -4,6 +4,7 @@
  * the gateway's address for that provider as the value, so code that already
  * reads e.g. OPENAI_BASE_URL goes through the gateway unchanged.
  */
+import { PRESETS } from './presets';
 import type { PresetId, ProviderDefinition } from './provider';
 
 export interface GatewayVariable {
@@ -42,15 +43,36 @@ export function providerVariable(id: string): string {
   return `LLM_HEALTH_${id.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_BASE_URL`;
 }
 
+/** A routed provider as the terminal variables see it. */
+export type TerminalProvider = Pick<ProviderDefinition, 'id' | 'preset' | 'gatewayKey'> & {
+  /** Where it is defined; a workspace's provider needs `origin` to get its preset's SDK variable. */
+  readonly fromWorkspace?: boolean;
+  readonly origin?: string;
+};
+
+/**
+ * Whether `p` may take its preset's SDK variable (OPENAI_BASE_URL…). Programs
+ * that read it send the key they hold for that service (the shell's
+ * OPENAI_API_KEY) to wherever the gateway forwards: a workspace may not
+ * point them at an origin of its choosing, only at the preset's own.
+ */
+function takesSdkVariable(p: TerminalProvider): boolean {
+  if (!p.fromWorkspace) return true;
+  const home = PRESETS[p.preset]?.defaultBaseUrl;
+  return home !== undefined && p.origin === new URL(home).origin;
+}
+
 /**
  * The variables for `providers` (in settings order) on a gateway at
  * `gatewayUrl`. When two providers share a preset, its SDK variables go to
- * the first; each still has its own `LLM_HEALTH_<ID>_BASE_URL`. A provider
- * whose key the gateway adds (`gatewayKey`) gets `token` as its SDK key
- * variable and `LLM_HEALTH_<ID>_API_KEY`: the SDK sends the token, the
+ * the first that may take them (see takesSdkVariable); each still has its
+ * own `LLM_HEALTH_<ID>_BASE_URL`, which only a program that asks for that
+ * provider by name reads. A provider whose key the gateway adds
+ * (`gatewayKey`, honoured from user settings only) gets `token` as its SDK
+ * key variable and `LLM_HEALTH_<ID>_API_KEY`: the SDK sends the token, the
  * gateway swaps in the real key, and the key itself is in no terminal.
  */
-export function gatewayEnvironment(gatewayUrl: string, providers: readonly Pick<ProviderDefinition, 'id' | 'preset' | 'gatewayKey'>[], token?: string): GatewayVariable[] {
+export function gatewayEnvironment(gatewayUrl: string, providers: readonly TerminalProvider[], token?: string): GatewayVariable[] {
   const out: GatewayVariable[] = [];
   const taken = new Set<string>();
   const add = (name: string, value: string, providerId: string) => {
@@ -61,9 +83,9 @@ export function gatewayEnvironment(gatewayUrl: string, providers: readonly Pick<
   let tokens = false;
   for (const p of providers) {
     const value = `${gatewayUrl}/${p.id}`;
-    const keyed = p.gatewayKey === true && token !== undefined;
+    const keyed = p.gatewayKey === true && token !== undefined && !p.fromWorkspace;
     tokens ||= keyed;
-    const sdk = SDK_VARIABLES[p.preset];
+    const sdk = takesSdkVariable(p) ? SDK_VARIABLES[p.preset] : undefined;
     if (sdk && !taken.has(sdk.name)) {
       add(sdk.name, value + (sdk.suffix ?? ''), p.id);
       if (keyed && sdk.key) add(sdk.key, token, p.id);

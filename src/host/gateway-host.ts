@@ -1,8 +1,8 @@
 import { gatewayEnvironment } from '../core/gateway-env';
+import type { TerminalProvider } from '../core/gateway-env';
 import type { GatewayVariable } from '../core/gateway-env';
 import type { GatewayPolicy } from '../core/gateway-traffic';
 import { LatestWinsPipeline } from '../core/pipeline';
-import type { ProviderDefinition } from '../core/provider';
 import type { GatewaySettings } from '../core/settings-global';
 import type { GatewayOptions, LocalGateway } from '../net/gateway';
 import type { ProxySettings } from '../net/proxy';
@@ -46,7 +46,7 @@ export interface GatewayHostOptions {
 
 interface Desired {
   readonly settings: GatewaySettings;
-  readonly routed: readonly ProviderDefinition[];
+  readonly routed: readonly TerminalProvider[];
 }
 
 /**
@@ -75,7 +75,7 @@ export class GatewayHost {
   }
 
   /** The settings and the providers that route now; applied in the background. */
-  configure(settings: GatewaySettings, routed: readonly ProviderDefinition[]): Promise<void> {
+  configure(settings: GatewaySettings, routed: readonly TerminalProvider[]): Promise<void> {
     if (this.stopped) return Promise.resolve();
     this.desired = { settings, routed };
     return this.pipeline.request();

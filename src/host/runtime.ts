@@ -455,9 +455,11 @@ export class Runtime implements Disposable {
     this.targets = Object.fromEntries(probed.map((p) => [p.definition.id, targetOf(p.definition)]));
     if (first) this.restore();
     this.peers.configure(probed.map((p) => ({ definition: p.definition, key: applied.keySources.get(p.definition.id) ?? { kind: 'none' } })));
-    const routed = probed.map((p) => p.definition);
+    // The gateway adds the user's key only where the user's own settings ask: a workspace's `gatewayKey` would let its scripts spend it.
+    const routed = probed.map(({ definition, fromWorkspace }) => (fromWorkspace && definition.gatewayKey ? withoutGatewayKey(definition) : definition));
     this.traffic.configure(routed, configuration.parsed.gateway.mode);
-    if (!this.disposed) void this.gateway.configure(configuration.parsed.gateway, routed);
+    const terminal = routed.map((definition, i) => ({ ...definition, fromWorkspace: probed[i]!.fromWorkspace }));
+    if (!this.disposed) void this.gateway.configure(configuration.parsed.gateway, terminal);
     this.viewModel.show(applied);
     this.dueTimer.arm();
     this.store.changed();
@@ -545,4 +547,9 @@ function prefixed(log: ComponentLog, prefix: string): ComponentLog {
     warn: (m) => log.warn(prefix + m),
     error: (m) => log.error(prefix + m),
   };
+}
+
+function withoutGatewayKey(definition: ProviderDefinition): ProviderDefinition {
+  const { gatewayKey: _ignored, ...rest } = definition;
+  return rest;
 }

@@ -21,6 +21,26 @@ describe('gateway environment', () => {
     assert.equal(byName.get('LLM_HEALTH_CLAUDE_BASE_URL'), `${URL}/claude`);
   });
 
+  it('a workspace\'s provider at another origin than its preset\'s gets no SDK variable (programs would send their key for that service there), nor a key', () => {
+    const vars = gatewayEnvironment(
+      URL,
+      [
+        { id: 'openai', preset: 'openai', fromWorkspace: true, origin: 'https://evil.example', gatewayKey: true },
+        { id: 'claude', preset: 'anthropic', fromWorkspace: true, origin: 'https://api.anthropic.com' },
+        { id: 'azure', preset: 'azure-openai', fromWorkspace: true, origin: 'https://contoso.openai.azure.com' },
+        { id: 'mine', preset: 'openai', origin: 'https://proxy.corp.example' },
+      ],
+      'tok',
+    );
+    const byName = new Map(vars.map((v) => [v.name, v.value]));
+    assert.equal(byName.get('OPENAI_BASE_URL'), `${URL}/mine`, 'the user\'s own provider takes it');
+    assert.equal(byName.get('ANTHROPIC_BASE_URL'), `${URL}/claude`, 'the preset\'s own origin: as good as the SDK\'s default');
+    assert.equal(byName.has('AZURE_OPENAI_ENDPOINT'), false, 'a preset without an origin of its own');
+    assert.equal(byName.get('LLM_HEALTH_OPENAI_BASE_URL'), `${URL}/openai`, 'still reachable by its own name');
+    assert.equal(byName.has('LLM_HEALTH_GATEWAY_TOKEN'), false, 'gatewayKey from a workspace is not honoured');
+    assert.equal(byName.has('OPENAI_API_KEY'), false);
+  });
+
   it('two providers of one preset: the SDK variable goes to the first, each keeps its own', () => {
     const vars = gatewayEnvironment(URL, [
       { id: 'openai-main', preset: 'openai' },

@@ -2,6 +2,8 @@ import type { ProbeResult } from '../../../src/core/outcome';
 import { parseSettings } from '../../../src/core/settings';
 import type { RawSettings } from '../../../src/core/settings';
 import type { TransitionEvent } from '../../../src/core/tracker';
+import type { GatewayVariable } from '../../../src/core/gateway-env';
+import { LocalGateway } from '../../../src/net/gateway';
 import type { ProbeInput, ProberOptions } from '../../../src/net/prober';
 import type { Configuration, ConfiguredProvider } from '../../../src/host/configuration';
 import { Runtime } from '../../../src/host/runtime';
@@ -61,6 +63,10 @@ export class RuntimeHarness {
   loads = 0;
   private loadGate: Promise<void> | undefined;
   readonly transitions: TransitionEvent[] = [];
+  /** Ids of the providers that read as a workspace's (fromWorkspace), the rest as the user's. */
+  readonly workspaceIds = new Set<string>();
+  /** What the gateway put into the terminals, each time. */
+  readonly terminalVariables: GatewayVariable[][] = [];
   /** Where in its first two seconds each provider is first probed, and so on. */
   random: () => number = () => 0.5;
   readonly runtime: Runtime;
@@ -79,6 +85,10 @@ export class RuntimeHarness {
       time: { monotonic: () => this.clock.t, wall: () => this.clock.t + this.wallOffset, defer: (forget) => setImmediate(forget) },
       env: this.env,
       random: () => this.random(),
+      gateway: {
+        ports: { get: () => undefined, set: async () => undefined },
+        terminals: { replace: (variables) => void this.terminalVariables.push([...variables]), clear: () => undefined },
+      },
     };
     this.runtime = new Runtime(host, new Secrets(this.storage, this.log, this.env), this.log, async () => {
       this.loads++;
@@ -123,7 +133,7 @@ export class RuntimeHarness {
     const parsed = parseSettings(this.settings);
     const providers: ConfiguredProvider[] = parsed.providers.map((definition) => ({
       definition,
-      fromWorkspace: false,
+      fromWorkspace: this.workspaceIds.has(definition.id),
       envAllowed: true,
       ...(!definition.enabled && { notProbed: 'Disabled in settings.' }),
     }));
@@ -157,5 +167,6 @@ function fakeProberModule(harness: RuntimeHarness): ProberModule {
       return Promise.resolve();
     }
   }
-  return { Prober: FakeProber };
+  // The real gateway: it listens on loopback only and forwards nowhere in these tests.
+  return { Prober: FakeProber, startGateway: (options) => LocalGateway.start(options) };
 }
