@@ -52,15 +52,21 @@ export function diffProviders(before: readonly ProviderDefinition[], after: read
  * key identities.
  */
 function targetOf(d: ProviderDefinition): unknown {
+  return { ...probedOf(d), enabled: d.enabled, valid: d.problems.length === 0 };
+}
+
+function probedOf(d: ProviderDefinition): Record<string, unknown> {
   const { method, url, expectStatus, bodyCheck, body } = d.probe;
-  return {
-    origin: d.origin,
-    probe: { method, url, expectStatus, bodyCheck: bodyCheck ?? null, body: body ?? null },
-    auth: d.auth,
-    apiKeyEnv: d.apiKeyEnv ?? null,
-    enabled: d.enabled,
-    valid: d.problems.length === 0,
-  };
+  return { origin: d.origin, probe: { method, url, expectStatus, bodyCheck: bodyCheck ?? null, body: body ?? null }, auth: d.auth, apiKeyEnv: d.apiKeyEnv ?? null };
+}
+
+/**
+ * What is probed, as one string (targetOf without whether the provider is
+ * enabled and valid): saved state is kept with it, so state saved for one
+ * target is never restored for another.
+ */
+export function probedTarget(d: ProviderDefinition): string {
+  return canonicalJson(probedOf(d));
 }
 
 /** JSON with sorted keys, so two equal definitions compare equal whatever their key order. */

@@ -10,6 +10,7 @@ import type { Outcome, OutcomeKind } from '../core/outcome';
 import type { PeerCommand } from '../core/peer-protocol';
 import type { ProbeEvent } from '../core/scheduler';
 import type { ProviderDefinition } from '../core/provider';
+import { probedTarget } from '../core/provider-diff';
 import type { ParsedSettings } from '../core/settings';
 import { isRecord } from '../core/settings-ranges';
 import { HealthTracker } from '../core/tracker';
@@ -452,7 +453,7 @@ export class Runtime implements Disposable {
   private applied(applied: AppliedConfiguration, first: boolean): void {
     const { configuration } = applied;
     const probed = configuration.providers.filter((p) => p.notProbed === undefined);
-    this.targets = Object.fromEntries(probed.map((p) => [p.definition.id, targetOf(p.definition)]));
+    this.targets = Object.fromEntries(probed.map((p) => [p.definition.id, probedTarget(p.definition)]));
     if (first) this.restore();
     this.peers.configure(probed.map((p) => ({ definition: p.definition, key: applied.keySources.get(p.definition.id) ?? { kind: 'none' } })));
     // The gateway adds the user's key only where the user's own settings ask: a workspace's `gatewayKey` would let its scripts spend it.
@@ -516,12 +517,6 @@ export class Runtime implements Disposable {
     this.dueTimer.arm();
   }
 
-}
-
-/** What a provider's history is a history of (as src/core/provider-diff.ts decides for settings changes), as one string. */
-function targetOf(d: ProviderDefinition): string {
-  const { method, url, expectStatus, bodyCheck, body } = d.probe;
-  return JSON.stringify([d.origin, method, url, expectStatus, bodyCheck ?? null, body ?? null, d.auth, d.apiKeyEnv ?? null]);
 }
 
 /**
