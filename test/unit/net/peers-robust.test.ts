@@ -1,41 +1,25 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { PeerMessage, PeerTarget } from '../../../src/core/peer-protocol';
 import { PeerLink } from '../../../src/net/peers';
 import type { PeerLinkOptions, PeerRole } from '../../../src/net/peers';
+import { J, K, sleep, socketPaths, until } from './peers-fixture';
 
-const K = '0123456789abcdef0123456789abcdef';
-const J = 'fedcba9876543210fedcba9876543210';
 const N = '00000000000000000000000000000001';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, predicate: () => boolean, ms = 3_000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!predicate()) {
-    if (performance.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
-const dirs: string[] = [];
-function freshPath(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'llm-peers-robust-'));
-  dirs.push(dir);
-  return join(dir, 'ipc', 'peers.sock');
-}
+const paths = socketPaths('llm-peers-robust-');
+const freshPath = paths.fresh;
 
 const links: PeerLink[] = [];
 const children: ChildProcess[] = [];
 after(async () => {
   for (const child of children) child.kill('SIGKILL');
   await Promise.all(links.map((l) => l.close()));
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  paths.remove();
 });
 
 const target = (key: string, intervalMs = 60_000): PeerTarget => ({ key, intervalMs, fresh: false });

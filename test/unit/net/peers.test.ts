@@ -1,43 +1,25 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { FrameDecoder, MAX_FRAME_BYTES, PROTOCOL_VERSION, encodeFrame } from '../../../src/core/peer-protocol';
 import type { PeerMessage, PeerTarget } from '../../../src/core/peer-protocol';
 import { PeerLink } from '../../../src/net/peers';
 import type { PeerLinkOptions, PeerRole } from '../../../src/net/peers';
+import { J, K, sleep, socketPaths, until } from './peers-fixture';
 
-const K = '0123456789abcdef0123456789abcdef';
-const J = 'fedcba9876543210fedcba9876543210';
 const TAKEOVER_MS = 2_000;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Waits until `predicate` holds, polling; fails naming `what` after `ms`. */
-async function until(what: string, predicate: () => boolean, ms = 3_000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!predicate()) {
-    if (performance.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
-const dirs: string[] = [];
-/** A socket path in a fresh folder (the folder itself is made by the link). */
-function freshPath(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'llm-peers-'));
-  dirs.push(dir);
-  return join(dir, 'ipc', 'peers.sock');
-}
+const paths = socketPaths('llm-peers-');
+const freshPath = paths.fresh;
 
 const links: PeerLink[] = [];
 after(async () => {
   await Promise.all(links.map((l) => l.close()));
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  paths.remove();
 });
 
 interface Window {
@@ -101,6 +83,29 @@ async function joined(w: Window): Promise<Window> {
   await w.link.start();
   await until(`${w.id} to lead or follow`, () => settled(w));
   return w;
+}
+
+/** A window in a process of its own ('child', watching K) that leads at `path`; resolves once it leads. */
+async function leaderProcess(path: string, timing: Timing = {}): Promise<ChildProcess> {
+  const script = `
+    const { PeerLink } = require(process.argv[1]);
+    const link = new PeerLink({ path: process.argv[2], window: 'child', focused: true, idleAfterMs: 300000, ...JSON.parse(process.argv[3]),
+      log: { info() {}, warn() {} }, onMessage() {},
+      onRole(r) { if (r.kind === 'leader') process.stdout.write('leader\\n'); } });
+    link.setTargets([{ key: '${K}', intervalMs: 60000, fresh: false }]);
+    link.start();
+    setInterval(() => {}, 1 << 30);`;
+  const peersJs = join(__dirname, '../../../src/net/peers.js');
+  const child = spawn(process.execPath, ['-e', script, peersJs, path, JSON.stringify(timing)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  try {
+    await until('the child leads', () => out.includes('leader'), 10_000);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  return child;
 }
 
 /** A raw connection to the endpoint that records what the leader sends and when it closes. */
@@ -245,20 +250,8 @@ describe('peer link: takeover', () => {
 
   it('when the leader’s process is killed (SIGKILL), the follower removes the dead socket and leads within 2 s', async () => {
     const path = freshPath();
-    const peersJs = join(__dirname, '../../../src/net/peers.js');
-    const script = `
-      const { PeerLink } = require(process.argv[1]);
-      const link = new PeerLink({ path: process.argv[2], window: 'child', focused: true, idleAfterMs: 300000,
-        log: { info() {}, warn() {} }, onMessage() {},
-        onRole(r) { if (r.kind === 'leader') process.stdout.write('leader\\n'); } });
-      link.setTargets([{ key: '${K}', intervalMs: 60000, fresh: false }]);
-      link.start();
-      setInterval(() => {}, 1 << 30);`;
-    const child: ChildProcess = spawn(process.execPath, ['-e', script, peersJs, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = await leaderProcess(path);
     try {
-      let out = '';
-      child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      await until('the child leads', () => out.includes('leader'), 10_000);
 
       const a = await joined(window('a', path, [target(K)]));
       assert.deepEqual(a.link.role, { kind: 'follower', leader: 'child' });
@@ -342,20 +335,8 @@ describe('peer link: a window that stops answering', () => {
 
   it('when the leader’s process is stopped (SIGSTOP, as a debugger pauses it), its follower and a new window probe alone; both follow again once it runs', async () => {
     const path = freshPath();
-    const peersJs = join(__dirname, '../../../src/net/peers.js');
-    const script = `
-      const { PeerLink } = require(process.argv[1]);
-      const link = new PeerLink({ path: process.argv[2], window: 'child', focused: true, idleAfterMs: 300000, heartbeatMs: 100, silentMs: 600,
-        log: { info() {}, warn() {} }, onMessage() {},
-        onRole(r) { if (r.kind === 'leader') process.stdout.write('leader\\n'); } });
-      link.setTargets([{ key: '${K}', intervalMs: 60000, fresh: false }]);
-      link.start();
-      setInterval(() => {}, 1 << 30);`;
-    const child: ChildProcess = spawn(process.execPath, ['-e', script, peersJs, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = await leaderProcess(path, { heartbeatMs: 100, silentMs: 600 });
     try {
-      let out = '';
-      child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      await until('the child leads', () => out.includes('leader'), 10_000);
       const a = await joined(window('a', path, [target(K)], true, timing));
       assert.deepEqual(a.link.role, { kind: 'follower', leader: 'child' });
 
