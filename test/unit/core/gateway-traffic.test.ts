@@ -192,7 +192,7 @@ describe('gateway traffic: live figures', () => {
 
 describe('gateway traffic: the gateway adds a key only where the user asked, and only for the session token', () => {
   const TOKEN = 'llmh_session-token-0123456789';
-  function keyed(gatewayKey: boolean, stored: Record<string, string> | null = { authorization: 'Bearer sk-real' }) {
+  function keyed(gatewayKey: boolean, stored: Record<string, string> | null = { authorization: 'Bearer sk-real' }, bound: { baseUrl?: string; pathPrefix?: string } = {}) {
     const clock = new FakeClock();
     const tracker = new HealthTracker({ clock, random: fixedRandom(0) });
     tracker.add('oa');
@@ -201,10 +201,10 @@ describe('gateway traffic: the gateway adds a key only where the user asked, and
       clock,
       wall: () => clock.now(),
       token: TOKEN,
-      credential: () => (stored ? { origin: 'https://oa.example.com', headers: stored } : undefined),
+      credential: () => (stored ? { origin: 'https://oa.example.com', ...(bound.pathPrefix && { pathPrefix: bound.pathPrefix }), headers: stored } : undefined),
     });
-    traffic.configure([openAiDefinition('oa', gatewayKey ? { gatewayKey: true } : {})], 'observe');
-    return (headers: Record<string, string>) => traffic.begin(traffic.targets().get('oa')!, headers);
+    traffic.configure([openAiDefinition('oa', { ...(gatewayKey && { gatewayKey: true }), ...(bound.baseUrl && { baseUrl: bound.baseUrl }) })], 'observe');
+    return (headers: Record<string, string>, url?: string) => traffic.begin(traffic.targets().get('oa')!, headers, url);
   }
 
   it('the token as the client\'s key: replaced by the stored key, which the token never accompanies', () => {
@@ -243,25 +243,14 @@ describe('gateway traffic: the gateway adds a key only where the user asked, and
   });
 
   it('a key bound to the base URL\'s path (/tenant-a/) is added to calls under it, and refused for a URL outside it', () => {
-    const clock = new FakeClock();
-    const tracker = new HealthTracker({ clock, random: fixedRandom(0) });
-    tracker.add('oa');
-    const traffic = new GatewayTraffic({
-      tracker,
-      clock,
-      wall: () => clock.now(),
-      token: TOKEN,
-      credential: () => ({ origin: 'https://oa.example.com', pathPrefix: '/tenant-a/', headers: { authorization: 'Bearer sk-tenant' } }),
-    });
-    traffic.configure([openAiDefinition('oa', { gatewayKey: true, baseUrl: 'https://oa.example.com/tenant-a' })], 'observe');
-    const target = traffic.targets().get('oa')!;
+    const begin = keyed(true, { authorization: 'Bearer sk-tenant' }, { baseUrl: 'https://oa.example.com/tenant-a', pathPrefix: '/tenant-a/' });
     const headers = { authorization: `Bearer ${TOKEN}` };
     for (const url of ['https://oa.example.com/tenant-a/chat/completions', undefined]) {
-      const begun = traffic.begin(target, headers, url);
+      const begun = begin(headers, url);
       assert.ok('call' in begun, `${url}: ${JSON.stringify(begun)}`);
       assert.deepEqual(begun.call.headers, { authorization: 'Bearer sk-tenant' });
     }
-    const outside = traffic.begin(target, headers, 'https://oa.example.com/tenant-ab/chat/completions');
+    const outside = begin(headers, 'https://oa.example.com/tenant-ab/chat/completions');
     assert.ok('reply' in outside);
     assert.equal(outside.reply.status, 401);
   });
