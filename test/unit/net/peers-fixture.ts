@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -32,4 +33,21 @@ export function socketPaths(prefix: string): { fresh(): string; remove(): void }
       for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Leaves at `path` a socket file nobody listens on, as a SIGKILLed leader leaves it (its folder made 0700 first). */
+export async function deadSocketAt(path: string): Promise<void> {
+  mkdirSync(join(path, '..'), { mode: 0o700, recursive: true });
+  const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(process.argv[1], () => process.stdout.write('up\\n')); setInterval(() => {}, 1 << 30);`, path], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  try {
+    await until('the soon dead one listens', () => out.includes('up'), 10_000);
+  } finally {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
 }

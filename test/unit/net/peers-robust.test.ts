@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import type { PeerMessage, PeerTarget } from '../../../src/core/peer-protocol';
 import { PeerLink } from '../../../src/net/peers';
 import type { PeerLinkOptions, PeerRole } from '../../../src/net/peers';
-import { J, K, sleep, socketPaths, until } from './peers-fixture';
+import { J, K, deadSocketAt, sleep, socketPaths, until } from './peers-fixture';
 
 const N = '00000000000000000000000000000001';
 
@@ -212,16 +212,7 @@ describe('peer link, real processes: reloads and races', () => {
   it('two windows starting at once beside a dead socket file: exactly one leads, the other follows it', async () => {
     for (let round = 0; round < 6; round++) {
       const path = freshPath();
-      mkdirSync(join(path, '..'), { mode: 0o700 });
-      const dead = spawn(process.execPath, ['-e', `require('net').createServer().listen(process.argv[1], () => process.stdout.write('up\\n')); setInterval(() => {}, 1 << 30);`, path], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      let up = '';
-      dead.stdout.on('data', (c: Buffer) => (up += c.toString()));
-      await until('the dead one listens', () => up.includes('up'), 10_000);
-      const gone = new Promise((r) => dead.once('exit', r));
-      dead.kill('SIGKILL');
-      await gone;
+      await deadSocketAt(path);
       const a = child(`a${round}`, path, [target(K)], { start: false });
       const b = child(`b${round}`, path, [target(K)], { start: false });
       await sleep(300); // both processes loaded

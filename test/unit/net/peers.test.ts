@@ -9,7 +9,7 @@ import { FrameDecoder, MAX_FRAME_BYTES, PROTOCOL_VERSION, encodeFrame } from '..
 import type { PeerMessage, PeerTarget } from '../../../src/core/peer-protocol';
 import { PeerLink } from '../../../src/net/peers';
 import type { PeerLinkOptions, PeerRole } from '../../../src/net/peers';
-import { J, K, sleep, socketPaths, until } from './peers-fixture';
+import { J, K, deadSocketAt, sleep, socketPaths, until } from './peers-fixture';
 
 const TAKEOVER_MS = 2_000;
 
@@ -280,17 +280,7 @@ describe('peer link: takeover', () => {
 
   it('a window that starts after a leader was killed removes the dead socket and leads', async () => {
     const path = freshPath();
-    // A socket file with nobody listening, as a SIGKILLed leader leaves it.
-    mkdirSync(join(path, '..'), { mode: 0o700 });
-    const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(process.argv[1], () => process.stdout.write('up\\n')); setInterval(() => {}, 1 << 30);`, path], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    await until('the child listens', () => out.includes('up'), 10_000);
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+    await deadSocketAt(path);
     assert.ok(existsSync(path));
 
     const a = await joined(window('a', path));
