@@ -209,7 +209,7 @@ const LABELLED: readonly Contender[] = [
 /** Warm-up rounds of the labelled rows' process: a fresh process takes a few 200,000-call runs to settle. */
 const LABELLED_WARM_UP = 3;
 
-export interface RatioStats {
+interface RatioStats {
   readonly median: number;
   readonly min: number;
   readonly max: number;

@@ -176,7 +176,7 @@ export interface HotPathResult {
  * elsewhere hits a block or two of each alike and the medians leave it out.
  * ns per loop turn; the tracker figures are net of the loop without it.
  */
-export function hotPathRound(variants: ReadonlyArray<{ tracker: HealthTracker; clock: SimClock }>, base: SimClock, round: number): { baseline: number; off: number; over: number; under: number; clockRead: number } {
+function hotPathRound(variants: ReadonlyArray<{ tracker: HealthTracker; clock: SimClock }>, base: SimClock, round: number): { baseline: number; off: number; over: number; under: number; clockRead: number } {
   const times: number[][] = [[], [], [], [], []];
   for (let b = 0; b < BLOCKS; b++) {
     const from = FILL + (round * BLOCKS + b) * BLOCK;

@@ -457,10 +457,9 @@ export class Runtime implements Disposable {
     if (first) this.restore();
     this.peers.configure(probed.map((p) => ({ definition: p.definition, key: applied.keySources.get(p.definition.id) ?? { kind: 'none' } })));
     // The gateway adds the user's key only where the user's own settings ask: a workspace's `gatewayKey` would let its scripts spend it.
-    const routed = probed.map(({ definition, fromWorkspace }) => (fromWorkspace && definition.gatewayKey ? withoutGatewayKey(definition) : definition));
+    const routed = probed.map(({ definition, fromWorkspace }) => ({ ...(fromWorkspace ? withoutGatewayKey(definition) : definition), fromWorkspace }));
     this.traffic.configure(routed, configuration.parsed.gateway.mode);
-    const terminal = routed.map((definition, i) => ({ ...definition, fromWorkspace: probed[i]!.fromWorkspace }));
-    if (!this.disposed) void this.gateway.configure(configuration.parsed.gateway, terminal);
+    if (!this.disposed) void this.gateway.configure(configuration.parsed.gateway, routed);
     this.viewModel.show(applied);
     this.dueTimer.arm();
     this.store.changed();
