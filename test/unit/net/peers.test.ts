@@ -459,6 +459,16 @@ describe('peer link: versions', () => {
     await Promise.all([l, a].map((w) => w.link.close()));
   });
 
+  it('a window of version 1, which knows no beats (it would take a ping for a broken protocol), gets bye and no ping', async () => {
+    const path = freshPath();
+    const l = await joined(window('l', path, [], true, { heartbeatMs: 50 }));
+    const old = await raw(path);
+    old.socket.write(encodeFrame({ t: 'hello', v: 1, window: 'old', focused: true }));
+    await until('the connection closed', old.closed);
+    assert.deepEqual(old.received.map((m) => m.t), ['bye']);
+    await l.link.close();
+  });
+
   it('a window whose leader says bye stands alone, saying why', async () => {
     const path = freshPath();
     mkdirSync(join(path, '..'), { mode: 0o700 });
