@@ -26,6 +26,9 @@ export type RedirectStop =
   | { readonly why: 'loop'; readonly path: readonly URL[] }
   | { readonly why: 'too-many'; readonly limit: number; readonly path: readonly URL[] };
 
+/** The statuses that lead elsewhere (the Fetch standard's redirect statuses): a 300, 304 or 305 is an answer. */
+export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+
 /** Turns an HTTP response into an outcome; `now` resolves a Retry-After date. */
 export function classifyHttp(result: HttpResult, now: number): Outcome {
   const { status, headers, latencyMs } = result;
@@ -36,7 +39,7 @@ export function classifyHttp(result: HttpResult, now: number): Outcome {
   }
   const kind = kindOfStatus(status);
   let message = `HTTP ${status}${STATUS_TEXT[status] ? ` ${STATUS_TEXT[status]}` : ''}`;
-  if (status >= 300 && status < 400) message += describeRedirect(result.redirect, first(headers['location']));
+  if (REDIRECT_STATUSES.has(status)) message += describeRedirect(result.redirect, first(headers['location']));
   if (kind === 'rate_limited' || kind === 'overloaded') {
     const wait = retryAfterMs(headers, now);
     if (wait !== undefined) return { kind, latencyMs, message: `${message}, retry after ${formatWait(wait)}`, retryAfterMs: wait };
@@ -57,6 +60,7 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   301: 'Moved Permanently',
   302: 'Found',
   303: 'See Other',
+  304: 'Not Modified',
   307: 'Temporary Redirect',
   308: 'Permanent Redirect',
   400: 'Bad Request',

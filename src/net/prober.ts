@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { Agent, ProxyAgent, buildConnector, util } from 'undici';
 import type { Dispatcher } from 'undici';
 import { checkBody } from '../core/body-check';
-import { classifyError, classifyHttp } from '../core/classify';
+import { REDIRECT_STATUSES, classifyError, classifyHttp } from '../core/classify';
 import type { RedirectStop } from '../core/classify';
 import type { ProbeResult } from '../core/outcome';
 import { credentialReaches } from '../core/provider';
@@ -323,7 +323,8 @@ export class Prober {
       if (flight.aborted) throw new Error('aborted');
       const { status, headers } = hop;
       let redirect: RedirectStop | undefined;
-      if (status >= 300 && status < 400) {
+      // Only the redirect statuses lead anywhere (a 300, 304 or 305 with a Location is an answer), and not one the user expects.
+      if (REDIRECT_STATUSES.has(status) && !spec.expectStatus.includes(status)) {
         const location = headers['location'];
         const next = typeof location === 'string' ? safeUrl(location, url) : undefined;
         redirect = next && (stopAt(next, visited) ?? (spec.method === 'POST' ? { why: 'body', to: next } : undefined));

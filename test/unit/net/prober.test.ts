@@ -144,6 +144,23 @@ describe('prober against the fake provider fleet (real HTTP, real undici)', () =
     assert.equal(result.kind, 'success');
   });
 
+  it('a 300, 304 or 305 with a Location is the answer, not a redirect; a redirect the user expects is not followed either', async () => {
+    fleet.setMode('openai', { kind: 'healthy' });
+    for (const status of [300, 304, 305]) {
+      fleet.setMode(`answer${status}`, { kind: 'redirect', location: '/openai/v1/models', status });
+      const result = await prober.probe({ spec: spec(`${fleet.url}/answer${status}/v1/models`), timeoutMs: 2_000 });
+      assert.equal(result.kind, 'bad_response', `${status}: ${JSON.stringify(result)}`);
+      assert.doesNotMatch(result.message!, /redirect/, `${status}: ${result.message}`);
+    }
+    const expected = await prober.probe({ spec: spec(`${fleet.url}/answer300/v1/models`, { expectStatus: [300] }), timeoutMs: 2_000 });
+    assert.equal(expected.kind, 'success');
+    fleet.setMode('expected302', { kind: 'redirect', location: '/openai/v1/models' });
+    const before = fleet.requests('openai').length;
+    const kept = await prober.probe({ spec: spec(`${fleet.url}/expected302/v1/models`, { expectStatus: [302] }), timeoutMs: 2_000 });
+    assert.equal(kept.kind, 'success', JSON.stringify(kept));
+    assert.equal(fleet.requests('openai').length, before, 'the expected 302 was followed');
+  });
+
   it('cuts a 10 MB body at the cap', async () => {
     const started = Date.now();
     const unchecked = await probeMode('huge', { kind: 'huge-body' });
