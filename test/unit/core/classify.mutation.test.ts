@@ -72,8 +72,11 @@ describe('classifyHttp: messages', () => {
     [303, 'HTTP 303 See Other redirect (not followed)'],
     [307, 'HTTP 307 Temporary Redirect redirect (not followed)'],
     [308, 'HTTP 308 Permanent Redirect redirect (not followed)'],
-    [300, 'HTTP 300 redirect (not followed)'],
-    [399, 'HTTP 399 redirect (not followed)'],
+    // Not redirect statuses: the answer itself.
+    [300, 'HTTP 300'],
+    [304, 'HTTP 304 Not Modified'],
+    [305, 'HTTP 305'],
+    [399, 'HTTP 399'],
   ];
   for (const [status, message] of redirects) {
     it(`HTTP ${status} without a Location reads "${message}"`, () => {
