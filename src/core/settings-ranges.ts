@@ -168,11 +168,26 @@ export function looksLikeKey(name: string): boolean {
 /**
  * Whether a value given as an environment variable's name is rather a key:
  * the name is logged and shown, so such a value never is. Names are read
- * more leniently than property names, since `AZURE_KEY_2025_PROD_1` is a
- * fine variable: a known key prefix, or 20+ characters with digits and
- * lower-case letters (variable names are upper case by convention, keys
- * are mixed).
+ * more leniently than property names: `AZURE_KEY_2025_PROD_1` and
+ * `my_openai_key_2024_prod` are fine variables. A known key prefix counts,
+ * and among names of 20+ characters with digits, a run of 16+ characters
+ * between underscores that mixes letters and digits (a token, not words) or
+ * letters whose case flips again and again (`aB3xQ…`, not `OpenAi`).
  */
 export function looksLikeKeyNotVariable(name: string): boolean {
-  return KEY_PREFIX.test(name) || (name.length >= 20 && /\d/.test(name) && /[a-z]/.test(name));
+  if (KEY_PREFIX.test(name)) return true;
+  if (name.length < 20 || !/\d/.test(name)) return false;
+  if (name.split('_').some((run) => run.length >= 16 && /\d/.test(run) && /[A-Za-z]/.test(run))) return true;
+  return caseFlips(name) >= 8 && (name.match(/\d/g)?.length ?? 0) >= 4;
+}
+
+/** How often the case changes between neighbouring letters. */
+function caseFlips(name: string): number {
+  let flips = 0;
+  for (let i = 1; i < name.length; i++) {
+    const a = name[i - 1]!;
+    const b = name[i]!;
+    if ((/[a-z]/.test(a) && /[A-Z]/.test(b)) || (/[A-Z]/.test(a) && /[a-z]/.test(b))) flips++;
+  }
+  return flips;
 }

@@ -15,6 +15,7 @@ const KEYS = [
   'ghp_0123456789abcdefABCDEF0123456789abcd', // GitHub
   'AKIAIOSFODNN7EXAMPLE', // AWS access key id
   'a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6', // a bare hex token
+  'Xk9_pQ2mZ7_vR4tW8_nB3yL6_cD1', // a base64url token cut short by underscores
 ];
 
 describe('hostile workspace: a key where apiKeyEnv names a variable', () => {
@@ -35,7 +36,7 @@ describe('hostile workspace: a key where apiKeyEnv names a variable', () => {
   }
 
   it('ordinary variable names, digits and long ones included, still work', () => {
-    for (const name of ['OPENAI_API_KEY', 'AZURE_OPENAI_API_KEY_DEPLOYMENT_2', 'MY_PROJECT_KEY_2025', 'HOME', 'litellm_key', 'GITHUB_TOKEN', 'AWS_SECRET_ACCESS_KEY']) {
+    for (const name of ['OPENAI_API_KEY', 'AZURE_OPENAI_API_KEY_DEPLOYMENT_2', 'MY_PROJECT_KEY_2025', 'HOME', 'litellm_key', 'GITHUB_TOKEN', 'AWS_SECRET_ACCESS_KEY', 'my_openai_api_key_2024', 'openai_key_for_project2', 'Azure_OpenAI_Key_2025_prod']) {
       const parsed = parseSettings({ providers: [{ id: 'p', preset: 'openai', apiKeyEnv: name }] });
       assert.equal(parsed.providers[0]!.apiKeyEnv, name);
       assert.equal(parsed.providers[0]!.enabled, true, name);
