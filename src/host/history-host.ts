@@ -47,6 +47,8 @@ const PRUNE_EVERY_MS = 6 * 60 * MINUTE_MS;
 export class HistoryHost {
   private timer: unknown;
   private lastPrune = -Infinity;
+  /** The latest wall time a call was stamped with or a tick ran at: a later reading before it means the clock stepped back. */
+  private latest = -Infinity;
   private writing: Promise<void> = Promise.resolve();
   private stopped = false;
 
@@ -57,7 +59,10 @@ export class HistoryHost {
   record(id: string, source: HistorySource, outcome: Outcome): void {
     if (this.stopped || !this.options.writes(id)) return;
     const key = this.options.keyOf(id);
-    if (key !== undefined) this.options.recorder.record(key, source, outcome, this.options.wall());
+    if (key === undefined) return;
+    const at = this.options.wall();
+    if (at > this.latest) this.latest = at;
+    this.options.recorder.record(key, source, outcome, at);
   }
 
   /** A circuit state change (status-only changes are not history). */
@@ -105,7 +110,12 @@ export class HistoryHost {
 
   private tick(): void {
     const now = this.options.wall();
-    for (const { target, minute } of this.options.recorder.drain(now)) this.options.store.appendMinute(target, minute);
+    // Set back (NTP, a date changed by hand), the clock would not reach the minutes counted before the step for as
+    // long as it stepped: they would be held for hours, and lost with the window. All are written now; a minute
+    // counted on both sides of the step is written in two parts, which the store adds up.
+    const steppedBack = now < this.latest;
+    this.latest = now;
+    for (const { target, minute } of this.options.recorder.drain(steppedBack ? Infinity : now)) this.options.store.appendMinute(target, minute);
     this.write();
     if (now - this.lastPrune >= PRUNE_EVERY_MS) {
       this.lastPrune = now;
