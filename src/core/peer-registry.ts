@@ -27,10 +27,13 @@ export interface PeerRegistryOptions {
 
 /**
  * The leader's picture of the windows (pure: the socket side is
- * src/net/peers.ts). Each target is probed by one window: the leader when
- * it has the target, else the window that has had it longest. Outcomes and
- * commands go to every other window with that target; a window that joins
- * with nothing recorded for a target gets the owner's state of it.
+ * src/net/peers.ts). Each target is probed by one window: one of those
+ * that ask for the shortest interval (two workspaces may watch the same
+ * target, one every 15 s and one every 5 minutes: the first must not wait
+ * for the second's probes); among them the leader when it has the target,
+ * else the window that has had it longest. Outcomes and commands go to
+ * every other window with that target; a window that joins with nothing
+ * recorded for a target gets the owner's state of it.
  * Every method returns what to send, and to whom.
  */
 export class PeerRegistry {
@@ -162,12 +165,25 @@ export class PeerRegistry {
     return ids;
   }
 
+  /** Of the windows that ask for the shortest interval: the leader, else the one that has had the target longest. */
   private ownerOf(key: string): string | undefined {
-    const leader = this.members.get(this.options.leader);
-    if (leader?.targets.has(key)) return leader.id;
     let owner: Member | undefined;
-    for (const m of this.members.values()) if (m.targets.has(key) && (owner === undefined || m.order < owner.order)) owner = m;
+    let interval = Infinity;
+    for (const m of this.members.values()) {
+      const ms = m.targets.get(key)?.intervalMs;
+      if (ms === undefined) continue;
+      if (ms < interval || (ms === interval && owner !== undefined && this.before(m, owner))) {
+        owner = m;
+        interval = ms;
+      }
+    }
     return owner?.id;
+  }
+
+  private before(a: Member, b: Member): boolean {
+    const leader = this.options.leader;
+    if (a.id === leader || b.id === leader) return a.id === leader;
+    return a.order < b.order;
   }
 
   /** Recomputes who probes what; tells each window whose share changed. */
