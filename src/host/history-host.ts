@@ -49,6 +49,8 @@ export class HistoryHost {
   private lastPrune = -Infinity;
   /** The latest wall time a call was stamped with or a tick ran at: a later reading before it means the clock stepped back. */
   private latest = -Infinity;
+  /** Per target, the last circuit change written while the circuit is not closed. */
+  private readonly notClosed = new Map<string, HistoryTransition>();
   private writing: Promise<void> = Promise.resolve();
   private stopped = false;
 
@@ -70,7 +72,11 @@ export class HistoryHost {
     if (this.stopped || event.from.state === event.to.state || !this.options.writes(event.provider)) return;
     const key = this.options.keyOf(event.provider);
     if (key === undefined) return;
-    this.options.store.appendTransition(key, { at: event.at, from: event.from.state, to: event.to.state, ...(cause !== undefined && { cause }) });
+    const before = this.notClosed.get(key);
+    // Set back since the circuit left closed, and no tick has seen it yet.
+    if (before !== undefined && event.at < before.at) this.steppedBack(key, before, Math.max(this.latest, before.at), event.at);
+    if (event.at > this.latest) this.latest = event.at;
+    this.changed(key, { at: event.at, from: event.from.state, to: event.to.state, ...(cause !== undefined && { cause }) });
     this.write();
   }
 
@@ -114,6 +120,7 @@ export class HistoryHost {
     // long as it stepped: they would be held for hours, and lost with the window. All are written now; a minute
     // counted on both sides of the step is written in two parts, which the store adds up.
     const steppedBack = now < this.latest;
+    if (steppedBack) for (const [key, before] of this.notClosed) if (before.at > now) this.steppedBack(key, before, this.latest, now);
     this.latest = now;
     for (const { target, minute } of this.options.recorder.drain(steppedBack ? Infinity : now)) this.options.store.appendMinute(target, minute);
     this.write();
@@ -121,6 +128,25 @@ export class HistoryHost {
       this.lastPrune = now;
       this.writing = this.writing.then(() => this.options.store.prune(now)).catch((error: unknown) => this.options.log.warn(`could not drop old days: ${describe(error)}`));
     }
+  }
+
+  private changed(key: string, transition: HistoryTransition): void {
+    this.options.store.appendTransition(key, transition);
+    if (transition.to === 'closed') this.notClosed.delete(key);
+    else this.notClosed.set(key, transition);
+  }
+
+  /**
+   * The wall clock stepped back from `end` to `start` while the target's
+   * circuit was not closed. Sorted by time, the change that opened it would
+   * come after the ones that follow the step, and the chart would read the
+   * circuit as open from the start of the history to the first of them, and
+   * from the opening to whenever it next closed: so the period before the
+   * step ends where that clock left off, and one starts at the new time.
+   */
+  private steppedBack(key: string, before: HistoryTransition, end: number, start: number): void {
+    this.options.store.appendTransition(key, { at: end, from: before.to, to: 'closed' });
+    this.changed(key, { at: start, from: 'closed', to: before.to, ...(before.cause !== undefined && { cause: before.cause }) });
   }
 
   private write(): void {

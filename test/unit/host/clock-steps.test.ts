@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { HistoryRecorder } from '../../../src/core/history-recorder';
 import { MINUTE_MS, minuteList } from '../../../src/core/history-model';
+import type { CircuitState } from '../../../src/core/breaker';
+import { historyChartPoints, historyUptimes } from '../../../src/core/history-view';
+import type { ProviderStatus } from '../../../src/core/status';
 import { HistoryHost } from '../../../src/host/history-host';
 import { HistoryStore } from '../../../src/host/history-store';
 import { FakeClock } from '../fake-clock';
@@ -137,4 +140,60 @@ describe('history across wall-clock steps', () => {
     assert.equal(minutes.length, 2);
     assert.ok(minutes[1]!.at >= NOON + HOUR);
   });
+
+  describe('a circuit open when the clock is set back', () => {
+    const change = (from: CircuitState, to: CircuitState, status: ProviderStatus, cause?: 'server') =>
+      host.transition({ provider: 'p', at: wall(), from: { state: from, status: 'healthy' }, to: { state: to, status } }, cause);
+
+    /** A healthy day on disk before, then: opened at 12:00:35, set back two hours at 12:00:45, closed by a probe at 10:01:05. */
+    async function openThenSetBack(): Promise<void> {
+      for (let at = NOON - 24 * HOUR; at < NOON - 3 * HOUR; at += 5 * MINUTE_MS) store.appendMinute(TARGET, { at, sources: { probe: { calls: 1, failures: {}, slow: 0 } } });
+      await timers.advance(5_000);
+      change('closed', 'open', 'down', 'server');
+      await timers.advance(10_000);
+      step = -2 * HOUR;
+      await timers.advance(20_000);
+      change('open', 'half-open', 'degraded');
+      change('half-open', 'closed', 'healthy');
+      probe('success');
+    }
+
+    async function series() {
+      await host.load([], 0, 1);
+      const next = new HistoryStore({ dir, log: memoryLog(), wall });
+      try {
+        return await next.read(TARGET, NOON - 30 * 24 * HOUR, NOON + 24 * HOUR);
+      } finally {
+        await next.close();
+      }
+    }
+
+    it('the chart shows the outage after the step, not one reaching back to the start of the history', async () => {
+      await openThenSetBack();
+      await timers.advance(MINUTE_MS);
+      const now = wall();
+      const read = await series();
+      const chart = historyChartPoints(read, '24h', now);
+      for (const [from] of chart.bands) assert.ok(from * 1000 >= now - 5 * MINUTE_MS, `an open band from ${new Date(from * 1000).toISOString()}`);
+      const last = chart.incidents.at(-1)!;
+      assert.equal(last.closedAt, NOON - 2 * HOUR + MINUTE_MS + 5_000);
+      assert.ok(last.durationMs < 5 * MINUTE_MS, `${last.durationMs} ms`);
+      assert.equal(last.cause, 'server');
+      const uptime = historyUptimes(read, now);
+      assert.ok(uptime['24h'].uptime! > 0.9, `24 h uptime ${uptime['24h'].uptime}`);
+      assert.ok(uptime['30d'].uptime! > 0.9, `30 d uptime ${uptime['30d'].uptime}`);
+    });
+
+    it('once the clock is back past the time it was set back from, the circuit reads closed there, not open ever since', async () => {
+      await openThenSetBack();
+      await timers.advance(2 * HOUR + 5 * MINUTE_MS);
+      const now = wall();
+      assert.ok(now > NOON + 5 * MINUTE_MS);
+      const read = await series();
+      const chart = historyChartPoints(read, '1h', now);
+      for (const [, to] of chart.bands) assert.ok(to * 1000 <= NOON + MINUTE_MS, `open until ${new Date(to * 1000).toISOString()}`);
+      assert.equal(chart.incidents.filter((i) => i.closedAt === undefined).length, 0, 'no ongoing incident');
+    });
+  });
 });
+
