@@ -23,6 +23,23 @@ export interface PeerRegistryOptions {
   readonly leader: string;
   /** Intervals stretch once no window has had focus for this long (design: 5 minutes). */
   readonly idleAfterMs: number;
+  /**
+   * For this long after the registry starts (a takeover), a reset or
+   * isolation is also given to each window that joins later with the
+   * target: the windows rejoin one by one, and one given while nobody led
+   * arrives with its window, maybe before the others (default 10 s).
+   */
+  readonly replayMs?: number;
+}
+
+/** Long enough for every window of a takeover to rejoin: an election gives up after 4 s. */
+const REPLAY_MS = 10_000;
+
+/** A reset or isolation given early in this registry's life, and the windows that have it. */
+interface Given {
+  readonly message: CommandMessage;
+  readonly from: string;
+  readonly told: Set<string>;
 }
 
 /**
@@ -44,12 +61,16 @@ export class PeerRegistry {
   /** When the last focused window lost focus (or the leader started without one); undefined while one has it. */
   private unfocusedSince: number | undefined;
   private idle = false;
+  /** Until then, resets and isolations are kept for windows that rejoin after them (see `replayMs`). */
+  private readonly replayUntil: number;
+  private given: Given[] = [];
 
   constructor(
     private readonly options: PeerRegistryOptions,
     now: number,
   ) {
     this.unfocusedSince = now;
+    this.replayUntil = now + (options.replayMs ?? REPLAY_MS);
   }
 
   /** A window said hello. The leader joins itself first. */
@@ -79,11 +100,11 @@ export class PeerRegistry {
     if (!member) return [];
     switch (message.t) {
       case 'targets':
-        return this.setTargets(member, message.targets);
+        return [...this.setTargets(member, message.targets), ...this.replay(member, now)];
       case 'outcome':
         return this.relay(member, message);
       case 'command':
-        return this.command(member, message);
+        return this.command(member, message, now);
       case 'focus':
         member.focused = message.focused;
         return this.refocus(now);
@@ -152,11 +173,30 @@ export class PeerRegistry {
     return this.withTarget(message.key, from.id).map((to) => ({ to, message }));
   }
 
-  private command(from: Member, message: CommandMessage): Delivery[] {
-    if (message.command !== 'probe') return this.withTarget(message.key, from.id).map((to) => ({ to, message }));
+  private command(from: Member, message: CommandMessage, now: number): Delivery[] {
+    if (message.command !== 'probe') {
+      const to = this.withTarget(message.key, from.id);
+      if (now < this.replayUntil) this.given.push({ message, from: from.id, told: new Set([from.id, ...to]) });
+      return to.map((id) => ({ to: id, message }));
+    }
     // Probe Now: only the window that probes the target probes it; the outcome then reaches everyone.
     const owner = this.ownerOf(message.key);
     return owner !== undefined && owner !== from.id ? [{ to: owner, message }] : [];
+  }
+
+  /** Early after a takeover: the resets and isolations given before `member` (re)joined with their target, in order. */
+  private replay(member: Member, now: number): Delivery[] {
+    if (now >= this.replayUntil) {
+      this.given = [];
+      return [];
+    }
+    const out: Delivery[] = [];
+    for (const { message, told } of this.given) {
+      if (told.has(member.id) || !member.targets.has(message.key)) continue;
+      told.add(member.id);
+      out.push({ to: member.id, message });
+    }
+    return out;
   }
 
   private withTarget(key: string, except: string): string[] {

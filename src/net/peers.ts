@@ -59,6 +59,8 @@ const ALONE_RETRY_MS = 30_000;
 const HEARTBEAT_MS = 1_000;
 const SILENT_MS = 5_000;
 const PING: PeerMessage = { t: 'ping' };
+/** Commands kept while no leader is known: a user gives a few by hand in the seconds an election takes. */
+const MAX_HELD_COMMANDS = 100;
 
 type LinkState =
   | { readonly kind: 'electing' }
@@ -98,6 +100,12 @@ export class PeerLink {
   private readonly heartbeatMs: number;
   private readonly silentMs: number;
   private electing: Promise<void> | undefined;
+  /**
+   * Resets, isolations and Probe Now given while electing: they go to the
+   * next leader, so a command given during a takeover still applies
+   * everywhere. Dropped when this window ends up alone.
+   */
+  private held: Array<PeerMessage & { t: 'command' }> = [];
 
   constructor(private readonly options: PeerLinkOptions) {
     this.focused = options.focused;
@@ -136,16 +144,30 @@ export class PeerLink {
     this.send({ t: 'focus', focused });
   }
 
-  /** Sends an outcome, a command or a state to the others (dropped while electing or alone: nobody listens). */
+  /**
+   * Sends an outcome, a command or a state to the others. Outcomes and
+   * states are dropped while electing or alone (nobody listens); commands
+   * given while electing wait for the next leader (see `held`).
+   */
   send(message: PeerMessage): void {
     const s = this.state;
-    if (s.kind === 'leader') this.deliver(s, s.registry.receive(this.options.window, message, this.now()));
+    if (message.t === 'command' && s.kind === 'electing') {
+      if (this.held.length < MAX_HELD_COMMANDS) this.held.push(message);
+    } else if (s.kind === 'leader') this.deliver(s, s.registry.receive(this.options.window, message, this.now()));
     else if (s.kind === 'follower') write(s.socket, message);
+  }
+
+  /** A leader is found: the commands held meanwhile go to it, in the order they were given (after this window's targets). */
+  private sendHeld(): void {
+    const held = this.held;
+    this.held = [];
+    for (const message of held) this.send(message);
   }
 
   /** Leaves: a leader closes its endpoint (the others elect again at once), a follower its connection. */
   async close(): Promise<void> {
     const s = this.state;
+    this.held = [];
     this.setState({ kind: 'closed' });
     if (s.kind === 'leader') {
       clearTimeout(s.idleTimer);
@@ -212,6 +234,7 @@ export class PeerLink {
       return;
     }
     this.options.log.warn(`several windows: ${reason}; this window probes its providers itself`);
+    this.held = [];
     const retry = setTimeout(() => this.lookAgain(), this.options.aloneRetryMs ?? ALONE_RETRY_MS);
     retry.unref();
     this.setState({ kind: 'alone', reason, retry, silent });
@@ -238,6 +261,7 @@ export class PeerLink {
     server.on('error', (error) => log.warn(`several windows: endpoint error: ${describe(error)}`));
     this.join(state, window, this.focused);
     this.deliver(state, registry.receive(window, { t: 'targets', targets: this.targets }, this.now()));
+    this.sendHeld();
   }
 
   /** A window connected to this leader: it must say hello, in this version, first. */
@@ -402,6 +426,7 @@ export class PeerLink {
     this.state = state;
     write(socket, { t: 'hello', v: PROTOCOL_VERSION, window, focused: this.focused });
     write(socket, { t: 'targets', targets: this.targets });
+    this.sendHeld();
   }
 
   /**

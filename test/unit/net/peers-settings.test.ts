@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { PeerMessage, PeerTarget } from '../../../src/core/peer-protocol';
+import { PeerRegistry } from '../../../src/core/peer-registry';
 import { PeerLink } from '../../../src/net/peers';
 import type { PeerRole } from '../../../src/net/peers';
 import { J, K, sleep, socketPaths, until } from './peers-fixture';
 
 /*
- * Two workspaces that watch the same target with different settings
- * (design.md, "Several windows").
+ * Two workspaces that watch the same target with different settings, and
+ * commands given while the windows elect a new leader (design.md, "Several
+ * windows").
  */
 
 const paths = socketPaths('llm-peers-settings-');
@@ -17,6 +19,7 @@ after(async () => {
   paths.remove();
 });
 
+const M = '00000000000000000000000000000002';
 const FIVE_MINUTES = 300_000;
 const FIFTEEN_SECONDS = 15_000;
 
@@ -144,5 +147,94 @@ describe('peer link: a follower whose settings change the target', () => {
     await sleep(100);
     assert.deepEqual(b.of('outcome').map((m) => m.key), [J]);
     await Promise.all([l, b].map((w) => w.link.close()));
+  });
+});
+
+describe('peer link: a command given while the windows elect a new leader', () => {
+  it('a reset given in a window during the takeover reaches the other window, whichever of the two leads next', async () => {
+    for (let round = 0; round < 4; round++) {
+      const path = paths.fresh();
+      let armed = false;
+      let given = false;
+      const l = await joined(window(`l${round}`, path, [target(K)]));
+      // The user resets in a, at the moment a notices the leader is gone (nobody leads now).
+      const a = await joined(
+        window(`a${round}`, path, [target(K)], (role, link) => {
+          if (role.kind !== 'electing' || !armed || given) return;
+          given = true;
+          link.send({ t: 'command', key: K, command: 'reset' });
+        }),
+      );
+      const b = await joined(window(`b${round}`, path, [target(K)]));
+      await until('shares told', () => owns(l, [K]) && owns(a, []) && owns(b, []));
+      armed = true;
+      await l.link.close();
+      await until('the reset reached b', () => b.of('command').length > 0, 6_000);
+      await sleep(100);
+      assert.ok(given);
+      assert.deepEqual(b.of('command'), [{ t: 'command', key: K, command: 'reset' }], `round ${round}: once`);
+      assert.deepEqual(a.of('command'), [], 'not echoed to a');
+      console.log(`round ${round}: ${a.link.role.kind === 'leader' ? 'a' : 'b'} led next`);
+      await Promise.all([a, b].map((w) => w.link.close()));
+    }
+  });
+
+  it('an isolation given while electing is applied by a window that joins the new leader after it, and not to one without the target', async () => {
+    const path = paths.fresh();
+    let armed = false;
+    let given = false;
+    const l = await joined(window('l', path, [target(K)]));
+    const a = await joined(
+      window('a', path, [target(K), target(J)], (role, link) => {
+        if (role.kind !== 'electing' || !armed || given) return;
+        given = true;
+        link.send({ t: 'command', key: K, command: 'isolate' });
+        link.send({ t: 'command', key: J, command: 'reset' });
+      }),
+    );
+    await until('a follows', () => owns(a, [J]));
+    armed = true;
+    await l.link.close();
+    await until('a leads', () => a.link.role.kind === 'leader', 3_000);
+    // b's window was slower to rejoin (a busy extension host): it joins the new leader after the isolation was given.
+    const b = await joined(window('b', path, [target(K)]));
+    const c = await joined(window('c', path, [target(M)]));
+    await until('b applies the isolation', () => b.of('command').length > 0);
+    await sleep(100);
+    assert.deepEqual(b.of('command'), [{ t: 'command', key: K, command: 'isolate' }]);
+    assert.deepEqual(c.of('command'), []);
+    await Promise.all([a, b, c].map((w) => w.link.close()));
+  });
+});
+
+describe('peer registry: commands kept for windows that rejoin after a takeover', () => {
+  const reset: PeerMessage = { t: 'command', key: K, command: 'reset' };
+  const targets = (list: PeerTarget[]): PeerMessage => ({ t: 'targets', targets: list });
+
+  it('gives a reset to windows that join with the target within replayMs, once each, and to none after', () => {
+    const registry = new PeerRegistry({ leader: 'A', idleAfterMs: 300_000, replayMs: 10_000 }, 1_000);
+    registry.join('A', true, 1_000);
+    registry.receive('A', targets([target(K)]), 1_000);
+    assert.deepEqual(registry.receive('A', reset, 1_200), [], 'nobody else is there yet');
+
+    registry.join('B', true, 3_000);
+    assert.deepEqual(registry.receive('B', targets([target(K)]), 3_000).filter((d) => d.message.t === 'command'), [{ to: 'B', message: reset }]);
+    assert.deepEqual(registry.receive('B', targets([target(K, 30_000)]), 3_500).filter((d) => d.message.t === 'command'), [], 'not twice');
+    registry.leave('B', 4_000);
+    registry.join('B', true, 4_100);
+    assert.deepEqual(registry.receive('B', targets([target(K)]), 4_100).filter((d) => d.message.t === 'command'), [], 'not again when it reconnects');
+
+    registry.join('C', true, 11_000);
+    assert.deepEqual(registry.receive('C', targets([target(K)]), 11_000).filter((d) => d.message.t === 'command'), [], 'too late: a window opened since');
+  });
+
+  it('keeps nothing given after replayMs, and never Probe Now', () => {
+    const registry = new PeerRegistry({ leader: 'A', idleAfterMs: 300_000, replayMs: 10_000 }, 0);
+    registry.join('A', true, 0);
+    registry.receive('A', targets([target(K)]), 0);
+    registry.receive('A', { t: 'command', key: K, command: 'probe' }, 100);
+    registry.receive('A', reset, 10_000);
+    registry.join('B', true, 10_001);
+    assert.deepEqual(registry.receive('B', targets([target(K)]), 10_001).filter((d) => d.message.t === 'command'), []);
   });
 });
