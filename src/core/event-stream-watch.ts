@@ -1,10 +1,12 @@
 /**
  * Watches a Server-Sent-Events response as it passes through the gateway, for
  * the error a provider reports inside a stream that began with 200: OpenAI
- * style `data: {"error": {...}}`, Anthropic style `event: error` followed by
- * `data: {"type":"error","error":{"type":"overloaded_error",...}}`. Such a
- * stream is a failed call, not a success. Newline-delimited JSON, as Ollama
- * streams, is watched the same way for a line `{"error": ...}`.
+ * chat style `data: {"error": {...}}`, Anthropic style `event: error` followed
+ * by `data: {"type":"error","error":{"type":"overloaded_error",...}}`, and the
+ * OpenAI Responses API's `event: error` (`{"type":"error","code","message"}`)
+ * and `event: response.failed` (its `response.error`). Such a stream is a
+ * failed call, not a success. Newline-delimited JSON, as Ollama streams, is
+ * watched the same way for a line `{"error": ...}`.
  *
  * It looks at the start of each line only and keeps at most MAX_LINE bytes of
  * one line, so a long stream costs a scan of its bytes and no memory; the
@@ -125,7 +127,7 @@ export class EventStreamWatch {
       if (i === end) return undecided;
       if (bytes[i++] !== b) return 'skip';
     }
-    if (this.event === 'error') return 'read';
+    if (FAILURE_EVENTS.has(this.event)) return 'read';
     if (i < end && bytes[i] === 0x20) i++;
     return lookJson(bytes, i, end, undecided);
   }
@@ -162,42 +164,84 @@ export class EventStreamWatch {
       this.event = field.value;
       return;
     }
-    if (field.name === 'data' && (this.event === 'error' || ERROR_OBJECT.test(field.value))) this.found = describe(field.value);
+    if (field.name === 'data' && (FAILURE_EVENTS.has(this.event) || FAILURE_OBJECT.test(field.value))) this.found = describe(field.value);
   }
 
   private endEvent(): void {
-    if (this.event === 'error' && !this.found) this.found = describe('');
+    if (FAILURE_EVENTS.has(this.event) && !this.found) this.found = describe('');
     this.event = '';
   }
 }
 
 /**
- * Whether JSON at `bytes[i, end)` may begin with an "error" key, from its
- * first bytes: `read`, it may; `skip`, it does not; `undecided` when the
- * bytes end before they tell.
+ * Whether JSON at `bytes[i, end)` may begin with an "error" key or a "type"
+ * that names a failure, from its first bytes: `read`, it may; `skip`, it does
+ * not; `undecided` when the bytes end before they tell. Every event of the
+ * Responses API and of Anthropic's stream begins with "type", so its value is
+ * matched here too: only a failure's is decoded.
  */
 function lookJson(bytes: Uint8Array, start: number, end: number, undecided: Look): Look {
   let i = start;
   if (i === end) return undecided;
   if (bytes[i++] !== 0x7b) return 'skip';
-  while (i < end && isAsciiSpace(bytes[i]!)) i++;
+  i = afterSpaces(bytes, i, end);
   if (i === end) return undecided;
   // Beyond ASCII may be a space to the decoder: let it decide.
   if (bytes[i]! >= 0x80) return 'read';
-  for (const b of ERROR_KEY) {
-    if (i === end) return undecided;
-    if (bytes[i++] !== b) return 'skip';
+  const key = matchBytes(bytes, i, end, ERROR_KEY);
+  if (key !== -1) return key === -2 ? undecided : 'read';
+  let at = matchBytes(bytes, i, end, TYPE_KEY);
+  if (at < 0) return at === -2 ? undecided : 'skip';
+  at = afterSpaces(bytes, at, end);
+  if (at === end) return undecided;
+  if (bytes[at++] !== 0x3a) return 'skip';
+  at = afterSpaces(bytes, at, end);
+  if (at === end) return undecided;
+  if (bytes[at]! >= 0x80) return 'read';
+  let sooner: Look = 'skip';
+  for (const value of FAILURE_TYPES) {
+    const matched = matchBytes(bytes, at, end, value);
+    if (matched >= 0) return 'read';
+    if (matched === -2) sooner = undecided;
   }
-  return 'read';
+  return sooner;
 }
 
-/** JSON whose first key is "error". */
+/** Where `expected` ends if `bytes` hold it at `i`; -1 if they do not, -2 if they end before they tell. */
+function matchBytes(bytes: Uint8Array, i: number, end: number, expected: readonly number[]): number {
+  for (const b of expected) {
+    if (i === end) return -2;
+    if (bytes[i++] !== b) return -1;
+  }
+  return i;
+}
+
+function afterSpaces(bytes: Uint8Array, i: number, end: number): number {
+  while (i < end && isAsciiSpace(bytes[i]!)) i++;
+  return i;
+}
+
+/**
+ * Events that report a failure by their name: `error` (Anthropic, the
+ * Responses API) and `response.failed` (the Responses API: the response ended
+ * with status "failed").
+ */
+const FAILURE_EVENTS = new Set(['error', 'response.failed']);
+
+/** JSON whose first key is "error", or whose "type" (first) names a failure, for streams that send no `event:` names. */
+const FAILURE_OBJECT = /^\{\s*(?:"error"\s*:|"type"\s*:\s*"(?:error|response\.failed)")/;
+/** JSON whose first key is "error" (newline-delimited JSON). */
 const ERROR_OBJECT = /^\{\s*"error"\s*:/;
 
 /** `data:` */
 const DATA = [0x64, 0x61, 0x74, 0x61, 0x3a];
+const bytesOf = (s: string): readonly number[] => [...s].map((c) => c.charCodeAt(0));
 /** `"error"` */
-const ERROR_KEY = [0x22, 0x65, 0x72, 0x72, 0x6f, 0x72, 0x22];
+const ERROR_KEY = bytesOf('"error"');
+/** `"type"` */
+const TYPE_KEY = bytesOf('"type"');
+/** The values of "type" that `FAILURE_OBJECT` reads. */
+const FAILURE_TYPES = [bytesOf('"error"'), bytesOf('"response.failed"')];
 
 /** Space, tab, vertical tab, form feed (and CR and LF, which end a line before this sees them): what `\s` matches below 0x80. */
 function isAsciiSpace(b: number): boolean {
@@ -226,30 +270,71 @@ function fieldOf(line: string): { name: string; value: string } | undefined {
  * Providers name the error in different fields: Anthropic its `type`, OpenAI
  * its `type` and `code` (`"type":"requests","code":"rate_limit_exceeded"`),
  * Gemini its `status` and an HTTP `code`; each is read for the kind. The
- * message is a server's text, which may quote the caller's key: key-like
- * strings are taken out.
+ * Responses API puts `code` and `message` at the top of its `error` event and
+ * in `response.error` of `response.failed`. The message is a server's text,
+ * which may quote the caller's key: key-like strings are taken out.
  */
 function describe(data: string): StreamError {
   let type = '';
   let message = '';
   let kind: OutcomeKind = 'server';
-  try {
-    const parsed = JSON.parse(data) as { error?: unknown };
-    const error = parsed.error;
-    if (typeof error === 'string') message = error;
-    else if (error !== null && typeof error === 'object') {
-      const e = error as { type?: unknown; code?: unknown; status?: unknown; message?: unknown };
-      const names = [e.type, e.code, e.status].filter((n): n is string => typeof n === 'string');
-      type = names[0] ?? '';
-      message = typeof e.message === 'string' ? e.message : '';
-      kind = kindOfErrorType(names.join(' '), typeof e.code === 'number' ? e.code : undefined);
-    }
-  } catch {
-    // Cut off at MAX_LINE, or not JSON: still an error event.
+  const error = errorIn(data);
+  if (typeof error === 'string') message = error;
+  else if (error !== undefined) {
+    // The Responses API's `error` event is its own error object, whose type says only that.
+    const names = [error.type, error.code, error.status].filter((n): n is string => typeof n === 'string' && n !== 'error');
+    type = names[0] ?? '';
+    message = typeof error.message === 'string' ? error.message : '';
+    kind = kindOfErrorType(names.join(' '), typeof error.code === 'number' ? error.code : undefined);
   }
   const text = sanitizeMessage([type, message].filter((s) => s !== '').join(': '), Infinity) || 'error event in the stream';
   return { kind, message: `stream error: ${text.length > 200 ? `${text.slice(0, 200)}…` : text}` };
 }
+
+interface ErrorFields {
+  readonly type?: unknown;
+  readonly code?: unknown;
+  readonly status?: unknown;
+  readonly message?: unknown;
+}
+
+/** The error an event's data describes: its `error`, a failed response's `response.error`, or the event itself when its type is "error". */
+function errorIn(data: string): string | ErrorFields | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch {
+    // Cut off at MAX_LINE (a failed response quotes its whole output after its error), or not JSON.
+    return errorInCut(data);
+  }
+  if (parsed === null || typeof parsed !== 'object') return undefined;
+  const event = parsed as { error?: unknown; type?: unknown; response?: { error?: unknown } | null };
+  const error = event.error ?? (event.type === 'response.failed' ? event.response?.error : event.type === 'error' ? event : undefined);
+  if (typeof error === 'string') return error;
+  return error !== null && typeof error === 'object' ? (error as ErrorFields) : undefined;
+}
+
+/** The string fields of the first `"error":{…}` in JSON cut short, as far as they came whole. */
+function errorInCut(data: string): ErrorFields | undefined {
+  const start = /"error"\s*:\s*\{/.exec(data);
+  if (start === null) return undefined;
+  const fields: Record<string, string> = {};
+  // One member whose value is a string, a number or a literal; an object or array inside ends the look.
+  const member = /\s*,?\s*"([^"\\]*)"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*|true|false|null)/y;
+  member.lastIndex = start.index + start[0].length;
+  for (let m = member.exec(data); m !== null; m = member.exec(data)) {
+    const [, name, value] = m as unknown as [string, string, string];
+    if (!DESCRIBED.has(name) || !value.startsWith('"')) continue;
+    try {
+      fields[name] = JSON.parse(value) as string;
+    } catch {
+      // An escape JSON does not know: the field is left out.
+    }
+  }
+  return Object.keys(fields).length > 0 ? fields : undefined;
+}
+
+const DESCRIBED = new Set(['type', 'code', 'status', 'message']);
 
 function kindOfErrorType(names: string, status: number | undefined): OutcomeKind {
   if (/overloaded|unavailable/i.test(names)) return 'overloaded';
