@@ -13,7 +13,7 @@ import { SlidingWindow } from './window';
 
 /** How a forwarded call ended; times in ms from the request's arrival, on a monotonic clock. */
 export type CallEnd =
-  /** The provider answered and its body reached the client whole (it may hold an in-stream error). */
+  /** The provider answered and its body reached the client whole, or up to an in-stream error (the client may hang up on it). */
   | { readonly kind: 'response'; readonly status: number; readonly headers: Headers; readonly ttfbMs: number; readonly totalMs: number; readonly streamError?: StreamError }
   /** Connecting, sending or receiving failed; `status` once the status line had come. */
   | { readonly kind: 'failed'; readonly error: unknown; readonly status?: number; readonly ttfbMs?: number; readonly totalMs: number }

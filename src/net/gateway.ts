@@ -333,9 +333,16 @@ class ForwardedCall implements Dispatcher.DispatchHandlers {
     res.once('close', this.hangUp);
   }
 
-  /** Ends the call as canceled and stops its upstream request, now or as soon as it has one. */
+  /**
+   * Ends the call and stops its upstream request, now or as soon as it has
+   * one. Canceled, unless the provider had already reported an error inside
+   * its stream: a client that reads it (the SDKs throw on it) hangs up before
+   * the provider closes the stream, and the call failed all the same.
+   */
   cancel(): void {
-    this.finish({ kind: 'canceled' });
+    const error = this.watch?.error;
+    if (error !== undefined) this.finish(this.response(error));
+    else this.finish({ kind: 'canceled' });
     this.abort?.();
   }
 
@@ -383,13 +390,24 @@ class ForwardedCall implements Dispatcher.DispatchHandlers {
     const watch = this.watch;
     watch?.end();
     this.res.end();
-    this.finish({ kind: 'response', status: this.status!, headers: this.headers, ttfbMs: this.ttfbMs!, totalMs: this.now() - this.started, ...(watch?.error && { streamError: this.withoutKeys(watch.error) }) });
+    this.finish(this.response(watch?.error));
+  }
+
+  private response(streamError: StreamError | undefined): CallEnd {
+    return { kind: 'response', status: this.status!, headers: this.headers, ttfbMs: this.ttfbMs!, totalMs: this.now() - this.started, ...(streamError && { streamError: this.withoutKeys(streamError) }) };
   }
 
   onError(error: Error): void {
     const res = this.res;
     if (this.ended || this.calls.closing) {
       this.finish({ kind: 'canceled' });
+      res.destroy();
+      return;
+    }
+    const seen = this.watch?.error;
+    if (seen !== undefined) {
+      // The provider said why before the connection broke: its word is the better account.
+      this.finish(this.response(seen));
       res.destroy();
       return;
     }

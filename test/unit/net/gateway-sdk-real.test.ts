@@ -532,6 +532,45 @@ describe('the Responses API\'s failures, however the stream is cut into chunks',
 });
 
 describe('anthropic SDK', () => {
+  it('messages.stream with an overloaded_error event after some deltas: the SDK throws, and the call is an overloaded failure', async () => {
+    provider('an-overloaded', 'anthropic', (_req, res) =>
+      streamOut(res, [anthropicStart, anthropicDelta('Hel'), anthropicDelta('lo'), sse([['error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }]])], 5),
+    );
+    const stream = anthropic('an-overloaded').messages.stream({ model: 'claude-sonnet-4-6', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] });
+    let text = '';
+    stream.on('text', (t) => (text += t));
+    await assert.rejects(stream.finalMessage(), (err: unknown) => {
+      assert.ok(err instanceof Anthropic.APIError, String(err));
+      assert.equal((err as { type?: unknown }).type, 'overloaded_error');
+      return true;
+    });
+    assert.equal(text, 'Hello');
+    await endsOf('an-overloaded');
+    const window = windowOf('an-overloaded');
+    assert.deepEqual(window.kinds, ['overloaded']);
+    assert.equal(window.lastError, 'overloaded: HTTP 200, then stream error: overloaded_error: Overloaded');
+  });
+
+  it('an error event, then the provider drops the connection: the provider\'s error is recorded, not a cut', async () => {
+    provider('an-error-reset', 'anthropic', (_req, res) => {
+      streamOut(res, [anthropicStart, anthropicDelta('Hel'), sse([['error', { type: 'error', error: { type: 'rate_limit_error', message: 'Number of request tokens has exceeded your per-minute rate limit' } }]])], 5, false);
+      setTimeout(() => res.socket?.destroy(), 60);
+    });
+    // A raw client that reads to the end (the SDK would hang up on the error event first).
+    const status = await new Promise<number>((resolve) => {
+      const req = http.request(`${gateway.url}/an-error-reset/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+        res.resume();
+        res.on('error', () => resolve(res.statusCode!));
+        res.on('close', () => resolve(res.statusCode!));
+      });
+      req.on('error', () => resolve(0));
+      req.end('{"model":"claude-sonnet-4-6","max_tokens":8,"stream":true,"messages":[]}');
+    });
+    assert.equal(status, 200);
+    await endsOf('an-error-reset');
+    assert.equal(windowOf('an-error-reset').lastError, 'rate_limited: HTTP 200, then stream error: rate_limit_error: Number of request tokens has exceeded your per-minute rate limit');
+  });
+
   it('a whole stream is a success; anthropic-version and the key reach the provider as the SDK sent them', async () => {
     provider('an-ok', 'anthropic', (_req, res) => streamOut(res, [anthropicStart, anthropicDelta('Hi'), anthropicEnd]));
     const client = new Anthropic({ apiKey: 'sk-ant-client-own', baseURL: `${gateway.url}/an-ok`, maxRetries: 0, defaultHeaders: { 'anthropic-version': '2023-06-01', 'anthropic-beta': 'context-1m-2025-08-07' } });
