@@ -23,6 +23,11 @@ export interface StreamError {
   readonly kind: OutcomeKind;
   /** From the provider's error: its type and message, shortened. */
   readonly message: string;
+  /**
+   * The provider refused the request itself (an invalid argument or image,
+   * a prompt too long), as a 400 would have before the stream began.
+   */
+  readonly invalidRequest?: true;
 }
 
 const LF = 0x0a;
@@ -278,6 +283,7 @@ function describe(data: string): StreamError {
   let type = '';
   let message = '';
   let kind: OutcomeKind = 'server';
+  let invalid = false;
   const error = errorIn(data);
   if (typeof error === 'string') message = error;
   else if (error !== undefined) {
@@ -285,10 +291,12 @@ function describe(data: string): StreamError {
     const names = [error.type, error.code, error.status].filter((n): n is string => typeof n === 'string' && n !== 'error');
     type = names[0] ?? '';
     message = typeof error.message === 'string' ? error.message : '';
-    kind = kindOfErrorType(names.join(' '), typeof error.code === 'number' ? error.code : undefined);
+    const status = typeof error.code === 'number' ? error.code : undefined;
+    kind = kindOfErrorType(names.join(' '), status);
+    invalid = (kind === 'server' || kind === 'bad_response') && invalidRequest(names.join(' '), status);
   }
   const text = sanitizeMessage([type, message].filter((s) => s !== '').join(': '), Infinity) || 'error event in the stream';
-  return { kind, message: `stream error: ${text.length > 200 ? `${text.slice(0, 200)}…` : text}` };
+  return { kind, message: `stream error: ${text.length > 200 ? `${text.slice(0, 200)}…` : text}`, ...(invalid && { invalidRequest: true as const }) };
 }
 
 interface ErrorFields {
@@ -335,6 +343,18 @@ function errorInCut(data: string): ErrorFields | undefined {
 }
 
 const DESCRIBED = new Set(['type', 'code', 'status', 'message']);
+
+/**
+ * Whether an error names the request as the fault: OpenAI's and Anthropic's
+ * `invalid_request_error`, the Responses API's `invalid_prompt` and image
+ * codes (`invalid_image`, `image_too_large`…), `context_length_exceeded`,
+ * Google's `INVALID_ARGUMENT` and a 400, 413 or 422. Asked only of an error
+ * that names no overload, rate limit or key.
+ */
+function invalidRequest(names: string, status: number | undefined): boolean {
+  if (status === 400 || status === 413 || status === 422) return true;
+  return /invalid|image|context_length|content_policy|too_large/i.test(names);
+}
 
 function kindOfErrorType(names: string, status: number | undefined): OutcomeKind {
   if (/overloaded|unavailable/i.test(names)) return 'overloaded';

@@ -26,7 +26,8 @@ export type CallVerdict =
   | { readonly record: Outcome; readonly ttfbMs: number | undefined }
   /**
    * Nothing about the provider: the client hung up, or the provider refused
-   * the request itself as invalid (400, 413, 422…), which a bug in the
+   * the request itself as invalid (400, 413, 422…, or an error of that kind
+   * inside a 200 stream), which a bug in the
    * caller's code causes, not an outage; counting it would let one bad
    * request loop open the circuit for every good call.
    */
@@ -51,6 +52,7 @@ export function verdictOf(end: CallEnd, now: number): CallVerdict {
       if (INVALID_REQUEST.has(end.status)) return { skip: 'invalid-request', status: end.status };
       const outcome = classifyHttp({ status: end.status, headers: end.headers, latencyMs: end.ttfbMs }, now);
       if (outcome.kind === 'success' && end.streamError) {
+        if (end.streamError.invalidRequest) return { skip: 'invalid-request' };
         return { record: { kind: end.streamError.kind, latencyMs: end.ttfbMs, message: `HTTP ${end.status}, then ${end.streamError.message}` }, ttfbMs: end.ttfbMs };
       }
       return { record: outcome, ttfbMs: end.ttfbMs };

@@ -328,6 +328,19 @@ describe('openai SDK: the Responses API stream', () => {
     assert.deepEqual(windowOf('resp-incomplete').kinds, ['success']);
   });
 
+  it('response.failed that blames the request (invalid_image, invalid_prompt) counts as an invalid request, not against the provider, as a 400 would', async () => {
+    for (const [id, code] of [['resp-bad-image', 'invalid_image'], ['resp-bad-prompt', 'invalid_prompt']] as const) {
+      provider(id, 'openai', (_req, res) =>
+        streamOut(res, [sse([responseEvents.created, ['response.failed', { type: 'response.failed', sequence_number: 1, response: { ...RESPONSE_BASE, status: 'failed', error: { code, message: 'The request was rejected.' } } }]])]),
+      );
+      const stream = await openai(id).responses.create({ model: 'gpt-4.1', input: 'hi', stream: true });
+      for await (const event of stream) void event;
+      await endsOf(id);
+      assert.deepEqual(windowOf(id), { calls: 0, kinds: [], lastError: undefined }, id);
+      assert.equal(traffic.summary(id)!.invalidRequests, 1, id);
+    }
+  });
+
   it('the caller aborting mid-stream is canceled: nothing is recorded, and the upstream call stops', async () => {
     let closed = false;
     provider('resp-abort', 'openai', (_req, res) => {
@@ -367,6 +380,18 @@ describe('openai SDK: other calls', () => {
     assert.equal(JSON.parse(seen.get('chat-helper')!.at(-1)!.body).stream, true);
     await endsOf('chat-helper');
     assert.deepEqual(windowOf('chat-helper').kinds, ['success']);
+  });
+
+  it('an error chunk in a chat stream the provider keeps open: the SDK throws and hangs up, and the call is the provider\'s failure, not a cancel', async () => {
+    provider('chat-error-open', 'openai', (_req, res) =>
+      streamOut(res, [sse([[undefined, CHAT_CHUNK('Hel', null, true)], [undefined, { error: { message: 'The server had an error while processing your request. Sorry about that!', type: 'server_error', param: null, code: null } }]]), ': keep-alive\n\n'], 200, false),
+    );
+    const stream = await openai('chat-error-open').chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hi' }], stream: true });
+    await assert.rejects(async () => {
+      for await (const chunk of stream) void chunk;
+    }, (err: unknown) => err instanceof OpenAI.APIError && /The server had an error/.test(err.message));
+    await endsOf('chat-error-open');
+    assert.deepEqual(windowOf('chat-error-open').kinds, ['server']);
   });
 
   it('embeddings: the SDK asks for base64 and decodes what comes back; a success', async () => {
@@ -549,6 +574,20 @@ describe('anthropic SDK', () => {
     const window = windowOf('an-overloaded');
     assert.deepEqual(window.kinds, ['overloaded']);
     assert.equal(window.lastError, 'overloaded: HTTP 200, then stream error: overloaded_error: Overloaded');
+  });
+
+  it('an invalid_request_error event inside the stream counts as an invalid request; a key error stays an auth failure', async () => {
+    provider('an-invalid', 'anthropic', (_req, res) =>
+      streamOut(res, [anthropicStart, sse([['error', { type: 'error', error: { type: 'invalid_request_error', message: 'prompt is too long: 215000 tokens > 200000 maximum' } }]])]),
+    );
+    provider('an-auth', 'anthropic', (_req, res) => streamOut(res, [sse([['error', { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } }]])]));
+    for (const id of ['an-invalid', 'an-auth']) {
+      await assert.rejects(anthropic(id).messages.stream({ model: 'claude-sonnet-4-6', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] }).finalMessage());
+      await endsOf(id);
+    }
+    assert.deepEqual(windowOf('an-invalid'), { calls: 0, kinds: [], lastError: undefined });
+    assert.equal(traffic.summary('an-invalid')!.invalidRequests, 1);
+    assert.deepEqual(windowOf('an-auth').kinds, ['auth']);
   });
 
   it('an error event, then the provider drops the connection: the provider\'s error is recorded, not a cut', async () => {
