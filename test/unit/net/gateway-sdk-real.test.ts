@@ -553,6 +553,9 @@ describe('the Responses API\'s failures, however the stream is cut into chunks',
     assert.deepEqual(found(streams[1]!), { kind: 'rate_limited', message: 'stream error: rate_limit_exceeded: slow' });
     assert.deepEqual(found(streams[2]!), { kind: 'server', message: 'stream error: server_error: down' });
     assert.equal(found(streams[3]!), undefined);
+    // Google's invalid argument blames the request; its overload does not.
+    assert.equal(found('data: {"error":{"code":400,"message":"Invalid JSON payload","status":"INVALID_ARGUMENT"}}\n\n')?.invalidRequest, true);
+    assert.deepEqual(found('data: {"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}\n\n'), { kind: 'overloaded', message: 'stream error: UNAVAILABLE: The model is overloaded.' });
   });
 });
 
