@@ -3,6 +3,7 @@ import type { TerminalProvider } from '../core/gateway-env';
 import type { GatewayVariable } from '../core/gateway-env';
 import type { GatewayPolicy } from '../core/gateway-traffic';
 import { LatestWinsPipeline } from '../core/pipeline';
+import type { Run } from '../core/pipeline';
 import type { GatewaySettings } from '../core/settings-global';
 import type { GatewayOptions, LocalGateway } from '../net/gateway';
 import type { ProxySettings } from '../net/proxy';
@@ -42,6 +43,14 @@ export interface GatewayHostOptions {
   readonly token?: string;
   readonly log: ComponentLog;
   readonly onState: (state: GatewayState) => void;
+}
+
+/** A port in use is tried this many times, this far apart, before the gateway gives up on it. */
+const PORT_ATTEMPTS = 13;
+const PORT_RETRY_MS = 250;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 interface Desired {
@@ -101,7 +110,7 @@ export class GatewayHost {
     this.setState({ kind: 'off' });
   }
 
-  private async run(run: { step<T>(work: T | PromiseLike<T>): Promise<T> }): Promise<void> {
+  private async run(run: Run): Promise<void> {
     const desired = this.desired;
     if (desired === undefined) return;
     const { settings } = desired;
@@ -117,7 +126,7 @@ export class GatewayHost {
       await run.step(this.close());
       this.setState({ kind: 'starting' });
       const start = await run.step(this.options.start());
-      const started = await run.step(this.listen(start, wanted, settings.port !== 0));
+      const started = await run.step(this.listen(run, start, wanted, settings.port !== 0));
       this.options.log.info(`listening on ${started.url}`);
     }
     // Also for a server kept from a superseded run, or from a port the user set before: a reload listens there again.
@@ -131,18 +140,30 @@ export class GatewayHost {
   }
 
   /**
-   * Listens on `port` (or a free one). A remembered port another program took
-   * meanwhile gives way to a free one; a port the user set does not.
+   * Listens on `port` (or a free one). A port in use is tried again for a
+   * few seconds first: after a reload the window's previous extension host
+   * may still be closing it, and terminals and scripts expect the gateway
+   * back where it was. Then a remembered port another program took gives way
+   * to a free one; a port the user set does not.
    */
-  private async listen(start: GatewayStarter, port: number | undefined, fixed: boolean): Promise<GatewayServer> {
+  private async listen(run: Run, start: GatewayStarter, port: number | undefined, fixed: boolean): Promise<GatewayServer> {
     const options = { port: port ?? 0, policy: this.options.policy, ...this.options.proxy() };
-    let server: GatewayServer;
-    try {
-      server = await start(options);
-    } catch (error) {
-      if (fixed || port === undefined || port === 0 || (error as { code?: unknown }).code !== 'EADDRINUSE') throw error;
-      this.options.log.warn(`port ${port} is taken now; listening on a free one`);
-      server = await start({ ...options, port: 0 });
+    let server: GatewayServer | undefined;
+    for (let attempt = 1; server === undefined; attempt++) {
+      try {
+        // Not through run.step: a server that started is kept below before anything else can happen.
+        server = await start(options);
+      } catch (error) {
+        if (port === undefined || port === 0 || (error as { code?: unknown }).code !== 'EADDRINUSE') throw error;
+        if (attempt < PORT_ATTEMPTS) {
+          if (attempt === 1) this.options.log.info(`port ${port} is in use; trying again for ${(PORT_ATTEMPTS - 1) * PORT_RETRY_MS / 1000} s (a window reloading may still hold it)`);
+          await run.step(delay(PORT_RETRY_MS));
+          continue;
+        }
+        if (fixed) throw error;
+        this.options.log.warn(`port ${port} is taken now; listening on a free one`);
+        server = await start({ ...options, port: 0 });
+      }
     }
     // Kept before anything else can happen: a newer run (or stop) finds it and closes it.
     this.server = server;

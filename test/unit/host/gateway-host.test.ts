@@ -100,6 +100,27 @@ describe('gateway host', () => {
     await second.host.stop();
   });
 
+  for (const kind of ['remembered', 'set by the user'] as const) {
+    it(`a reload whose previous extension host still holds the ${kind} port for a moment: the gateway comes back on that port`, async () => {
+      const before = harness();
+      await before.host.configure(on(), providers);
+      const port = running(before).port;
+      // The old host closes it only after the new one first tried.
+      const closing = new Promise((r) => setTimeout(r, 700)).then(() => before.host.stop());
+      const after = kind === 'remembered' ? harness(port) : harness();
+      try {
+        await after.host.configure(on(kind === 'remembered' ? {} : { port }), providers);
+        await closing;
+        assert.equal(running(after).port, port);
+        assert.ok(after.starts.length > 1, 'the port was free at the first try: the test proves nothing');
+        assert.equal(after.remembered(), kind === 'remembered' ? port : undefined);
+      } finally {
+        await closing;
+        await after.host.stop();
+      }
+    });
+  }
+
   it('a remembered port another program took meanwhile gives way to a free one', async () => {
     const blocker = net.createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
