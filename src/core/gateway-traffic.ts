@@ -131,7 +131,7 @@ export class GatewayTraffic implements GatewayPolicy {
   /** Live-traffic figures of a provider; undefined when it does not route. */
   summary(id: string): TrafficSummary | undefined {
     if (!this.routes.has(id)) return undefined;
-    return (this.logs.get(id) ?? new TrafficLog()).summary(this.options.clock.now());
+    return (this.logs.get(id) ?? new TrafficLog()).summary(this.options.clock.now(), this.options.wall());
   }
 
   /** Monotonic time of the provider's last call that said something about it. */
@@ -143,7 +143,7 @@ export class GatewayTraffic implements GatewayPolicy {
   callsPerMinute(): number {
     const now = this.options.clock.now();
     let total = 0;
-    for (const log of this.logs.values()) total += log.summary(now).callsPerMinute;
+    for (const log of this.logs.values()) total += log.callsPerMinute(now);
     return total;
   }
 
@@ -160,7 +160,7 @@ export class GatewayTraffic implements GatewayPolicy {
         if (!this.routes.has(id)) return;
         let log = this.logs.get(id);
         if (!log) this.logs.set(id, (log = new TrafficLog()));
-        log.add(verdict, clock.now(), wall());
+        log.add(verdict, clock.now());
         if ('record' in verdict) onCall?.(id, verdict.record);
         else if (verdict.skip !== 'canceled') onCall?.(id, undefined);
       },

@@ -72,8 +72,9 @@ export interface TrafficSummary {
   readonly p95TtfbMs: number | undefined;
   /** Requests the provider refused as invalid (not counted against it). */
   readonly invalidRequests: number;
-  /** Wall time of the last call, recorded or not. */
+  /** Wall time of the last call, recorded or not (as long ago as the monotonic clock says: a wall-clock step moves it along). */
   readonly lastCallAt: number | undefined;
+  /** The last failure, with its wall time reckoned like `lastCallAt`. */
   readonly lastError: { readonly message: string; readonly at: number } | undefined;
 }
 
@@ -81,21 +82,24 @@ export const TRAFFIC_WINDOW_MS = 5 * 60_000;
 const TRAFFIC_BUCKETS = 10;
 
 /**
- * One provider's live traffic over the last five minutes. Times: `now` is
- * monotonic (the window), `wall` is for display.
+ * One provider's live traffic over the last five minutes. Times are kept
+ * monotonic; the wall times shown are reckoned back from the wall time now.
  */
+function perMinute(calls: number): number {
+  return calls / (TRAFFIC_WINDOW_MS / 60_000);
+}
+
 export class TrafficLog {
   private readonly window = new SlidingWindow({ windowMs: TRAFFIC_WINDOW_MS, bucketCount: TRAFFIC_BUCKETS });
   /** Invalid requests per minute over the window, by minute number: bounded whatever the rate. */
   private readonly invalid = new Map<number, number>();
   private lastCallMono: number | undefined;
-  private lastCallWall: number | undefined;
-  private lastError: TrafficSummary['lastError'];
+  /** The last failure, at its monotonic time. */
+  private lastError: { readonly message: string; readonly at: number } | undefined;
 
-  add(verdict: CallVerdict, now: number, wall: number): void {
+  add(verdict: CallVerdict, now: number): void {
     if ('skip' in verdict && verdict.skip === 'canceled') return;
     this.lastCallMono = now;
-    this.lastCallWall = wall;
     if ('skip' in verdict) {
       const minute = Math.floor(now / 60_000);
       this.invalid.set(minute, (this.invalid.get(minute) ?? 0) + 1);
@@ -105,7 +109,7 @@ export class TrafficLog {
     const { record } = verdict;
     const kind = kindIndex(record.kind);
     this.window.record(now, kind, verdict.ttfbMs ?? record.latencyMs, false);
-    if (record.kind !== 'success') this.lastError = { message: record.message ?? record.kind, at: wall };
+    if (record.kind !== 'success') this.lastError = { message: record.message ?? record.kind, at: now };
   }
 
   /** Monotonic time of the last call that said something, if any. */
@@ -113,21 +117,27 @@ export class TrafficLog {
     return this.lastCallMono;
   }
 
-  summary(now: number): TrafficSummary {
+  /** Calls recorded in the window, per minute, at monotonic `now`. */
+  callsPerMinute(now: number): number {
+    return perMinute(this.window.at(now).calls);
+  }
+
+  /** The figures at monotonic `now`; `wall` is the wall time now, for the times shown. */
+  summary(now: number, wall: number): TrafficSummary {
     const w = this.window.at(now);
     this.dropOldInvalid(now);
     let invalidRequests = 0;
     for (const n of this.invalid.values()) invalidRequests += n;
     const calls = w.calls;
     return {
-      callsPerMinute: calls / (TRAFFIC_WINDOW_MS / 60_000),
+      callsPerMinute: perMinute(calls),
       calls,
       failures: w.failures,
       errorRate: calls === 0 ? undefined : w.failures / calls,
       p95TtfbMs: w.percentile(0.95),
       invalidRequests,
-      lastCallAt: this.lastCallWall,
-      lastError: this.lastError,
+      lastCallAt: this.lastCallMono === undefined ? undefined : wall - (now - this.lastCallMono),
+      lastError: this.lastError && { message: this.lastError.message, at: wall - (now - this.lastError.at) },
     };
   }
 

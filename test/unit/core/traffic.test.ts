@@ -132,6 +132,8 @@ describe('traffic verdict: the provider answered', () => {
 });
 
 const MINUTE = 60_000;
+/** The wall time at a monotonic time in these tests (the clock started at WALL, at 1 s). */
+const wallAt = (mono: number): number => WALL + mono - 1_000;
 const ok = (ttfbMs = 100): CallVerdict => ({ record: { kind: 'success', latencyMs: ttfbMs }, ttfbMs });
 const failed = (message: string, ttfbMs = 100): CallVerdict => ({ record: { kind: 'server', latencyMs: ttfbMs, message }, ttfbMs });
 const invalid: CallVerdict = { skip: 'invalid-request', status: 400 };
@@ -139,7 +141,7 @@ const canceled: CallVerdict = { skip: 'canceled' };
 
 describe('traffic log: the figures the views show', () => {
   it('an empty log: no calls, no error rate, no p95, nothing last', () => {
-    assert.deepEqual(new TrafficLog().summary(10 * MINUTE), {
+    assert.deepEqual(new TrafficLog().summary(10 * MINUTE, wallAt(10 * MINUTE)), {
       callsPerMinute: 0,
       calls: 0,
       failures: 0,
@@ -153,71 +155,79 @@ describe('traffic log: the figures the views show', () => {
 
   it('calls per minute over five minutes, the error rate and the p95 time to first byte', () => {
     const log = new TrafficLog();
-    for (let i = 0; i < 9; i++) log.add(ok(200), 1_000 + i, WALL + i);
-    log.add(failed('HTTP 500 Internal Server Error', 200), 2_000, WALL + 50);
-    const s = log.summary(3_000);
+    for (let i = 0; i < 9; i++) log.add(ok(200), 1_000 + i);
+    log.add(failed('HTTP 500 Internal Server Error', 200), 2_000);
+    const s = log.summary(3_000, wallAt(3_000));
     assert.deepEqual([s.calls, s.failures, s.callsPerMinute, s.errorRate, s.p95TtfbMs], [10, 1, 2, 0.1, 200]);
   });
 
   it('a call that failed before its first byte is timed by the whole attempt', () => {
     const log = new TrafficLog();
-    log.add(verdictOf({ kind: 'failed', error: econnreset(), totalMs: 2_500 }, WALL), 1_000, WALL);
-    assert.equal(log.summary(1_000).p95TtfbMs, 2_500);
+    log.add(verdictOf({ kind: 'failed', error: econnreset(), totalMs: 2_500 }, WALL), 1_000);
+    assert.equal(log.summary(1_000, wallAt(1_000)).p95TtfbMs, 2_500);
   });
 
   it('the last error and when it came; later successes do not clear it', () => {
     const log = new TrafficLog();
-    log.add(ok(), 1_000, WALL);
-    assert.equal(log.summary(1_000).lastError, undefined, 'a success is no error');
-    log.add(failed('HTTP 502 Bad Gateway'), 2_000, WALL + 1_000);
-    log.add(ok(), 3_000, WALL + 2_000);
-    const s = log.summary(3_000);
+    log.add(ok(), 1_000);
+    assert.equal(log.summary(1_000, wallAt(1_000)).lastError, undefined, 'a success is no error');
+    log.add(failed('HTTP 502 Bad Gateway'), 2_000);
+    log.add(ok(), 3_000);
+    const s = log.summary(3_000, wallAt(3_000));
     assert.deepEqual(s.lastError, { message: 'HTTP 502 Bad Gateway', at: WALL + 1_000 });
     assert.equal(s.lastCallAt, WALL + 2_000, 'wall time, for display');
     assert.equal(log.lastCallAt, 3_000, 'monotonic, for the scheduler');
   });
 
+  it('after the wall clock was set back two hours, the last error and call still read as seconds ago, not in two hours', () => {
+    const log = new TrafficLog();
+    log.add(failed('HTTP 502 Bad Gateway'), 2_000);
+    const stepped = wallAt(5_000) - 2 * 60 * MINUTE;
+    const s = log.summary(5_000, stepped);
+    assert.deepEqual([stepped - s.lastError!.at, stepped - s.lastCallAt!], [3_000, 3_000]);
+  });
+
   it('a failure without a message is shown by its kind', () => {
     const log = new TrafficLog();
-    log.add({ record: { kind: 'timeout', latencyMs: 5_000 }, ttfbMs: undefined }, 1_000, WALL);
-    assert.deepEqual(log.summary(1_000).lastError, { message: 'timeout', at: WALL });
+    log.add({ record: { kind: 'timeout', latencyMs: 5_000 }, ttfbMs: undefined }, 1_000);
+    assert.deepEqual(log.summary(1_000, wallAt(1_000)).lastError, { message: 'timeout', at: WALL });
   });
 
   it('a canceled call is no call at all: not counted, not the last call', () => {
     const log = new TrafficLog();
-    log.add(canceled, 1_000, WALL);
-    const s = log.summary(1_000);
+    log.add(canceled, 1_000);
+    const s = log.summary(1_000, wallAt(1_000));
     assert.deepEqual([s.calls, s.invalidRequests, s.lastCallAt, log.lastCallAt], [0, 0, undefined, undefined]);
   });
 
   it('an invalid request is counted apart, is no failure, and is the last call', () => {
     const log = new TrafficLog();
-    log.add(ok(), 1_000, WALL);
-    log.add(invalid, 2_000, WALL + 1_000);
-    log.add(invalid, 2_500, WALL + 1_500);
-    const s = log.summary(3_000);
+    log.add(ok(), 1_000);
+    log.add(invalid, 2_000);
+    log.add(invalid, 2_500);
+    const s = log.summary(3_000, wallAt(3_000));
     assert.deepEqual([s.calls, s.failures, s.errorRate, s.invalidRequests, s.lastError], [1, 0, 0, 2, undefined]);
     assert.deepEqual([s.lastCallAt, log.lastCallAt], [WALL + 1_500, 2_500]);
   });
 
   it('only invalid requests: still no error rate', () => {
     const log = new TrafficLog();
-    log.add(invalid, 1_000, WALL);
-    assert.equal(log.summary(1_000).errorRate, undefined);
+    log.add(invalid, 1_000);
+    assert.equal(log.summary(1_000, wallAt(1_000)).errorRate, undefined);
   });
 
   it('an invalid request counts through the fifth minute after its own began, and not a moment longer', () => {
     const log = new TrafficLog();
-    log.add(invalid, 10 * MINUTE + 30_000, WALL);
-    assert.equal(log.summary(15 * MINUTE - 1).invalidRequests, 1);
-    assert.equal(log.summary(15 * MINUTE).invalidRequests, 0);
+    log.add(invalid, 10 * MINUTE + 30_000);
+    assert.equal(log.summary(15 * MINUTE - 1, wallAt(15 * MINUTE - 1)).invalidRequests, 1);
+    assert.equal(log.summary(15 * MINUTE, wallAt(15 * MINUTE)).invalidRequests, 0);
   });
 
   it('invalid requests leave minute by minute as new ones come', () => {
     const log = new TrafficLog();
-    for (let m = 0; m < 8; m++) log.add(invalid, m * MINUTE, WALL);
-    assert.equal(log.summary(8 * MINUTE - 1).invalidRequests, 5, 'minutes 3 to 7');
-    assert.equal(log.summary(8 * MINUTE).invalidRequests, 4, 'minutes 4 to 7');
-    assert.equal(log.summary(9 * MINUTE).invalidRequests, 3, 'minutes 5 to 7');
+    for (let m = 0; m < 8; m++) log.add(invalid, m * MINUTE);
+    assert.equal(log.summary(8 * MINUTE - 1, wallAt(8 * MINUTE - 1)).invalidRequests, 5, 'minutes 3 to 7');
+    assert.equal(log.summary(8 * MINUTE, wallAt(8 * MINUTE)).invalidRequests, 4, 'minutes 4 to 7');
+    assert.equal(log.summary(9 * MINUTE, wallAt(9 * MINUTE)).invalidRequests, 3, 'minutes 5 to 7');
   });
 });
