@@ -534,8 +534,8 @@ async function candidacy(path: string, closed: () => boolean): Promise<{ server?
   } catch {
     try {
       const info = await stat(lock);
-      // Its holder died in the few milliseconds it holds it.
-      if (Date.now() - info.mtimeMs > STALE_LOCK_MS) await rm(lock, { recursive: true, force: true });
+      // Its holder died in the few milliseconds it holds it; a lock dated in the future was left before the wall clock was set back.
+      if (Math.abs(Date.now() - info.mtimeMs) > STALE_LOCK_MS) await rm(lock, { recursive: true, force: true });
     } catch {
       // Gone meanwhile: the next attempt sees.
     }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { PeerMessage, PeerTarget } from '../../../src/core/peer-protocol';
@@ -365,6 +365,18 @@ describe('peer link: a lock left behind', () => {
     await b.link.start();
     await until('b follows a', () => settled(b.link.role));
     await Promise.all([a, b].map((w) => w.link.close()));
+  });
+
+  it('a lock left just before the wall clock was set back two hours (dated in the future) is stale too', async () => {
+    const path = freshPath();
+    mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
+    mkdirSync(`${path}.lock`);
+    const future = new Date(Date.now() + 2 * 3_600_000);
+    utimesSync(`${path}.lock`, future, future);
+    const a = window('a', path, [target(K)]);
+    await a.link.start();
+    assert.deepEqual(a.link.role, { kind: 'leader' }, a.warnings.join('\n'));
+    await a.link.close();
   });
 });
 
