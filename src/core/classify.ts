@@ -77,12 +77,17 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
 };
 
 /**
- * How long the provider asks us to wait, in ms: `Retry-After` (seconds or an
- * HTTP date) wins; otherwise the latest of the rate-limit reset headers
+ * How long the provider asks us to wait, in ms: `retry-after-ms` (or Azure's
+ * `x-ms-retry-after-ms`) wins, then `Retry-After` (seconds or an HTTP date); otherwise the latest of the rate-limit reset headers
  * (`x-ratelimit-reset*`, `anthropic-ratelimit-*-reset`), since a probe must
  * not hammer a provider that said to hold off.
  */
 export function retryAfterMs(headers: Headers, now: number): number | undefined {
+  // In milliseconds, more precise than Retry-After where both come (OpenAI, Azure OpenAI); the official SDKs read it first too.
+  for (const name of ['retry-after-ms', 'x-ms-retry-after-ms']) {
+    const raw = first(headers[name])?.trim();
+    if (raw !== undefined && /^\d+(\.\d+)?$/.test(raw)) return Math.min(MAX_WAIT_MS, Math.round(Number(raw)));
+  }
   const retryAfter = first(headers['retry-after']);
   if (retryAfter !== undefined) {
     const wait = parseWait(retryAfter, now);

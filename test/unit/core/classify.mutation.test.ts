@@ -155,6 +155,14 @@ describe('classifyHttp: waits the provider asked for', () => {
 });
 
 describe('retryAfterMs: which header wins', () => {
+  it('retry-after-ms (and Azure\'s x-ms-retry-after-ms) wins over Retry-After; garbage in it does not', () => {
+    assert.equal(retryAfterMs({ 'retry-after-ms': '250', 'retry-after': '1' }, NOW), 250);
+    assert.equal(retryAfterMs({ 'x-ms-retry-after-ms': '1500.4', 'retry-after': '2' }, NOW), 1_500);
+    assert.equal(retryAfterMs({ 'retry-after-ms': 'soon', 'retry-after': '2' }, NOW), 2_000);
+    assert.equal(retryAfterMs({ 'retry-after-ms': '-5', 'retry-after': '2' }, NOW), 2_000);
+    assert.equal(retryAfterMs({ 'retry-after-ms': '1e12' }, NOW), undefined);
+    assert.equal(retryAfterMs({ 'retry-after-ms': '999999999999' }, NOW), 24 * 3_600_000);
+  });
   it('an unreadable Retry-After falls back to the reset headers', () => {
     assert.equal(retryAfterMs({ 'retry-after': 'soon', 'x-ratelimit-reset': '30' }, NOW), 30_000);
   });
