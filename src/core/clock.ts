@@ -42,10 +42,15 @@ export class TurnClock implements Clock {
  * It advances with `monotonic` (performance.now in the host). Monotonic
  * clocks stand still while the machine sleeps (Linux's CLOCK_MONOTONIC,
  * macOS's mach_absolute_time), so when the wall clock has moved further
- * forward than the monotonic one between two reads, the difference is counted
- * too: a window's buckets and a cooldown expire across a sleep. A wall clock
- * that steps back is ignored. A forward NTP step cannot be told from a sleep;
- * it ages the window by the step, once.
+ * forward than the monotonic one between two reads, the machine either slept
+ * or its wall clock was set forward. `uptime` (time since boot, sleep
+ * included: os.uptime in the host; Linux's CLOCK_BOOTTIME, Windows' tick
+ * count, macOS's boot time, which setting the clock does not move) tells
+ * them apart: what it gained on the monotonic clock is the sleep, counted
+ * so that a window's buckets and a cooldown expire across it, and a wall
+ * clock set forward changes nothing. It is read only then: it may cost a
+ * file read. Without `uptime` (or when it fails), the wall clock's lead is
+ * taken for a sleep. A wall clock that steps back is ignored.
  *
  * Readings start at the wall time of construction, so they look like epoch
  * milliseconds; `toWall` turns one into the wall time it stands for now.
@@ -53,15 +58,20 @@ export class TurnClock implements Clock {
 export class SteadyClock implements Clock {
   private readonly monotonic: () => number;
   private readonly wallSource: () => number;
+  private readonly uptime: (() => number) | undefined;
   private lastMonotonic: number;
   private lastWall: number;
+  /** Uptime less monotonic time at the last look: it grows by each sleep. */
+  private asleep: number | undefined;
   private value: number;
 
-  constructor(sources: { monotonic: () => number; wall: () => number }) {
+  constructor(sources: { monotonic: () => number; wall: () => number; uptime?: () => number }) {
     this.monotonic = sources.monotonic;
     this.wallSource = sources.wall;
+    this.uptime = sources.uptime;
     this.lastMonotonic = this.monotonic();
     this.lastWall = this.wallSource();
+    this.asleep = this.asleepAt(this.lastMonotonic);
     this.value = this.lastWall;
   }
 
@@ -70,10 +80,31 @@ export class SteadyClock implements Clock {
     const wall = this.wallSource();
     const byMonotonic = Math.max(0, mono - this.lastMonotonic);
     const byWall = wall - this.lastWall;
-    this.value += byWall > byMonotonic + SLEEP_SLACK_MS ? byWall : byMonotonic;
+    this.value += byWall > byMonotonic + SLEEP_SLACK_MS ? byMonotonic + this.slept(mono, byWall - byMonotonic) : byMonotonic;
     this.lastMonotonic = mono;
     this.lastWall = wall;
     return this.value;
+  }
+
+  /** How long the machine slept since the last look, the wall clock having gained `lead` on the monotonic one. */
+  private slept(mono: number, lead: number): number {
+    const before = this.asleep;
+    const now = this.asleepAt(mono);
+    this.asleep = now;
+    if (before === undefined || now === undefined) return lead;
+    const slept = now - before;
+    // Uptime may move in whole seconds (Windows, macOS): less than that is no sleep.
+    return slept > UPTIME_SLACK_MS ? slept : 0;
+  }
+
+  private asleepAt(mono: number): number | undefined {
+    if (this.uptime === undefined) return undefined;
+    try {
+      const up = this.uptime();
+      return Number.isFinite(up) ? up - mono : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** The wall clock now. */
@@ -89,3 +120,5 @@ export class SteadyClock implements Clock {
 
 /** The two clocks drift and are read a moment apart: smaller differences are not a sleep. */
 const SLEEP_SLACK_MS = 1_000;
+/** Uptime's resolution (whole seconds on some systems) and a read apart: a smaller gain is no sleep. */
+const UPTIME_SLACK_MS = 2_000;

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import * as os from 'node:os';
 import { SteadyClock, TurnClock } from '../core/clock';
 import type { GatewayVariable } from '../core/gateway-env';
 import { EMPTY_SERIES } from '../core/history-model';
@@ -46,8 +47,17 @@ export interface RuntimeHost extends ConfigurationSource {
   /** Where the tracker's state survives a window reload (workspaceState). */
   readonly state: StateMemento;
   readonly stateKey: string;
-  /** Time sources; the defaults are performance.timeOrigin + performance.now, Date.now and setImmediate. */
-  readonly time?: { readonly monotonic: () => number; readonly wall: () => number; readonly defer: (callback: () => void) => void };
+  /**
+   * Time sources; the defaults are performance.timeOrigin + performance.now,
+   * Date.now, setImmediate and os.uptime (which tells a sleep from a wall
+   * clock set forward; without it, the wall clock's lead counts as a sleep).
+   */
+  readonly time?: {
+    readonly monotonic: () => number;
+    readonly wall: () => number;
+    readonly defer: (callback: () => void) => void;
+    readonly uptime?: () => number;
+  };
   /** The local gateway's port memory (workspaceState) and terminal variables; in memory when absent. */
   readonly gateway?: { readonly ports: PortMemory; readonly terminals: TerminalEnvironment };
   /**
@@ -124,11 +134,11 @@ export class Runtime implements Disposable {
     private readonly log: ComponentLog,
     loadProber: ProberLoader,
   ) {
-    const time = host.time ?? { monotonic: () => performance.timeOrigin + performance.now(), wall: Date.now, defer: setImmediate };
+    const time = host.time ?? { monotonic: () => performance.timeOrigin + performance.now(), wall: Date.now, defer: setImmediate, uptime: () => os.uptime() * 1000 };
     const { timers } = host;
     this.timers = timers;
     const onError = (error: unknown) => this.log.error(`unexpected: ${describe(error)}`);
-    this.steady = new SteadyClock({ monotonic: time.monotonic, wall: time.wall });
+    this.steady = new SteadyClock({ monotonic: time.monotonic, wall: time.wall, ...(time.uptime && { uptime: time.uptime }) });
     this.clock = new TurnClock(() => this.steady.now(), time.defer);
     this.tracker = new HealthTracker({ clock: this.clock, wall: time.wall, random: host.random ?? Math.random });
     // This session's gateway token: in the gateway's terminals in place of keys, never stored or logged.

@@ -11,29 +11,37 @@ import { fixedRandom } from '../fake-clock';
 class MachineClocks {
   mono = 5_000;
   wall = Date.UTC(2026, 10, 26, 12);
+  /** Time since boot, sleep included, in whole seconds as Windows and macOS give it. */
+  up = 86_400_000;
   /** Time passes while awake. */
   run(ms: number): void {
     this.mono += ms;
     this.wall += ms;
+    this.up += ms;
   }
-  /** The wall clock is set (NTP, VM restore); the monotonic clock does not move. */
+  /** The wall clock is set (NTP, VM restore); the monotonic clock and the uptime do not move. */
   step(ms: number): void {
     this.wall += ms;
   }
-  /** A sleep: only the wall clock moves. */
+  /** A sleep: the wall clock and the uptime move, the monotonic clock stands still. */
   sleep(ms: number): void {
     this.wall += ms;
+    this.up += ms;
   }
+  /** Without an uptime source, a forward step cannot be told from a sleep. */
   steady(): SteadyClock {
     return new SteadyClock({ monotonic: () => this.mono, wall: () => this.wall });
+  }
+  /** As the host builds it (os.uptime). */
+  steadyWithUptime(uptime: () => number = () => Math.floor(this.up / 1000) * 1000): SteadyClock {
+    return new SteadyClock({ monotonic: () => this.mono, wall: () => this.wall, uptime });
   }
 }
 
 const fail: Outcome = { kind: 'server', latencyMs: 40, message: '500' };
 const ok: Outcome = { kind: 'success', latencyMs: 40 };
 
-function trackerOn(machine: MachineClocks) {
-  const clock = machine.steady();
+function trackerOn(machine: MachineClocks, clock: SteadyClock = machine.steady()) {
   const tracker = new HealthTracker({
     clock,
     wall: () => machine.wall,
@@ -89,7 +97,68 @@ describe('SteadyClock', () => {
   });
 });
 
+describe('SteadyClock with the machine\'s uptime (as the host builds it)', () => {
+  it('a wall clock set forward an hour changes nothing', () => {
+    const m = new MachineClocks();
+    const clock = m.steadyWithUptime();
+    const start = clock.now();
+    m.run(1_000);
+    m.step(3_600_000);
+    m.run(2_000);
+    assert.equal(clock.now() - start, 3_000);
+    assert.equal(clock.toWall(clock.now()), m.wall, 'wall times shown are the new ones');
+  });
+
+  it('a sleep still counts, once, also right after a forward step', () => {
+    const m = new MachineClocks();
+    const clock = m.steadyWithUptime();
+    const start = clock.now();
+    m.step(600_000);
+    assert.equal(clock.now() - start, 0);
+    m.sleep(3_600_000);
+    assert.equal(clock.now() - start, 3_600_000);
+    assert.equal(clock.now() - start, 3_600_000, 'a second read adds nothing');
+    m.run(500);
+    assert.equal(clock.now() - start, 3_600_500);
+  });
+
+  it('an uptime that fails or says nothing: the wall clock\'s lead counts as a sleep, as without one', () => {
+    for (const uptime of [() => { throw new Error('EACCES /proc/uptime'); }, () => NaN]) {
+      const m = new MachineClocks();
+      const clock = m.steadyWithUptime(uptime);
+      const start = clock.now();
+      m.sleep(60_000);
+      assert.equal(clock.now() - start, 60_000);
+    }
+  });
+});
+
 describe('time: clock steps and sleep', () => {
+  it('a wall clock set forward an hour neither ends an open circuit\'s cooldown nor empties the window', () => {
+    const m = new MachineClocks();
+    const { tracker, call } = trackerOn(m, m.steadyWithUptime());
+    for (let i = 0; i < 3; i++) call(fail);
+    assert.equal(tracker.snapshot('p')!.state, 'open');
+    m.step(3_600_000);
+    m.run(1_000);
+    const refused = tracker.admit('p');
+    assert.equal(refused.admitted, false, 'still open: 29 s of its cooldown are left');
+    assert.equal(tracker.snapshot('p')!.calls, 3, 'the failures are still in the window');
+    m.run(29_000);
+    const trial = tracker.admit('p');
+    assert.ok(trial.admitted && trial.halfOpen, 'half-open when the cooldown ends on the monotonic clock');
+  });
+
+  it('a sleep of an hour ends an open circuit\'s cooldown and empties the window', () => {
+    const m = new MachineClocks();
+    const { tracker, call } = trackerOn(m, m.steadyWithUptime());
+    for (let i = 0; i < 3; i++) call(fail);
+    m.sleep(3_600_000);
+    m.run(1_000);
+    const trial = tracker.admit('p');
+    assert.ok(trial.admitted && trial.halfOpen, 'the cooldown passed while asleep');
+  });
+
   it('a wall clock stepped back 10 minutes does not hold an open circuit open longer', () => {
     const m = new MachineClocks();
     const { tracker, call } = trackerOn(m);
