@@ -59,12 +59,16 @@ export function checkProviderId(value: unknown): string {
 
 /**
  * A permit must be one `admit()` handed out with `admitted: true`;
- * `issued` says whether it was. A refused admission or a look-alike object
- * gets a message that says what to do instead.
+ * `issued` says whether it was, and `spent` whether it was recorded
+ * already. A refused admission, a look-alike object or a permit
+ * used twice gets a message that says what to do instead.
  */
-export function checkPermit<P extends object>(value: unknown, issued: (permit: object) => boolean): P {
+export function checkPermit<P extends object>(value: unknown, issued: (permit: object) => boolean, spent: (permit: object) => boolean = () => false): P {
   if (typeof value !== 'object' || value === null) {
     throw new TypeError(`${PREFIX} record() takes the permit that admit() returned (got ${describe(value)})`);
+  }
+  if (spent(value)) {
+    throw new TypeError(`${PREFIX} record() takes each permit once: this one was already recorded (ask admit() for a permit per call)`);
   }
   if ((value as { admitted?: unknown }).admitted !== true) {
     throw new TypeError(`${PREFIX} record() takes a permit with admitted: true; a refused admission has nothing to record (use report() for a call made anyway)`);

@@ -28,7 +28,8 @@ export interface LlmHealthApi {
    * Feeds the outcome of an admitted call into the provider's window and breaker.
    * `latencyMs` is finite, 0 to 3,600,000; `retryAfterMs`, when given, finite, 0 to
    * 86,400,000; `message` is shown sanitized (no key-like strings) and cut to 200 characters.
-   * @throws TypeError naming the field, when the permit is not one admit() returned or the outcome is invalid.
+   * Each permit is recorded once.
+   * @throws TypeError naming the field, when the permit is not one admit() returned, was recorded already, or the outcome is invalid.
    */
   record(permit: Permit, outcome: Outcome): void;
   /**
@@ -41,8 +42,15 @@ export interface LlmHealthApi {
 
 export function createApi(runtime: Runtime): LlmHealthApi {
   const tracker = runtime.tracker;
-  // Only permits this API handed out are taken back; a look-alike gets a clear TypeError here, not deep in the tracker.
-  const issued = new WeakSet<object>();
+  /*
+   * The tracker's permit behind each one handed out. The tracker shares one
+   * permit per closed generation with the probes and the gateway, so the
+   * caller gets a frozen copy of its own: writing `admitted` or `generation`
+   * into it cannot stop the probes or turn their outcomes stale. Only copies
+   * this API handed out are taken back, each once; a look-alike gets a clear
+   * TypeError here, not deep in the tracker.
+   */
+  const issued = new WeakMap<object, Permit | 'spent'>();
   return {
     version: 1,
     snapshots: () => tracker.snapshots(),
@@ -53,14 +61,23 @@ export function createApi(runtime: Runtime): LlmHealthApi {
     onDidChange: runtime.onDidTransition,
     admit: (id) => {
       const admission = tracker.admit(checkProviderId(id));
-      if (admission.admitted) issued.add(admission);
-      return admission;
+      if (!admission.admitted) return admission;
+      const permit: Permit = Object.freeze({ admitted: true, provider: admission.provider, generation: admission.generation, halfOpen: admission.halfOpen });
+      issued.set(permit, admission);
+      return permit;
     },
     record: (permit, outcome) => {
-      const checked = checkPermit<Permit>(permit, (p) => issued.has(p));
+      const checked = checkPermit<Permit>(
+        permit,
+        (p) => issued.has(p),
+        (p) => issued.get(p) === 'spent',
+      );
       const recorded = checkOutcome(outcome);
-      tracker.record(checked, recorded);
-      runtime.recordedOutside(checked.provider, recorded);
+      // Spent only once the outcome passed: a caller who fixes a refused outcome records the same permit.
+      const own = issued.get(checked) as Permit;
+      issued.set(checked, 'spent');
+      tracker.record(own, recorded);
+      runtime.recordedOutside(own.provider, recorded);
     },
     report: (id, outcome) => {
       const provider = checkProviderId(id);

@@ -166,6 +166,11 @@ describe('checkPermit', () => {
     rejects(() => checkPermit({ admitted: false, provider: 'p', reason: 'open', retryAt: 1 }, isIssued), /admitted: true.*report\(\)/);
   });
 
+  it('refuses a permit already recorded, saying so', () => {
+    rejects(() => checkPermit(issued, isIssued, (p) => p === issued), /record\(\) takes each permit once: this one was already recorded/);
+    assert.equal(checkPermit(issued, isIssued, () => false), issued);
+  });
+
   it('refuses a look-alike plain object', () => {
     rejects(() => checkPermit({ ...issued }, isIssued), /the permit object that admit\(\) returned, not a copy or a look-alike/);
   });

@@ -1,0 +1,222 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Outcome } from '../../../src/core/outcome';
+import type { Permit } from '../../../src/core/tracker';
+import { createApi } from '../../../src/host/api';
+import type { LlmHealthApi } from '../../../src/host/api';
+import { RuntimeHarness, provider } from './runtime-harness';
+
+/*
+ * The public API as a careless or hostile other extension uses it: what it
+ * does to the objects it is handed, or hands back, must not change how the
+ * extension itself probes, records and shows its providers.
+ */
+
+/** A started runtime with these providers, each probed once, and the API `activate` would return. */
+async function started(...ids: string[]): Promise<{ h: RuntimeHarness; api: LlmHealthApi }> {
+  const h = new RuntimeHarness();
+  h.setProviders(...ids.map((id) => provider(id)));
+  await h.runtime.start();
+  await h.advance(2_500);
+  return { h, api: createApi(h.runtime) };
+}
+
+function admitted(api: LlmHealthApi, id: string): Permit {
+  const admission = api.admit(id);
+  assert.ok(admission.admitted, `${id} admits a call`);
+  return admission;
+}
+
+/** Runs fn and returns the TypeError it threw. */
+function typeError(fn: () => unknown): TypeError {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof TypeError, `expected a TypeError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('expected a TypeError, nothing was thrown');
+}
+
+describe('public API: permits another extension holds', () => {
+  it('writing into a permit leaves the extension’s own probes admitted and counted', async () => {
+    const { h, api } = await started('a');
+    const permit = admitted(api, 'a');
+    // What a careless caller might do to "its" object; readonly is only a compile-time word.
+    Reflect.set(permit, 'admitted', false);
+    Reflect.set(permit, 'provider', 'b');
+    const own = h.runtime.tracker.admit('a');
+    assert.equal(own.admitted, true, 'the probes and the gateway are still admitted');
+    assert.equal(own.provider, 'a');
+    const calls = h.runtime.tracker.snapshot('a')!.calls;
+    await h.advance(60_000);
+    assert.equal(h.runtime.tracker.snapshot('a')!.calls, calls + 1, 'the next probe counts in the window, not as stale');
+    assert.equal(h.runtime.tracker.snapshot('a')!.lifetime.stale, 0);
+    await h.runtime.stop();
+  });
+
+  it('a permit recorded twice counts once; the second record() is a TypeError that says so', async () => {
+    const { h, api } = await started('a');
+    const before = h.runtime.tracker.snapshot('a')!.lifetime.calls;
+    const permit = admitted(api, 'a');
+    api.record(permit, { kind: 'server', latencyMs: 20 });
+    const error = typeError(() => api.record(permit, { kind: 'server', latencyMs: 20 }));
+    assert.match(error.message, /^LLM Health: record\(\) takes each permit once/);
+    assert.equal(h.runtime.tracker.snapshot('a')!.lifetime.calls, before + 1);
+    await h.runtime.stop();
+  });
+
+  it('a hundred failures recorded on one permit cannot open the circuit', async () => {
+    const { h, api } = await started('a');
+    const permit = admitted(api, 'a');
+    api.record(permit, { kind: 'server', latencyMs: 20 });
+    for (let i = 0; i < 100; i++) assert.throws(() => api.record(permit, { kind: 'server', latencyMs: 20 }), TypeError);
+    assert.equal(h.runtime.tracker.snapshot('a')!.state, 'closed');
+    await h.runtime.stop();
+  });
+
+  it('a refused outcome does not use the permit up: the corrected one is recorded on it', async () => {
+    const { h, api } = await started('a');
+    const before = h.runtime.tracker.snapshot('a')!.lifetime.calls;
+    const permit = admitted(api, 'a');
+    assert.match(typeError(() => api.record(permit, { kind: 'success', latencyMs: NaN })).message, /outcome\.latencyMs/);
+    api.record(permit, { kind: 'success', latencyMs: 12 });
+    assert.equal(h.runtime.tracker.snapshot('a')!.lifetime.calls, before + 1);
+    await h.runtime.stop();
+  });
+
+  it('a forged, copied or proxied permit is refused and records nothing', async () => {
+    const { h, api } = await started('a');
+    const before = h.runtime.tracker.snapshot('a')!.lifetime.calls;
+    const permit = admitted(api, 'a');
+    const forged = [{ ...permit }, { admitted: true as const, provider: 'a', generation: permit.generation, halfOpen: false }, new Proxy(permit, {}), Object.create(permit) as Permit];
+    for (const each of forged) assert.match(typeError(() => api.record(each, { kind: 'success', latencyMs: 1 })).message, /not a copy or a look-alike/);
+    assert.equal(h.runtime.tracker.snapshot('a')!.lifetime.calls, before);
+    await h.runtime.stop();
+  });
+
+  it('a permit from before a Reset, or for a provider since removed, counts as stale and decides nothing', async () => {
+    const { h, api } = await started('a', 'b');
+    const old = admitted(api, 'a');
+    h.runtime.reset('a');
+    api.record(old, { kind: 'server', latencyMs: 5 });
+    const a = h.runtime.tracker.snapshot('a')!;
+    assert.equal(a.lifetime.stale, 1);
+    assert.equal(a.failures, 0);
+    const gone = admitted(api, 'b');
+    h.setProviders(provider('a'));
+    await h.runtime.reload();
+    api.record(gone, { kind: 'server', latencyMs: 5 });
+    assert.equal(api.snapshot('b'), undefined);
+    assert.deepEqual(h.log.lines.filter((l) => l.startsWith('error')), []);
+    await h.runtime.stop();
+  });
+
+  it('thousands of permits never recorded hold nothing: the circuit still opens and closes on its calls', async () => {
+    const { h, api } = await started('a');
+    for (let i = 0; i < 5_000; i++) admitted(api, 'a');
+    for (let i = 0; i < 5 && api.snapshot('a')!.state === 'closed'; i++) api.record(admitted(api, 'a'), { kind: 'server', latencyMs: 5 });
+    assert.equal(api.snapshot('a')!.state, 'open');
+    await h.advance(40_000);
+    assert.equal(api.snapshot('a')!.state, 'half-open');
+    api.record(admitted(api, 'a'), { kind: 'success', latencyMs: 5 });
+    assert.equal(api.snapshot('a')!.state, 'closed');
+    await h.runtime.stop();
+  });
+});
+
+describe('public API: outcomes another extension passes', () => {
+  it('an outcome whose getters answer differently on each read is recorded as first read', async () => {
+    const { h, api } = await started('a');
+    /** Answers well on the first read of each field, and Infinity or nonsense after. */
+    const sly = (): Outcome => {
+      const reads = new Map<PropertyKey, number>();
+      return new Proxy({} as Outcome, {
+        get: (_target, key) => {
+          const n = (reads.get(key) ?? 0) + 1;
+          reads.set(key, n);
+          if (key === 'kind') return n === 1 ? 'success' : 'banana';
+          if (key === 'latencyMs') return n === 1 ? 40 : Infinity;
+          return undefined;
+        },
+      });
+    };
+    api.report('a', sly());
+    api.record(admitted(api, 'a'), sly());
+    const s = api.snapshot('a')!;
+    assert.ok(s.latency && Number.isFinite(s.latency.avg) && s.latency.max <= 100);
+    await h.runtime.stop();
+  });
+
+  it('a getter that throws reaches the caller and records nothing; the permit stays usable', async () => {
+    const { h, api } = await started('a');
+    const before = api.snapshot('a')!.lifetime.calls;
+    const permit = admitted(api, 'a');
+    const throwing = {
+      kind: 'success',
+      get latencyMs(): number {
+        throw new Error('boom');
+      },
+    } as Outcome;
+    assert.throws(() => api.record(permit, throwing), /boom/);
+    assert.throws(() => api.report('a', throwing), /boom/);
+    api.record(permit, Object.freeze({ kind: 'success', latencyMs: 3 }));
+    assert.equal(api.snapshot('a')!.lifetime.calls, before + 1);
+    await h.runtime.stop();
+  });
+
+  it('a 1 MB message with a key, bidi and control characters reaches the snapshot as one short line without the key', async () => {
+    const { h, api } = await started('a');
+    const key = 'sk-proj-abcdefghijklmnopqrstuvwxyz012345';
+    const message = `**bold** <img src=x onerror=alert(1)> [x](command:llmHealth.resetAll) \u202eevil\u202c\u0007 key ${key}\n${'x'.repeat(1_000_000)}`;
+    api.report('a', { kind: 'server', latencyMs: 5, message });
+    const shown = api.snapshot('a')!.lastError!.message;
+    assert.ok(shown.length <= 200, `${shown.length} characters`);
+    assert.ok(!shown.includes(key) && !shown.includes('sk-proj'), shown);
+    assert.doesNotMatch(shown, /[\u202a-\u202e\u2066-\u2069]|\p{Cc}/u);
+    await h.runtime.stop();
+  });
+
+  it('prototype keys, unknown providers and ids that are not strings change nothing', async () => {
+    const { h, api } = await started('a');
+    const polluted = JSON.parse('{"kind":"success","latencyMs":1,"__proto__":{"message":"sk-abcdefghijklmnopqrstuvwx"}}') as Outcome;
+    api.report('a', polluted);
+    api.report('__proto__', { kind: 'server', latencyMs: 1 });
+    api.report('constructor', { kind: 'server', latencyMs: 1 });
+    assert.equal(api.admit('__proto__').admitted, false);
+    assert.equal(api.snapshot('__proto__'), undefined);
+    for (const id of [undefined, null, 7, {}, ['a'], '', 'x'.repeat(65)]) {
+      assert.match(typeError(() => api.admit(id as string)).message, /providerId/);
+      assert.match(typeError(() => api.report(id as string, { kind: 'success', latencyMs: 1 })).message, /providerId/);
+    }
+    assert.equal(({} as Record<string, unknown>)['message'], undefined, 'Object.prototype untouched');
+    assert.deepEqual(
+      api.snapshots().map((s) => s.id),
+      ['a'],
+    );
+    await h.runtime.stop();
+  });
+});
+
+describe('public API: snapshots', () => {
+  it('a caller writing into a snapshot changes nothing the extension shows', async () => {
+    const { h, api } = await started('a');
+    api.report('a', { kind: 'server', latencyMs: 5, message: 'HTTP 500' });
+    const mine = api.snapshot('a')! as unknown as Record<string, unknown> & { byKind: Record<string, number>; latency: Record<string, number>; lastError: Record<string, unknown>; lifetime: { byKind: Record<string, number> } };
+    mine['state'] = 'open';
+    mine.byKind['server'] = 1_000;
+    mine.latency['avg'] = -1;
+    mine.lastError['message'] = 'changed';
+    mine.lifetime.byKind['success'] = -5;
+    api.snapshots()[0]!.lifetime.byKind.server = 77;
+    const again = api.snapshot('a')!;
+    assert.equal(again.state, 'closed');
+    assert.equal(again.byKind.server, 1);
+    assert.ok(again.latency!.avg > 0);
+    assert.equal(again.lastError!.message, 'HTTP 500');
+    assert.ok(again.lifetime.byKind.success > 0);
+    assert.equal(again.lifetime.byKind.server, 1);
+    assert.equal(h.runtime.view(h.runtime.find('a')!).snapshot!.byKind.server, 1);
+    await h.runtime.stop();
+  });
+});
