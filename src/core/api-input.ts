@@ -79,6 +79,28 @@ export function checkPermit<P extends object>(value: unknown, issued: (permit: o
   return value as P;
 }
 
+/** A listener to call later: anything else would fail at every event instead of here. */
+export function checkListener<L extends (...args: never[]) => unknown>(value: unknown): L {
+  if (typeof value !== 'function') {
+    throw new TypeError(`${PREFIX} onDidChange() takes a function to call on each change (got ${describe(value)})`);
+  }
+  return value as L;
+}
+
+/**
+ * What another extension's code threw, fit for the log: sanitized and short
+ * (it may quote a key), and never itself a throw (a getter or `toString`
+ * that throws, an object with no prototype).
+ */
+export function describeThrown(error: unknown): string {
+  try {
+    const text: unknown = error instanceof Error ? error.message : String(error);
+    return sanitizeMessage(String(text), MAX_MESSAGE_LENGTH);
+  } catch {
+    return 'something that cannot be shown';
+  }
+}
+
 /** What the caller passed, in words they recognise; a string is quoted only when it is a short word, never something that could be a key. */
 function describe(value: unknown): string {
   if (typeof value === 'number') return String(value);

@@ -1,5 +1,5 @@
 import type * as vscode from 'vscode';
-import { checkOutcome, checkPermit, checkProviderId } from '../core/api-input';
+import { checkListener, checkOutcome, checkPermit, checkProviderId, describeThrown } from '../core/api-input';
 import type { Outcome } from '../core/outcome';
 import type { Admission, Permit, ProviderSnapshot, TransitionEvent } from '../core/tracker';
 import type { Runtime } from './runtime';
@@ -58,7 +58,21 @@ export function createApi(runtime: Runtime): LlmHealthApi {
     get offline() {
       return tracker.offline;
     },
-    onDidChange: runtime.onDidTransition,
+    onDidChange: (listener, thisArgs?: unknown, disposables?) => {
+      const call = checkListener<(event: TransitionEvent) => unknown>(listener);
+      // A function of its own per subscription: disposing one twice cannot take away another that shares the listener.
+      const subscription = runtime.onDidTransition((event) => {
+        try {
+          // A copy of its own per listener: one that writes into the event changes nothing the extension or other listeners read after it.
+          call.call(thisArgs, copyOf(event));
+        } catch (error) {
+          // Logged by the runtime; what was thrown is another extension's text, and may be a key or not even printable.
+          throw new Error(`another extension's onDidChange listener threw: ${describeThrown(error)}`);
+        }
+      });
+      disposables?.push(subscription);
+      return subscription;
+    },
     admit: (id) => {
       const admission = tracker.admit(checkProviderId(id));
       if (!admission.admitted) return admission;
@@ -86,4 +100,8 @@ export function createApi(runtime: Runtime): LlmHealthApi {
       runtime.recordedOutside(provider, reported);
     },
   };
+}
+
+function copyOf(event: TransitionEvent): TransitionEvent {
+  return { provider: event.provider, at: event.at, from: { ...event.from }, to: { ...event.to } };
 }

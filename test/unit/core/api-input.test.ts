@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { MAX_LATENCY_MS, MAX_RETRY_AFTER_MS, checkOutcome, checkPermit, checkProviderId } from '../../../src/core/api-input';
+import { MAX_LATENCY_MS, MAX_RETRY_AFTER_MS, checkListener, checkOutcome, checkPermit, checkProviderId, describeThrown } from '../../../src/core/api-input';
 import { OUTCOME_KINDS } from '../../../src/core/outcome';
 import { REDACTED } from '../../../src/core/sanitize';
 
@@ -173,5 +173,30 @@ describe('checkPermit', () => {
 
   it('refuses a look-alike plain object', () => {
     rejects(() => checkPermit({ ...issued }, isIssued), /the permit object that admit\(\) returned, not a copy or a look-alike/);
+  });
+});
+
+describe('checkListener', () => {
+  it('takes a function and refuses anything else', () => {
+    const listener = () => undefined;
+    assert.equal(checkListener(listener), listener);
+    for (const value of [undefined, null, 'open', {}]) rejects(() => checkListener(value), /onDidChange\(\) takes a function to call on each change/);
+  });
+});
+
+describe('describeThrown', () => {
+  it('is the message, sanitized and short', () => {
+    assert.equal(describeThrown(new Error('boom')), 'boom');
+    assert.equal(describeThrown('plain'), 'plain');
+    const shown = describeThrown(new Error(`key sk-abcdefghijklmnopqrstuvwx\n${'x'.repeat(1_000)}`));
+    assert.ok(!shown.includes('sk-abc') && !shown.includes('\n') && shown.length <= 200, shown);
+  });
+
+  it('never throws, whatever was thrown', () => {
+    const no = () => {
+      throw new Error('no');
+    };
+    const hostile = [Object.create(null), { toString: no }, new Proxy(new Error('x'), { get: no }), new Proxy({}, { getPrototypeOf: no })];
+    for (const value of hostile) assert.equal(typeof describeThrown(value), 'string');
   });
 });

@@ -220,3 +220,123 @@ describe('public API: snapshots', () => {
     await h.runtime.stop();
   });
 });
+
+describe('public API: onDidChange listeners of other extensions', () => {
+  /** Opens a's circuit through the API: five failures on a window of one success. */
+  function openCircuit(api: LlmHealthApi): void {
+    for (let i = 0; i < 5 && api.snapshot('a')!.state === 'closed'; i++) api.report('a', { kind: 'server', latencyMs: 5 });
+    assert.equal(api.snapshot('a')!.state, 'open');
+  }
+
+  it('a listener writing into its event changes nothing other listeners and the extension read after it', async () => {
+    const { h, api } = await started('a');
+    const heard: string[] = [];
+    api.onDidChange((event) => {
+      const writable = event as unknown as { provider: string; to: { state: string } };
+      writable.provider = 'evil';
+      writable.to.state = 'closed';
+    });
+    api.onDidChange((event) => heard.push(`other extension: ${event.provider} ${event.from.state} → ${event.to.state}`));
+    h.runtime.onDidTransition((event) => heard.push(`extension: ${event.provider} ${event.from.state} → ${event.to.state}`));
+    openCircuit(api);
+    assert.deepEqual(heard.slice(-2), ['other extension: a closed → open', 'extension: a closed → open']);
+    assert.ok(!heard.some((line) => line.includes('evil')), heard.join('\n'));
+    await h.runtime.stop();
+  });
+
+  it('disposing a subscription twice leaves another subscription of the same function subscribed', async () => {
+    const { h, api } = await started('a');
+    const heard: string[] = [];
+    const listener = (event: { to: { state: string } }) => heard.push(event.to.state);
+    const first = api.onDidChange(listener);
+    api.onDidChange(listener);
+    first.dispose();
+    first.dispose();
+    openCircuit(api);
+    assert.equal(heard.at(-1), 'open', 'the second subscription still hears');
+    await h.runtime.stop();
+  });
+
+  it('a listener that throws anything, even what cannot be printed, keeps the extension and the other listeners working', async () => {
+    const { h, api } = await started('a');
+    const thrown: unknown[] = [
+      new Error('listener failed for key sk-abcdefghijklmnopqrstuvwx'),
+      Object.create(null),
+      {
+        toString() {
+          throw new Error('no');
+        },
+      },
+      new Proxy(new Error('x'), {
+        get: () => {
+          throw new Error('no message');
+        },
+      }),
+    ];
+    for (const value of thrown) {
+      api.onDidChange(() => {
+        throw value;
+      });
+    }
+    const heard: string[] = [];
+    api.onDidChange((event) => heard.push(event.to.state));
+    openCircuit(api);
+    assert.equal(heard.at(-1), 'open');
+    const errors = h.log.lines.filter((l) => l.startsWith('error'));
+    assert.equal(errors.length, thrown.length * heard.length, errors.join('\n'));
+    for (const line of errors) assert.match(line, /another extension's onDidChange listener threw/);
+    assert.ok(!errors.some((l) => l.includes('sk-abc')), 'the key is not logged');
+    await h.advance(120_000);
+    assert.equal(api.snapshot('a')!.state, 'closed', 'the probe after the cooldown closed the circuit');
+    await h.runtime.stop();
+  });
+
+  it('a listener that is not a function is refused when it subscribes', async () => {
+    const { h, api } = await started('a');
+    for (const value of [undefined, null, 'open', {}]) {
+      assert.match(typeError(() => api.onDidChange(value as never)).message, /onDidChange\(\) takes a function/);
+    }
+    openCircuit(api);
+    assert.deepEqual(h.log.lines.filter((l) => l.startsWith('error')), []);
+    await h.runtime.stop();
+  });
+
+  it('listeners that subscribe or unsubscribe while an event is delivered, and thisArgs and disposables, work as in VS Code', async () => {
+    const { h, api } = await started('a');
+    openCircuit(api);
+    const heard: string[] = [];
+    const disposables: Array<{ dispose(): void }> = [];
+    const owner = {
+      name: 'owner',
+      hear(this: { name: string }) {
+        heard.push(this.name);
+      },
+    };
+    api.onDidChange(owner.hear, owner, disposables);
+    const self = api.onDidChange(() => {
+      heard.push('once');
+      self.dispose();
+      api.onDidChange(() => heard.push('late'));
+    });
+    h.runtime.isolate('a');
+    assert.deepEqual(heard, ['owner', 'once'], 'one subscribed during delivery hears only later events');
+    assert.equal(disposables.length, 1);
+    disposables[0]!.dispose();
+    h.runtime.reset('a');
+    assert.deepEqual(heard, ['owner', 'once', 'late']);
+    await h.runtime.stop();
+  });
+
+  it('after deactivation a listener hears nothing, and subscribing or disposing throws nothing', async () => {
+    const { h, api } = await started('a');
+    const heard: string[] = [];
+    const subscription = api.onDidChange((event) => heard.push(event.provider));
+    await h.runtime.stop();
+    api.onDidChange((event) => heard.push(event.provider)).dispose();
+    openCircuit(api);
+    subscription.dispose();
+    subscription.dispose();
+    assert.deepEqual(heard, []);
+    assert.equal(h.timers.count, 0, 'no timer is left');
+  });
+});
