@@ -1,14 +1,19 @@
 /**
  * What a guarded call costs a real caller, against a bare call and the
- * current majors of two well-known breakers (cockatiel 4, opossum 9), in one
- * run. Every contender does the work a real caller does: the tracker's
- * caller reads performance.now() before and after each call and records that
- * latency, and the tracker's own clock is read fresh on every call (cockatiel
- * and opossum time their calls themselves: cockatiel only while a listener
- * takes the duration, so its contender has one; the row without one is
- * printed, labelled, never used for a target). Rounds are interleaved so that
- * drift hits every contender alike; each row prints the median ratio of its
- * rounds with their min–max.
+ * current majors of two well-known breakers (cockatiel 4, opossum 9, the
+ * newest that runs on Node 20: opossum 10 needs Node 22), in one run. Every
+ * contender does the work a real caller does: read a clock before and after
+ * each call and record that latency. cockatiel and opossum time their calls
+ * themselves (cockatiel only while a listener takes the duration, so its
+ * contender has one; the row without one is printed, labelled, never used
+ * for a target). The tracker's caller reads the tracker's clock (`now()`)
+ * before the call and gives it as the outcome's `startedAt`; the tracker's
+ * own fresh read when it records ends the call: two reads, as the others
+ * pay. A caller that times calls with a performance.now() pair of its own and
+ * gives `latencyMs` pays a third read: that way is measured too, in a
+ * process of its own against the same contenders, and printed with its
+ * ratios. Rounds are interleaved so that drift hits every contender alike;
+ * each row prints the median ratio of its rounds with their min–max.
  *
  * A row with the extension's TurnClock (read once per event-loop turn) is
  * printed too, labelled: with calls that resolve in microtasks the turn never
@@ -16,10 +21,10 @@
  * runs, kept only to show the difference, never used for a target.
  *
  * The labelled rows run in a process of their own (with a bare baseline of
- * their own), not among the contenders: a process runs one kind of clock and
- * one cockatiel set-up, and sharing code with them slowed the contenders they
- * resemble (the tracker by about a tenth, its clock call seeing two kinds of
- * clock).
+ * their own), not among the contenders: a process runs one kind of clock,
+ * one way of timing and one cockatiel set-up, and sharing code with them
+ * slowed the contenders they resemble (the tracker by about a tenth, its
+ * clock call seeing two kinds of clock).
  */
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
@@ -86,24 +91,46 @@ const bare: Runner = async (w) => {
   return { ms: performance.now() - t0, executed: counter.executed };
 };
 
-function trackerRunner(clock: () => Clock): Runner {
+/**
+ * The tracker's caller times each call: with the tracker's clock (`now()`
+ * before, `startedAt` in the outcome: the tracker's own read when it records
+ * ends the call, two reads in all, as cockatiel and opossum pay), or with a
+ * performance.now() pair of its own and `latencyMs` (three reads in all).
+ */
+function trackerRunner(clock: () => Clock, timing: 'tracker' | 'caller' = 'tracker'): Runner {
   return async (w) => {
     const { counter, call, asyncCall } = work(w);
     const health = new HealthTracker({ clock: clock(), defaults: { breaker: options(w), status: DEFAULT_STATUS_OPTIONS } });
     const ids = Array.from({ length: w.providers }, (_, i) => `p${i}`);
     for (const id of ids) health.add(id);
     const t0 = performance.now();
-    for (let n = 0; n < w.calls; n++) {
-      const p = n % w.providers;
-      const permit = health.admit(ids[p]!);
-      if (!permit.admitted) continue;
-      const start = performance.now();
-      try {
-        if (w.sync) call(n, p);
-        else await asyncCall(n, p);
-        health.record(permit, { kind: 'success', latencyMs: performance.now() - start });
-      } catch {
-        health.record(permit, { kind: 'server', latencyMs: performance.now() - start });
+    if (timing === 'tracker') {
+      for (let n = 0; n < w.calls; n++) {
+        const p = n % w.providers;
+        const permit = health.admit(ids[p]!);
+        if (!permit.admitted) continue;
+        const startedAt = health.now();
+        try {
+          if (w.sync) call(n, p);
+          else await asyncCall(n, p);
+          health.record(permit, { kind: 'success', startedAt });
+        } catch {
+          health.record(permit, { kind: 'server', startedAt });
+        }
+      }
+    } else {
+      for (let n = 0; n < w.calls; n++) {
+        const p = n % w.providers;
+        const permit = health.admit(ids[p]!);
+        if (!permit.admitted) continue;
+        const start = performance.now();
+        try {
+          if (w.sync) call(n, p);
+          else await asyncCall(n, p);
+          health.record(permit, { kind: 'success', latencyMs: performance.now() - start });
+        } catch {
+          health.record(permit, { kind: 'server', latencyMs: performance.now() - start });
+        }
       }
     }
     return { ms: performance.now() - t0, executed: counter.executed };
@@ -206,6 +233,15 @@ const LABELLED: readonly Contender[] = [
   { name: 'this tracker, TurnClock', run: trackerRunner(() => new TurnClock(() => performance.now(), setImmediate)), label: 'clock frozen within the run: not a target' },
   { name: 'cockatiel 4 SamplingBreaker, untimed', run: cockatiel(false), label: 'no listener, so no latency read: not a target' },
 ];
+/** The tracker timed by its caller's own clock pair, with the contenders again: measured in a child process. */
+const CALLER_TIMED: readonly Contender[] = [
+  BARE,
+  { name: `${TRACKER}, timed by its caller`, run: trackerRunner(() => realClock, 'caller') },
+  CONTENDERS[2]!,
+  CONTENDERS[3]!,
+];
+const GROUPS = { labelled: [BARE, ...LABELLED], 'caller-timed': CALLER_TIMED } as const;
+type Group = keyof typeof GROUPS;
 /** Warm-up rounds of the labelled rows' process: a fresh process takes a few 200,000-call runs to settle. */
 const LABELLED_WARM_UP = 3;
 
@@ -236,7 +272,7 @@ async function measure(w: Workload, contenders: readonly Contender[], warmUp = 1
  */
 async function runWorkload(w: Workload, targets: Record<string, number> = {}, showExecuted = false): Promise<boolean> {
   const results = await measure(w, CONTENDERS);
-  const labelled = measureLabelled(w);
+  const labelled = measureApart(w, 'labelled');
   const ours = results.get(TRACKER)!;
   let ok = true;
   const rows = [...CONTENDERS, ...LABELLED].map((c) => {
@@ -268,11 +304,31 @@ async function runWorkload(w: Workload, targets: Record<string, number> = {}, sh
   return ok;
 }
 
-/** The labelled rows, with a bare baseline of their own, in a child process (see the file comment). */
-function measureLabelled(w: Workload): Map<string, RunResult[]> {
-  const child = spawnSync(process.execPath, [__filename, 'labelled', String(WORKLOADS.indexOf(w))], { encoding: 'utf8' });
-  if (child.status !== 0) throw new Error(`calls: the labelled rows' process failed (${child.status ?? child.signal}): ${child.stderr}`);
+/** A group of rows, with a bare baseline of their own, in a child process (see the file comment). */
+function measureApart(w: Workload, group: Group): Map<string, RunResult[]> {
+  const child = spawnSync(process.execPath, [__filename, group, String(WORKLOADS.indexOf(w))], { encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`calls: the ${group} rows' process failed (${child.status ?? child.signal}): ${child.stderr}`);
   return new Map(JSON.parse(child.stdout) as Array<[string, RunResult[]]>);
+}
+
+/** The tracker timed by its caller's own performance.now() pair (latencyMs), against the same contenders in a process of its own. */
+function printCallerTimed(w: Workload): void {
+  const results = measureApart(w, 'caller-timed');
+  const [bare, tracker, ...others] = CALLER_TIMED.map((c) => results.get(c.name)!);
+  const ours = tracker!;
+  printTable(
+    `The same, the caller timing each call with its own performance.now() pair and giving latencyMs (three clock reads a call), in a process of its own; no target`,
+    ['contender', 'ops/s', '× bare', 'tracker ÷ this (speed-up)'],
+    CALLER_TIMED.slice(1).map((c, i) => {
+      const runs = i === 0 ? ours : others[i - 1]!;
+      return [
+        c.name,
+        fmt(median(runs.map((r) => w.calls / (r.ms / 1000)))),
+        range(stats(runs.map((r, k) => bare![k]!.ms / r.ms))),
+        i === 0 ? '' : range(stats(runs.map((r, k) => r.ms / ours[k]!.ms))),
+      ];
+    }),
+  );
 }
 
 const FIFTY_PROVIDERS = 50;
@@ -295,6 +351,7 @@ const WORKLOADS: readonly Workload[] = [
 export async function benchGuardedCalls(): Promise<boolean> {
   const [single, fifty, sync, storm] = WORKLOADS as [Workload, Workload, Workload, Workload];
   const ok = await runWorkload(single, { 'cockatiel 4 SamplingBreaker': 1.5, 'opossum 9 (percentiles off)': 5 });
+  printCallerTimed(single);
   await runWorkload(fifty);
   await runWorkload(sync);
   await runWorkload(storm, {}, true);
@@ -322,12 +379,12 @@ function guards(o: BreakerOptions): Record<string, () => { guard: Guard; close?:
         guard: async (fn) => {
           const permit = health.admit('p');
           if (!permit.admitted) return;
-          const start = performance.now();
+          const startedAt = health.now();
           try {
             await fn();
-            health.record(permit, { kind: 'success', latencyMs: performance.now() - start });
+            health.record(permit, { kind: 'success', startedAt });
           } catch (error) {
-            health.record(permit, { kind: 'server', latencyMs: performance.now() - start });
+            health.record(permit, { kind: 'server', startedAt });
             throw error;
           }
         },
@@ -402,10 +459,11 @@ export async function benchRealLatencies(): Promise<boolean> {
   return true;
 }
 
-/** The child of measureLabelled(): prints the labelled rows' runs and its own bare baseline's, as JSON. */
-async function labelledProcess(workload: number): Promise<void> {
-  const results = await measure(WORKLOADS[workload]!, [BARE, ...LABELLED], LABELLED_WARM_UP);
+/** The child of measureApart(): prints its group's runs and its own bare baseline's, as JSON. */
+async function apartProcess(group: Group, workload: number): Promise<void> {
+  const results = await measure(WORKLOADS[workload]!, GROUPS[group], LABELLED_WARM_UP);
   process.stdout.write(JSON.stringify([...results]));
 }
 
-if (require.main === module && process.argv[2] === 'labelled') void labelledProcess(Number(process.argv[3]));
+const groupArg = process.argv[2];
+if (require.main === module && groupArg !== undefined && groupArg in GROUPS) void apartProcess(groupArg as Group, Number(process.argv[3]));

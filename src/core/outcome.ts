@@ -80,6 +80,20 @@ export interface Outcome {
   readonly message?: string;
   /** How long the provider asked us to wait (Retry-After, x-ratelimit-reset*), in ms. */
   readonly retryAfterMs?: number;
+  readonly startedAt?: undefined;
+}
+
+/**
+ * An outcome the tracker times: `startedAt` is its clock's reading
+ * (`now()`) when the call began, and the reading it takes to record the
+ * call ends it. A caller pays one clock read instead of two of its own.
+ */
+export interface TimedOutcome {
+  readonly kind: OutcomeKind;
+  readonly startedAt: number;
+  readonly message?: string;
+  readonly retryAfterMs?: number;
+  readonly latencyMs?: undefined;
 }
 
 /**

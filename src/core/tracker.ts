@@ -4,7 +4,7 @@ import type { Clock, Random } from './clock';
 import { HealthEntry } from './health-entry';
 import type { HealthOptions } from './health-entry';
 import { isClientSide, kindIndex } from './outcome';
-import type { Outcome } from './outcome';
+import type { Outcome, TimedOutcome } from './outcome';
 import { ClosedPermit, ENTRY, TRIAL, TrialPermit } from './permit';
 import type { Admission, Permit } from './permit';
 import { isSavedProvider, isSavedTracker, loadEntry, saveEntry } from './persistence';
@@ -142,6 +142,11 @@ export class HealthTracker {
     return at > now ? at : undefined;
   }
 
+  /** The tracker's clock: a reading to give as a call's `startedAt` (see TimedOutcome). */
+  now(): number {
+    return this.clock.now();
+  }
+
   /** May a call to this provider go ahead now? Synchronous and cheap. */
   admit(id: string): Admission {
     // Callers tend to ask for the same provider again and again: skip the map then.
@@ -168,7 +173,7 @@ export class HealthTracker {
    * applied first: a trial that outlived its deadline, or a permit from an
    * older generation, changes no decision and counts in lifetime totals only.
    */
-  record(permit: Permit, outcome: Outcome): void {
+  record(permit: Permit, outcome: Outcome | TimedOutcome): void {
     let trial: Trial | undefined;
     let entry: HealthEntry;
     if (permit instanceof ClosedPermit) entry = permit[ENTRY] as HealthEntry;
@@ -179,16 +184,17 @@ export class HealthTracker {
     // Most calls succeed: spare them the call to kindIndex, which is too big to inline here.
     const kind = outcome.kind === 'success' ? 0 : kindIndex(outcome.kind);
     const now = this.clock.now();
+    const latencyMs = outcome.startedAt === undefined ? outcome.latencyMs : elapsed(outcome.startedAt, now);
     const breaker = entry.breaker;
     if (breaker.state === 'closed') {
       // Nearly every call: a closed circuit (nothing is due) and a permit of its generation.
       if (trial === undefined && permit.generation === breaker.generation && !entry.retired) {
-        breaker.recordClosed(now, kind, outcome.latencyMs, outcome.retryAfterMs);
+        breaker.recordClosed(now, kind, latencyMs, outcome.retryAfterMs);
         this.remember(entry, kind, outcome, now);
         return;
       }
     } else this.settle(entry, now, false);
-    if (permit.generation === breaker.generation && !entry.retired && breaker.record(now, kind, outcome.latencyMs, outcome.retryAfterMs, trial)) {
+    if (permit.generation === breaker.generation && !entry.retired && breaker.record(now, kind, latencyMs, outcome.retryAfterMs, trial)) {
       this.remember(entry, kind, outcome, now);
     } else {
       entry.lifetime[kind]!++;
@@ -369,7 +375,7 @@ export class HealthTracker {
   }
 
   /** Bookkeeping for a call the breaker counted. */
-  private remember(entry: HealthEntry, kind: number, outcome: Outcome, now: number): void {
+  private remember(entry: HealthEntry, kind: number, outcome: Pick<Outcome, 'kind' | 'message'>, now: number): void {
     entry.lifetime[kind]!++;
     if (kind === 0) {
       entry.lastSuccessAt = now;
@@ -412,4 +418,10 @@ export class HealthTracker {
 
 function sameOptions(a: HealthOptions, b: HealthOptions): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** A call's duration from its start to `now` on the tracker's clock; a start in the future (a reading of another clock) counts as 0. */
+function elapsed(startedAt: number, now: number): number {
+  const ms = now - startedAt;
+  return ms > 0 ? ms : 0;
 }

@@ -358,6 +358,41 @@ describe('status', () => {
   });
 });
 
+describe('a call the tracker times (startedAt from its now())', () => {
+  it('records the time from now() to the record as the latency, slow calls and a half-open trial included', () => {
+    const t = setup({ slowCallMs: 1_000 });
+    for (const ms of [120, 1_500]) {
+      const a = t.tracker.admit('p');
+      assert.ok(a.admitted);
+      const startedAt = t.tracker.now();
+      t.clock.advance(ms);
+      t.tracker.record(a, { kind: 'success', startedAt });
+    }
+    const s = t.snap();
+    assert.deepEqual([s.calls, s.latency?.min, s.latency?.max, s.slowCalls], [2, 120, 1_500, 1]);
+    const u = setup();
+    trip(u, 5, fail());
+    u.clock.advance(10_000);
+    const trial = u.tracker.admit('p');
+    assert.ok(trial.admitted && trial.halfOpen);
+    const startedAt = u.tracker.now();
+    u.clock.advance(300);
+    u.tracker.record(trial, { kind: 'success', startedAt });
+    assert.equal(u.snap().state, 'closed');
+    assert.equal(u.snap().latency?.max, 300);
+  });
+
+  it('a start in the future or not a number (another clock\'s reading) counts as 0 ms, not a negative latency', () => {
+    const t = setup();
+    for (const startedAt of [t.tracker.now() + 60_000, NaN]) {
+      const a = t.tracker.admit('p');
+      assert.ok(a.admitted);
+      t.tracker.record(a, { kind: 'server', startedAt, message: 'boom' });
+    }
+    assert.deepEqual([t.snap().calls, t.snap().latency?.min, t.snap().latency?.max], [2, 0, 0]);
+  });
+});
+
 describe('window ageing', () => {
   it('empties after an idle gap longer than the window', () => {
     const t = setup({ windowMs: 60_000, bucketCount: 6, minRequests: 100 });
