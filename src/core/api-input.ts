@@ -59,22 +59,28 @@ export function checkProviderId(value: unknown): string {
 
 /**
  * A permit must be one `admit()` handed out with `admitted: true`;
- * `issued` says whether it was, and `spent` whether it was recorded
- * already. A refused admission, a look-alike object or a permit
- * used twice gets a message that says what to do instead.
+ * `issued` says whether it was, and `spent` whether it was recorded or
+ * released already. A refused admission, a look-alike object or a permit
+ * used twice gets a message that says what to do instead; `method` names
+ * the call that was given it.
  */
-export function checkPermit<P extends object>(value: unknown, issued: (permit: object) => boolean, spent: (permit: object) => boolean = () => false): P {
+export function checkPermit<P extends object>(
+  value: unknown,
+  issued: (permit: object) => boolean,
+  spent: (permit: object) => boolean = () => false,
+  method: 'record()' | 'release()' = 'record()',
+): P {
   if (typeof value !== 'object' || value === null) {
-    throw new TypeError(`${PREFIX} record() takes the permit that admit() returned (got ${describe(value)})`);
+    throw new TypeError(`${PREFIX} ${method} takes the permit that admit() returned (got ${describe(value)})`);
   }
   if (spent(value)) {
-    throw new TypeError(`${PREFIX} record() takes each permit once: this one was already recorded (ask admit() for a permit per call)`);
+    throw new TypeError(`${PREFIX} ${method} takes each permit once: this one was already recorded or released (ask admit() for a permit per call)`);
   }
   if ((value as { admitted?: unknown }).admitted !== true) {
-    throw new TypeError(`${PREFIX} record() takes a permit with admitted: true; a refused admission has nothing to record (use report() for a call made anyway)`);
+    throw new TypeError(`${PREFIX} ${method} takes a permit with admitted: true; a refused admission has nothing to record (use report() for a call made anyway)`);
   }
   if (!issued(value)) {
-    throw new TypeError(`${PREFIX} record() takes the permit object that admit() returned, not a copy or a look-alike (use report() for a call made without asking)`);
+    throw new TypeError(`${PREFIX} ${method} takes the permit object that admit() returned, not a copy or a look-alike (use report() for a call made without asking)`);
   }
   return value as P;
 }

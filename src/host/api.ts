@@ -33,6 +33,14 @@ export interface LlmHealthApi {
    */
   record(permit: Permit, outcome: Outcome): void;
   /**
+   * Gives a permit back without an outcome: the call was not made, or was
+   * canceled. A half-open circuit's trial is freed at once; one neither
+   * recorded nor released counts as a timeout when its time is up. Releasing
+   * a permit already recorded or released does nothing.
+   * @throws TypeError when the permit is not one admit() returned.
+   */
+  release(permit: Permit): void;
+  /**
    * Feeds a call made without asking (counted only while the circuit is closed).
    * The outcome is checked as for record().
    * @throws TypeError naming the field, when providerId or the outcome is invalid.
@@ -47,8 +55,8 @@ export function createApi(runtime: Runtime): LlmHealthApi {
    * permit per closed generation with the probes and the gateway, so the
    * caller gets a frozen copy of its own: writing `admitted` or `generation`
    * into it cannot stop the probes or turn their outcomes stale. Only copies
-   * this API handed out are taken back, each once; a look-alike gets a clear
-   * TypeError here, not deep in the tracker.
+   * this API handed out are taken back, each once (recorded or released); a
+   * look-alike gets a clear TypeError here, not deep in the tracker.
    */
   const issued = new WeakMap<object, Permit | 'spent'>();
   return {
@@ -92,6 +100,13 @@ export function createApi(runtime: Runtime): LlmHealthApi {
       issued.set(checked, 'spent');
       tracker.record(own, recorded);
       runtime.recordedOutside(own.provider, recorded);
+    },
+    release: (permit) => {
+      if (issued.get(permit) === 'spent') return;
+      const checked = checkPermit<Permit>(permit, (p) => issued.has(p), undefined, 'release()');
+      const own = issued.get(checked) as Permit;
+      issued.set(checked, 'spent');
+      tracker.release(own);
     },
     report: (id, outcome) => {
       const provider = checkProviderId(id);

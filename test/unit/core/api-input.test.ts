@@ -168,6 +168,7 @@ describe('checkPermit', () => {
 
   it('refuses a permit already recorded, saying so', () => {
     rejects(() => checkPermit(issued, isIssued, (p) => p === issued), /record\(\) takes each permit once: this one was already recorded/);
+    rejects(() => checkPermit({ ...issued }, isIssued, () => false, 'release()'), /release\(\) takes the permit object that admit\(\) returned/);
     assert.equal(checkPermit(issued, isIssued, () => false), issued);
   });
 

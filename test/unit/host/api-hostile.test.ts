@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Outcome } from '../../../src/core/outcome';
-import type { Permit } from '../../../src/core/tracker';
+import { HealthTracker } from '../../../src/core/tracker';
+import type { Permit, TransitionEvent } from '../../../src/core/tracker';
 import { createApi } from '../../../src/host/api';
 import type { LlmHealthApi } from '../../../src/host/api';
+import { Emitter } from '../../../src/host/emitter';
+import type { Runtime } from '../../../src/host/runtime';
+import { FakeClock } from '../fake-clock';
 import { RuntimeHarness, provider } from './runtime-harness';
 
 /*
@@ -338,5 +342,67 @@ describe('public API: onDidChange listeners of other extensions', () => {
     subscription.dispose();
     assert.deepEqual(heard, []);
     assert.equal(h.timers.count, 0, 'no timer is left');
+  });
+});
+
+describe('public API: giving a permit back', () => {
+  /** The API over a bare tracker, no probes: only what the test does reaches the breaker. */
+  function bare(): { clock: FakeClock; tracker: HealthTracker; api: LlmHealthApi } {
+    const clock = new FakeClock();
+    const tracker = new HealthTracker({ clock, random: () => 0 });
+    tracker.add('a');
+    const transitions = new Emitter<TransitionEvent>();
+    tracker.onDidChange((event) => transitions.fire(event));
+    const runtime = { tracker, onDidTransition: transitions.event, recordedOutside: () => undefined } as unknown as Runtime;
+    return { clock, tracker, api: createApi(runtime) };
+  }
+
+  /** Opens a's circuit and waits out its cooldown: the next admission is the half-open trial. */
+  function halfOpen({ clock, api }: ReturnType<typeof bare>): void {
+    for (let i = 0; i < 5; i++) api.report('a', { kind: 'server', latencyMs: 5 });
+    assert.equal(api.snapshot('a')!.state, 'open');
+    clock.advance(api.snapshot('a')!.msUntilHalfOpen!);
+    assert.equal(api.snapshot('a')!.state, 'half-open');
+  }
+
+  it('a half-open trial whose call was canceled, released, goes to the next caller and does not reopen the circuit', () => {
+    const setup = bare();
+    const { clock, api } = setup;
+    halfOpen(setup);
+    const trial = admitted(api, 'a');
+    assert.equal(trial.halfOpen, true);
+    assert.equal(api.admit('a').admitted, false, 'one trial at a time');
+    api.release(trial);
+    clock.advance(60_000);
+    assert.equal(api.snapshot('a')!.state, 'half-open', 'no timeout was counted');
+    const next = admitted(api, 'a');
+    api.record(next, { kind: 'success', latencyMs: 5 });
+    assert.equal(api.snapshot('a')!.state, 'closed');
+  });
+
+  it('a permit released and then recorded is refused; released twice, or after record(), nothing happens', () => {
+    const setup = bare();
+    const { api } = setup;
+    const closed = admitted(api, 'a');
+    api.release(closed);
+    api.release(closed);
+    assert.match(typeError(() => api.record(closed, { kind: 'success', latencyMs: 1 })).message, /record\(\) takes each permit once: this one was already recorded or released/);
+    halfOpen(setup);
+    const trial = admitted(api, 'a');
+    api.record(trial, { kind: 'success', latencyMs: 5 });
+    api.release(trial);
+    assert.equal(api.snapshot('a')!.state, 'closed');
+    assert.equal(api.snapshot('a')!.lifetime.calls, 6);
+  });
+
+  it('a forged or refused permit cannot free the trial another caller holds', () => {
+    const setup = bare();
+    const { api } = setup;
+    halfOpen(setup);
+    const trial = admitted(api, 'a');
+    const refused = api.admit('a');
+    assert.equal(refused.admitted, false);
+    for (const fake of [{ ...trial }, refused, undefined]) assert.match(typeError(() => api.release(fake as Permit)).message, /^LLM Health: release\(\) takes/);
+    assert.equal(api.admit('a').admitted, false, 'the trial is still out');
   });
 });
