@@ -12,16 +12,19 @@ export type Event<T> = (listener: (event: T) => unknown, thisArgs?: unknown, dis
  * from hearing the event.
  */
 export class Emitter<T> implements Disposable {
-  private listeners: Array<(event: T) => unknown> | undefined = [];
+  /** One entry per subscription, so the same function subscribed twice is two subscriptions, each disposed on its own. */
+  private listeners: Array<{ readonly call: (event: T) => unknown; active: boolean }> | undefined = [];
 
   constructor(private readonly onListenerError: (error: unknown) => void = () => {}) {}
 
   readonly event: Event<T> = (listener, thisArgs, disposables) => {
-    const bound = thisArgs === undefined ? listener : listener.bind(thisArgs);
-    this.listeners?.push(bound);
+    const entry = { call: thisArgs === undefined ? listener : listener.bind(thisArgs), active: true };
+    this.listeners?.push(entry);
     const subscription = {
       dispose: () => {
-        const i = this.listeners?.indexOf(bound) ?? -1;
+        if (!entry.active) return;
+        entry.active = false;
+        const i = this.listeners?.indexOf(entry) ?? -1;
         if (i >= 0) this.listeners!.splice(i, 1);
       },
     };
@@ -30,9 +33,11 @@ export class Emitter<T> implements Disposable {
   };
 
   fire(event: T): void {
-    for (const listener of [...(this.listeners ?? [])]) {
+    for (const entry of [...(this.listeners ?? [])]) {
+      // Disposed by a listener before it in this very delivery: it hears nothing more.
+      if (!entry.active) continue;
       try {
-        listener(event);
+        entry.call(event);
       } catch (error) {
         this.onListenerError(error);
       }
@@ -40,6 +45,7 @@ export class Emitter<T> implements Disposable {
   }
 
   dispose(): void {
+    for (const entry of this.listeners ?? []) entry.active = false;
     this.listeners = undefined;
   }
 }

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import * as os from 'node:os';
+import { describeThrown } from '../core/api-input';
 import { SteadyClock, TurnClock } from '../core/clock';
 import type { GatewayVariable } from '../core/gateway-env';
 import { EMPTY_SERIES } from '../core/history-model';
@@ -540,8 +541,9 @@ function sameTargetsOnly(saved: unknown, targets: Readonly<Record<string, string
   return { ...saved, providers };
 }
 
+/** What went wrong, for the log: never throws (a value with no prototype, a throwing toString), and keys are taken out. */
 function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return describeThrown(error);
 }
 
 function prefixed(log: ComponentLog, prefix: string): ComponentLog {
