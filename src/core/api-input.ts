@@ -25,16 +25,26 @@ const PREFIX = 'LLM Health:';
  * A copy of the outcome holding only the known fields, each read once (a
  * getter cannot answer differently later), with its message sanitized.
  */
-export function checkOutcome(value: unknown): Outcome {
+export function checkOutcome(value: unknown, now?: () => number): Outcome {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new TypeError(`${PREFIX} outcome must be an object such as { kind: 'success', latencyMs: 120 } (got ${describe(value)})`);
   }
-  const { kind, latencyMs, retryAfterMs, message } = value as Record<string, unknown>;
+  const { kind, latencyMs: given, startedAt, retryAfterMs, message } = value as Record<string, unknown>;
   if (!isOutcomeKind(kind)) {
     throw new TypeError(`${PREFIX} outcome.kind must be one of ${OUTCOME_KINDS.join(', ')} (got ${describe(kind)})`);
   }
+  let latencyMs = given;
+  // Timed by the tracker: the caller gave the reading of now() taken when the call began.
+  if (given === undefined && startedAt !== undefined && now !== undefined) {
+    if (typeof startedAt !== 'number' || !Number.isFinite(startedAt)) {
+      throw new TypeError(`${PREFIX} outcome.startedAt must be a reading of now() taken when the call began (got ${describe(startedAt)})`);
+    }
+    latencyMs = Math.min(MAX_LATENCY_MS, Math.max(0, now() - startedAt));
+  }
   if (!isMilliseconds(latencyMs, MAX_LATENCY_MS)) {
-    throw new TypeError(`${PREFIX} outcome.latencyMs must be a finite number of milliseconds from 0 to ${MAX_LATENCY_MS} (got ${describe(latencyMs)})`);
+    throw new TypeError(
+      `${PREFIX} outcome.latencyMs must be a finite number of milliseconds from 0 to ${MAX_LATENCY_MS}${now === undefined ? '' : ', or give startedAt (a reading of now() when the call began)'} (got ${describe(latencyMs)})`,
+    );
   }
   if (retryAfterMs !== undefined && !isMilliseconds(retryAfterMs, MAX_RETRY_AFTER_MS)) {
     throw new TypeError(`${PREFIX} outcome.retryAfterMs must be a finite number of milliseconds from 0 to ${MAX_RETRY_AFTER_MS}, or undefined (got ${describe(retryAfterMs)})`);

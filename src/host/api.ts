@@ -1,6 +1,6 @@
 import type * as vscode from 'vscode';
 import { checkListener, checkOutcome, checkPermit, checkProviderId, describeThrown } from '../core/api-input';
-import type { Outcome } from '../core/outcome';
+import type { Outcome, TimedOutcome } from '../core/outcome';
 import type { Admission, Permit, ProviderSnapshot, TransitionEvent } from '../core/tracker';
 import type { Runtime } from './runtime';
 
@@ -25,13 +25,20 @@ export interface LlmHealthApi {
    */
   admit(providerId: string): Admission;
   /**
+   * The extension's clock, in milliseconds (monotonic: a wall-clock step does
+   * not move it). Take a reading when a call begins and give it as the
+   * outcome's `startedAt` instead of `latencyMs`: the call is timed for you.
+   */
+  now(): number;
+  /**
    * Feeds the outcome of an admitted call into the provider's window and breaker.
-   * `latencyMs` is finite, 0 to 3,600,000; `retryAfterMs`, when given, finite, 0 to
+   * `latencyMs` is finite, 0 to 3,600,000 (or give `startedAt`, a reading of
+   * now() when the call began); `retryAfterMs`, when given, finite, 0 to
    * 86,400,000; `message` is shown sanitized (no key-like strings) and cut to 200 characters.
    * Each permit is recorded once.
    * @throws TypeError naming the field, when the permit is not one admit() returned, was recorded already, or the outcome is invalid.
    */
-  record(permit: Permit, outcome: Outcome): void;
+  record(permit: Permit, outcome: Outcome | TimedOutcome): void;
   /**
    * Gives a permit back without an outcome: the call was not made, or was
    * canceled. A half-open circuit's trial is freed at once; one neither
@@ -45,7 +52,7 @@ export interface LlmHealthApi {
    * The outcome is checked as for record().
    * @throws TypeError naming the field, when providerId or the outcome is invalid.
    */
-  report(providerId: string, outcome: Outcome): void;
+  report(providerId: string, outcome: Outcome | TimedOutcome): void;
 }
 
 export function createApi(runtime: Runtime): LlmHealthApi {
@@ -59,8 +66,10 @@ export function createApi(runtime: Runtime): LlmHealthApi {
    * look-alike gets a clear TypeError here, not deep in the tracker.
    */
   const issued = new WeakMap<object, Permit | 'spent'>();
+  const now = () => tracker.now();
   return {
     version: 1,
+    now,
     snapshots: () => tracker.snapshots(),
     snapshot: (id) => tracker.snapshot(checkProviderId(id)),
     get offline() {
@@ -94,7 +103,7 @@ export function createApi(runtime: Runtime): LlmHealthApi {
         (p) => issued.has(p),
         (p) => issued.get(p) === 'spent',
       );
-      const recorded = checkOutcome(outcome);
+      const recorded = checkOutcome(outcome, now);
       // Spent only once the outcome passed: a caller who fixes a refused outcome records the same permit.
       const own = issued.get(checked) as Permit;
       issued.set(checked, 'spent');
@@ -110,7 +119,7 @@ export function createApi(runtime: Runtime): LlmHealthApi {
     },
     report: (id, outcome) => {
       const provider = checkProviderId(id);
-      const reported = checkOutcome(outcome);
+      const reported = checkOutcome(outcome, now);
       tracker.report(provider, reported);
       runtime.recordedOutside(provider, reported);
     },

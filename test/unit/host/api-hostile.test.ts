@@ -406,3 +406,34 @@ describe('public API: giving a permit back', () => {
     assert.equal(api.admit('a').admitted, false, 'the trial is still out');
   });
 });
+
+describe('public API: calls the extension times (now() and startedAt)', () => {
+  it('a call given startedAt from now() is recorded with the time since, on the extension’s clock', async () => {
+    const { h, api } = await started('a');
+    const permit = admitted(api, 'a');
+    const startedAt = api.now();
+    await h.advance(1_234);
+    api.record(permit, { kind: 'server', startedAt, message: 'upstream 500' });
+    const s = h.runtime.tracker.snapshot('a')!;
+    assert.equal(s.lastError?.message, 'upstream 500');
+    assert.ok(s.latency!.max >= 1_234 && s.latency!.max < 1_300, `slowest call ${s.latency!.max} ms`);
+    await h.runtime.stop();
+  });
+
+  it('a startedAt that is no reading is refused by name; one in the future counts 0 ms; latencyMs, when given, wins', async () => {
+    const { h, api } = await started('a');
+    const permit = admitted(api, 'a');
+    for (const startedAt of ['12', NaN, Infinity, null]) {
+      assert.match(typeError(() => api.record(permit, { kind: 'success', startedAt } as unknown as Outcome)).message, /outcome\.startedAt must be a reading of now\(\)/);
+    }
+    assert.match(typeError(() => api.record(permit, { kind: 'success' } as unknown as Outcome)).message, /or give startedAt/);
+    const before = h.runtime.tracker.snapshot('a')!.calls;
+    api.record(permit, { kind: 'success', startedAt: api.now() + 60_000 });
+    api.report('a', { kind: 'success', latencyMs: 5, startedAt: api.now() - 50_000 } as unknown as Outcome);
+    const s = h.runtime.tracker.snapshot('a')!;
+    assert.equal(s.calls, before + 2);
+    assert.ok(s.latency!.min === 0, `fastest call ${s.latency!.min} ms`);
+    assert.ok(s.latency!.max < 50_000, 'latencyMs won over startedAt');
+    await h.runtime.stop();
+  });
+});
