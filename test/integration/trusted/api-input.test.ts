@@ -66,6 +66,17 @@ suite('Public API input from other extensions', () => {
     assert.match(typeError(() => api.record(lookAlike, { kind: 'success', latencyMs: 1 })).message, /permit .* admit\(\) returned/);
   });
 
+  test('a call timed by the extension (startedAt from now()) is recorded with the time it took', async () => {
+    const permit = api.admit(ID);
+    assert.equal(permit.admitted, true);
+    const startedAt = api.now();
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    api.record(permit as Exclude<typeof permit, { admitted: false }>, { kind: 'bad_response', startedAt, message: 'timed' });
+    const snapshot = api.snapshot(ID)!;
+    assert.equal(snapshot.lastError?.message, 'timed');
+    assert.ok(snapshot.latency!.max >= 100 && snapshot.latency!.max < 5_000, `slowest call ${snapshot.latency!.max} ms`);
+  });
+
   test('a key in a reported message reaches neither the snapshot nor the copied JSON', async () => {
     api.report(ID, { kind: 'server', latencyMs: 12, message: `upstream said: invalid key ${LEAKED_KEY}\nretry later` });
     const lastError = api.snapshot(ID)!.lastError;
