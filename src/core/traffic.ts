@@ -81,14 +81,14 @@ export interface TrafficSummary {
 export const TRAFFIC_WINDOW_MS = 5 * 60_000;
 const TRAFFIC_BUCKETS = 10;
 
-/**
- * One provider's live traffic over the last five minutes. Times are kept
- * monotonic; the wall times shown are reckoned back from the wall time now.
- */
 function perMinute(calls: number): number {
   return calls / (TRAFFIC_WINDOW_MS / 60_000);
 }
 
+/**
+ * One provider's live traffic over the last five minutes. Times are kept
+ * monotonic; the wall times shown are reckoned back from the wall time now.
+ */
 export class TrafficLog {
   private readonly window = new SlidingWindow({ windowMs: TRAFFIC_WINDOW_MS, bucketCount: TRAFFIC_BUCKETS });
   /** Invalid requests per minute over the window, by minute number: bounded whatever the rate. */
