@@ -314,6 +314,10 @@ class ForwardedCall implements Dispatcher.DispatchHandlers {
   private ttfbMs: number | undefined;
   private headers: Record<string, string | string[]> = {};
   private watch: EventStreamWatch | undefined;
+  /** The answer streams and its headers were flushed: its chunks may be framed here (see `framed`). */
+  private streaming = false;
+  /** Where `resume` waits for a 'drain', until it comes or the call ends. */
+  private drainFrom: Socket | ServerResponse | undefined;
   /** The client hung up before its answer was complete: stop the upstream call. */
   private readonly hangUp = () => {
     if (!this.res.writableFinished) this.cancel();
@@ -372,8 +376,11 @@ class ForwardedCall implements Dispatcher.DispatchHandlers {
     const stream = streamFormat(headers['content-type']);
     if (stream !== undefined) {
       this.watch = new EventStreamWatch(stream);
-      // A stream's headers go at once (its first event may be seconds away); a whole answer's go with its body.
+      // A stream's headers go at once (its first event may be seconds away), at the end of this tick: a first chunk that came with them shares their packet. A whole answer's go with its body.
+      this.res.cork();
       this.res.flushHeaders();
+      process.nextTick(uncork, this.res);
+      this.streaming = true;
     }
     this.resume = resume;
     return true;
@@ -381,9 +388,22 @@ class ForwardedCall implements Dispatcher.DispatchHandlers {
 
   onData(chunk: Buffer): boolean {
     this.watch?.push(chunk);
-    if (this.res.write(chunk)) return true;
-    this.res.once('drain', this.resume!);
+    const res = this.res;
+    const socket = res.socket;
+    if (this.streaming && socket !== null && framesItself(res, socket)) {
+      if (chunk.length === 0 || socket.write(framed(chunk))) return true;
+      this.waitForDrain(socket);
+      return false;
+    }
+    if (res.write(chunk)) return true;
+    this.waitForDrain(res);
     return false;
+  }
+
+  /** The client is slow to take the answer: the provider is read on when it has taken what was written. */
+  private waitForDrain(from: Socket | ServerResponse): void {
+    from.once('drain', this.resume!);
+    this.drainFrom = from;
   }
 
   onComplete(): void {
@@ -440,8 +460,46 @@ class ForwardedCall implements Dispatcher.DispatchHandlers {
     this.ended = true;
     this.calls.all.delete(this);
     this.res.off('close', this.hangUp);
+    // A kept-alive socket serves the client's next call: this one's resume must not fire then.
+    if (this.resume) this.drainFrom?.off('drain', this.resume);
     this.call.finish(end);
   }
+}
+
+function uncork(res: ServerResponse): void {
+  res.uncork();
+}
+
+/**
+ * Whether a chunk of `res` may be framed here and written to its socket
+ * straight: Node frames its body as chunks, and nothing of it waits in
+ * Node's own buffer ahead of the chunk (its headers went to the socket).
+ */
+function framesItself(res: ServerResponse, socket: Socket): boolean {
+  return res.chunkedEncoding && !res.writableEnded && socket.writable && res.writableLength === socket.writableLength;
+}
+
+const HEX_DIGITS = [0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66];
+
+/**
+ * One chunk of a chunked body as it goes on the wire: its size in hex, CRLF,
+ * its bytes, CRLF; the bytes `res.write` would send. Written as one buffer,
+ * it costs the socket one write; `res.write` corks it, queues the four parts
+ * (the size as a string) and writes them with writev on the next tick: a
+ * quarter of the gateway's instructions for each chunk it forwards.
+ */
+function framed(chunk: Uint8Array): Buffer {
+  const size = chunk.length;
+  let digits = 1;
+  for (let rest = size >>> 4; rest > 0; rest >>>= 4) digits++;
+  const out = Buffer.allocUnsafe(digits + size + 4);
+  for (let i = digits - 1, rest = size; i >= 0; i--, rest >>>= 4) out[i] = HEX_DIGITS[rest & 0xf]!;
+  out[digits] = 0x0d;
+  out[digits + 1] = 0x0a;
+  out.set(chunk, digits + 2);
+  out[digits + 2 + size] = 0x0d;
+  out[digits + 3 + size] = 0x0a;
+  return out;
 }
 
 /** An answer that streams: Server-Sent Events, or newline-delimited JSON (Ollama's `application/x-ndjson`). */
