@@ -86,7 +86,8 @@ export class EventStreamWatch {
       } else {
         // The common case, a whole line in one chunk: looked at where it lies, decoded only if it may matter.
         const end = Math.min(nl, start + MAX_LINE);
-        if (this.look(chunk, start, end, true) === 'read') this.line(this.decoder.decode(chunk.subarray(start, end)));
+        // The blank line that ends each event is read without a decoder's call.
+        if (this.look(chunk, start, end, true) === 'read') this.line(end === start ? '' : this.decoder.decode(chunk.subarray(start, end)));
       }
       if (nl !== cr) start = nl + 1;
       else if (nl + 1 < chunk.length) start = chunk[nl + 1] === LF ? nl + 2 : nl + 1;
