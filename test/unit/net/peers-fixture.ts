@@ -4,12 +4,29 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/* What the peer link tests share: waiting, and socket paths in folders of their own. */
+import type { PeerMessage } from '../../../src/core/peer-protocol';
+
+/* What the peer link tests share: waiting, socket paths in folders of their own, and reading what a window heard. */
 
 export const K = '0123456789abcdef0123456789abcdef';
 export const J = 'fedcba9876543210fedcba9876543210';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** What a window heard, by kind, and the targets it was last told to probe (sorted). */
+export function heard(messages: readonly PeerMessage[]): {
+  of<T extends PeerMessage['t']>(t: T): Array<PeerMessage & { t: T }>;
+  owned(): string[] | undefined;
+} {
+  const of = <T extends PeerMessage['t']>(t: T) => messages.filter((m): m is PeerMessage & { t: T } => m.t === t);
+  return {
+    of,
+    owned: () => {
+      const last = of('owned').at(-1);
+      return last && [...last.keys].sort();
+    },
+  };
+}
 
 /** Waits until `predicate` holds, polling; fails naming `what` after `ms`. */
 export async function until(what: string, predicate: () => boolean, ms = 3_000): Promise<void> {

@@ -4,7 +4,7 @@ import type { PeerMessage, PeerTarget } from '../../../src/core/peer-protocol';
 import { PeerRegistry } from '../../../src/core/peer-registry';
 import { PeerLink } from '../../../src/net/peers';
 import type { PeerRole } from '../../../src/net/peers';
-import { J, K, sleep, socketPaths, until } from './peers-fixture';
+import { J, K, heard, sleep, socketPaths, until } from './peers-fixture';
 
 /*
  * Two workspaces that watch the same target with different settings, and
@@ -47,16 +47,11 @@ function window(id: string, path: string, targets: readonly PeerTarget[], onRole
   });
   links.push(link);
   link.setTargets(targets);
-  const of = <T extends PeerMessage['t']>(t: T) => messages.filter((m): m is PeerMessage & { t: T } => m.t === t);
   return {
     id,
     link,
     messages,
-    of,
-    owned: () => {
-      const last = of('owned').at(-1);
-      return last && [...last.keys].sort();
-    },
+    ...heard(messages),
   };
 }
 

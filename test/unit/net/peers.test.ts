@@ -9,7 +9,7 @@ import { FrameDecoder, MAX_FRAME_BYTES, PROTOCOL_VERSION, encodeFrame } from '..
 import type { PeerMessage, PeerTarget } from '../../../src/core/peer-protocol';
 import { PeerLink } from '../../../src/net/peers';
 import type { PeerLinkOptions, PeerRole } from '../../../src/net/peers';
-import { J, K, deadSocketAt, sleep, socketPaths, until } from './peers-fixture';
+import { J, K, deadSocketAt, heard, sleep, socketPaths, until } from './peers-fixture';
 
 const TAKEOVER_MS = 2_000;
 
@@ -54,7 +54,6 @@ function window(id: string, path: string, targets: readonly PeerTarget[] = [], f
   });
   links.push(link);
   link.setTargets(targets);
-  const of = <T extends PeerMessage['t']>(t: T) => messages.filter((m): m is PeerMessage & { t: T } => m.t === t);
   return {
     id,
     link,
@@ -62,11 +61,7 @@ function window(id: string, path: string, targets: readonly PeerTarget[] = [], f
     roles,
     warnings,
     infos,
-    of,
-    owned: () => {
-      const last = of('owned').at(-1);
-      return last && [...last.keys].sort();
-    },
+    ...heard(messages),
   };
 }
 
