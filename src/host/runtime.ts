@@ -138,7 +138,7 @@ export class Runtime implements Disposable {
     const time = host.time ?? { monotonic: () => performance.timeOrigin + performance.now(), wall: Date.now, defer: setImmediate, uptime: () => os.uptime() * 1000 };
     const { timers } = host;
     this.timers = timers;
-    const onError = (error: unknown) => this.log.error(`unexpected: ${describe(error)}`);
+    const onError = (error: unknown) => this.log.error(`unexpected: ${describeThrown(error)}`);
     this.steady = new SteadyClock({ monotonic: time.monotonic, wall: time.wall, ...(time.uptime && { uptime: time.uptime }) });
     this.clock = new TurnClock(() => this.steady.now(), time.defer);
     this.tracker = new HealthTracker({ clock: this.clock, wall: time.wall, random: host.random ?? Math.random });
@@ -255,7 +255,7 @@ export class Runtime implements Disposable {
       key: host.stateKey,
       state: () => ({ ...this.tracker.serialize(), targets: this.targets }),
       timers,
-      onError: (error) => this.log.error(`could not save state: ${describe(error)}`),
+      onError: (error) => this.log.error(`could not save state: ${describeThrown(error)}`),
     });
     this.dueTimer = new DueTimer({ now: () => this.steady.now(), nextDueAt: () => this.tracker.nextDueAt(), onDue: () => this.tracker.poll(), timers, onError });
     this.transitionEmitter = new Emitter(onError);
@@ -279,7 +279,7 @@ export class Runtime implements Disposable {
   /** Starts probing: the first run of the pipeline loads the prober (undici), reads keys and restores saved state. */
   start(): Promise<void> {
     // The leader's word on who probes what comes before the first probes are due (they wait for it).
-    this.link?.start().catch((error: unknown) => this.log.error(`several windows: ${describe(error)}`));
+    this.link?.start().catch((error: unknown) => this.log.error(`several windows: ${describeThrown(error)}`));
     return this.probing.request();
   }
 
@@ -539,11 +539,6 @@ function sameTargetsOnly(saved: unknown, targets: Readonly<Record<string, string
   const before = saved.targets;
   const providers = Object.fromEntries(Object.entries(saved.providers).filter(([id]) => before[id] === undefined || before[id] === targets[id]));
   return { ...saved, providers };
-}
-
-/** What went wrong, for the log: never throws (a value with no prototype, a throwing toString), and keys are taken out. */
-function describe(error: unknown): string {
-  return describeThrown(error);
 }
 
 function prefixed(log: ComponentLog, prefix: string): ComponentLog {
