@@ -200,10 +200,15 @@ function statistics(view: ProviderView, now: number): StatNode[] {
   const { definition } = configured;
   const id = definition.id;
   const stat = (label: string, value: string, tooltip?: string) => new StatNode(id, label, value, tooltip);
-  const probe = new URL(definition.probe.url);
+  // A provider whose base URL is missing or invalid has no probe URL: its row still opens, on why it is not probed.
+  const probe = URL.canParse(definition.probe.url) ? new URL(definition.probe.url) : undefined;
   const endpoint = [
-    stat(vscode.l10n.t('Probe'), `${definition.probe.method} ${probe.pathname}${probe.search}`, `${definition.probe.method} ${definition.probe.url}`),
-    stat(vscode.l10n.t('Origin'), definition.origin),
+    ...(probe
+      ? [
+          stat(vscode.l10n.t('Probe'), `${definition.probe.method} ${probe.pathname}${probe.search}`, `${definition.probe.method} ${definition.probe.url}`),
+          stat(vscode.l10n.t('Origin'), definition.origin),
+        ]
+      : []),
     stat(vscode.l10n.t('API key'), keySourceLabel(view.keySource)),
   ];
   if (!s) return [stat(vscode.l10n.t('Not probed'), configured.notProbed ?? ''), ...endpoint];

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import Module from 'node:module';
+import { describe, it } from 'node:test';
+import { RuntimeHarness, provider } from './runtime-harness';
+
+/*
+ * The Providers view as a new user meets it: rows and their drill-down, read
+ * through the TreeDataProvider VS Code calls, with the few parts of the
+ * vscode module it uses stubbed.
+ */
+
+const vscodeStub = {
+  l10n: { t: (message: string, ...args: unknown[]) => message.replace(/\{(\d+)\}/g, (_, i: string) => String(args[Number(i)])) },
+  env: { language: 'en' },
+  EventEmitter: class {
+    event = () => ({ dispose() {} });
+    fire(): void {}
+    dispose(): void {}
+  },
+  TreeItem: class {
+    description?: string;
+    constructor(
+      readonly label: string,
+      readonly collapsibleState: number,
+    ) {}
+  },
+  TreeItemCollapsibleState: { None: 0, Collapsed: 1, Expanded: 2 },
+  ThemeIcon: class {
+    constructor(
+      readonly id: string,
+      readonly color?: unknown,
+    ) {}
+  },
+  ThemeColor: class {
+    constructor(readonly id: string) {}
+  },
+  commands: { executeCommand: () => Promise.resolve(undefined) },
+};
+
+const load = (Module as unknown as { _load: (request: string, ...rest: unknown[]) => unknown })._load;
+(Module as unknown as { _load: typeof load })._load = (request, ...rest) => (request === 'vscode' ? vscodeStub : load(request, ...rest));
+
+interface Row {
+  readonly label: string;
+  readonly value: string;
+}
+
+describe('tree: the drill-down of a provider', () => {
+  it('a provider whose base URL is missing opens on why it is not probed (it threw "Invalid URL", so the row showed nothing)', async () => {
+    const { ProvidersTree } = await import('../../../src/host/tree');
+    const h = new RuntimeHarness();
+    // A custom endpoint whose base URL was mistyped as "baseURL": listed, not probed.
+    h.setProviders(provider('good'), { id: 'gateway', baseURL: 'https://llm.example.com/v1' });
+    await h.runtime.start();
+    await h.advance(3_000);
+    const tree = new ProvidersTree(h.runtime);
+    const [good, broken] = tree.getChildren();
+    assert.ok(good && broken);
+    assert.equal((tree.getTreeItem(broken) as unknown as { description: string }).description, 'not probed');
+
+    const rows = tree.getChildren(broken) as unknown as Row[];
+    assert.equal(rows[0]?.label, 'Not probed');
+    assert.ok(rows[0]!.value.length > 0, 'says why');
+    assert.ok(!rows.some((r) => r.label === 'Probe' || r.label === 'Origin'), 'no endpoint that does not exist');
+    // The provider that works still shows its endpoint.
+    const goodRows = tree.getChildren(good) as unknown as Row[];
+    assert.deepEqual(
+      goodRows.filter((r) => r.label === 'Probe' || r.label === 'Origin').map((r) => r.value),
+      ['GET /v1/models', 'https://good.example.com'],
+    );
+    tree.dispose();
+    await h.runtime.stop();
+  });
+});
