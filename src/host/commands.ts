@@ -177,6 +177,8 @@ async function addProvider(runtime: Runtime): Promise<void> {
         const url = new URL(value);
         if (url.protocol !== 'http:' && url.protocol !== 'https:') return vscode.l10n.t('Use an http or https URL.');
         if (url.username || url.password) return vscode.l10n.t('Leave credentials out of the URL; use "Set API Key".');
+        // The settings refuse a base URL with a query or fragment (src/core/settings-providers.ts): refused here, not saved as a broken provider.
+        if (/[?#]/.test(value)) return vscode.l10n.t('Leave the query out of the base URL (for example "?api-version=…"); a query belongs in the probe path.');
         return undefined;
       } catch {
         return vscode.l10n.t('Not a URL.');
@@ -184,7 +186,8 @@ async function addProvider(runtime: Runtime): Promise<void> {
     },
   });
   if (baseUrl === undefined) return;
-  const taken = new Set(runtime.providers.map((p) => p.definition.id));
+  // Ids are unique whatever their case (src/core/settings-providers.ts): "openai" beside "OpenAI" would be refused.
+  const taken = new Set(runtime.providers.map((p) => p.definition.id.toLowerCase()));
   let id: string = preset.id;
   for (let n = 2; taken.has(id); n++) id = `${preset.id}-${n}`;
   const hasFolder = (vscode.workspace.workspaceFolders?.length ?? 0) > 0;
@@ -202,7 +205,8 @@ async function addProvider(runtime: Runtime): Promise<void> {
   const inspected = config.inspect<unknown[]>('providers');
   const current = (where.target === vscode.ConfigurationTarget.Global ? inspected?.globalValue : inspected?.workspaceValue) ?? [];
   const entry: Record<string, unknown> = { id, preset: preset.id };
-  if (baseUrl !== (info.defaultBaseUrl ?? '')) entry.baseUrl = baseUrl.replace(/\/+$/, '');
+  const given = baseUrl.trim().replace(/\/+$/, '');
+  if (given !== (info.defaultBaseUrl ?? '')) entry.baseUrl = given;
   await config.update('providers', [...(Array.isArray(current) ? current : []), entry], where.target);
   if (info.keyRequired) {
     const setKey = vscode.l10n.t('Set API Key');

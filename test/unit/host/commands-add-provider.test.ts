@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import Module from 'node:module';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { parseSettings } from '../../../src/core/settings';
+import { RuntimeHarness } from './runtime-harness';
+
+/*
+ * "LLM Health: Add Provider" as a new user runs it: the quick picks and the
+ * input box are answered by the test, and what the command writes to the
+ * settings is read back by the settings parser, as the extension would.
+ */
+
+const manifest = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', '..', 'package.json'), 'utf8'));
+const BASE_URL_PATTERN = new RegExp(manifest.contributes.configuration.properties['llmHealth.providers'].items.properties.baseUrl.pattern);
+
+type Handler = (...args: unknown[]) => unknown;
+
+interface InputBoxOptions {
+  readonly value?: string;
+  readonly validateInput?: (value: string) => string | undefined;
+}
+
+class Script {
+  /** The quick picks' answers, in order: picks the item whose label matches. */
+  picks: RegExp[] = [];
+  /** The input box's answer. */
+  input: string | undefined;
+  /** The options of the last input box shown. */
+  inputOptions: InputBoxOptions | undefined;
+  /** What `update('providers', …)` wrote. */
+  readonly written: unknown[][] = [];
+  /** The providers already in user settings. */
+  userProviders: unknown[] = [];
+}
+
+const script = new Script();
+const handlers = new Map<string, Handler>();
+
+const vscodeStub = {
+  l10n: { t: (message: string, ...args: unknown[]) => message.replace(/\{(\d+)\}/g, (_, i: string) => String(args[Number(i)])) },
+  env: { language: 'en' },
+  EventEmitter: class {
+    event = () => ({ dispose() {} });
+    fire(): void {}
+    dispose(): void {}
+  },
+  Disposable: class {
+    constructor(readonly dispose: () => void) {}
+  },
+  ThemeIcon: class {},
+  ThemeColor: class {},
+  TreeItem: class {},
+  TreeItemCollapsibleState: { None: 0, Collapsed: 1 },
+  ConfigurationTarget: { Global: 1, Workspace: 2 },
+  commands: {
+    registerCommand: (id: string, handler: Handler) => {
+      handlers.set(id, handler);
+      return { dispose() {} };
+    },
+    executeCommand: () => Promise.resolve(undefined),
+  },
+  window: {
+    showQuickPick: (items: Array<{ label: string }>) => {
+      const want = script.picks.shift();
+      return Promise.resolve(want ? items.find((i) => want.test(i.label)) : undefined);
+    },
+    showInputBox: (options: InputBoxOptions) => {
+      script.inputOptions = options;
+      return Promise.resolve(script.input);
+    },
+    showInformationMessage: () => Promise.resolve(undefined),
+  },
+  workspace: {
+    workspaceFolders: undefined,
+    getConfiguration: () => ({
+      inspect: () => ({ globalValue: script.userProviders }),
+      update: (_key: string, value: unknown[]) => {
+        script.written.push(value);
+        script.userProviders = value;
+        return Promise.resolve();
+      },
+    }),
+  },
+};
+
+const load = (Module as unknown as { _load: (request: string, ...rest: unknown[]) => unknown })._load;
+(Module as unknown as { _load: typeof load })._load = (request, ...rest) => (request === 'vscode' ? vscodeStub : load(request, ...rest));
+
+async function started(providers: Array<Record<string, unknown>>): Promise<RuntimeHarness> {
+  const { registerCommands } = await import('../../../src/host/commands');
+  const h = new RuntimeHarness();
+  h.setProviders(...providers);
+  script.userProviders = providers;
+  await h.runtime.start();
+  await h.advance(3_000);
+  handlers.clear();
+  registerCommands(h.runtime, {} as never, {} as never, {} as never, {} as never);
+  return h;
+}
+
+/** The errors the settings parser finds in what the command wrote, as the row and the warning show them. */
+function errorsInWritten(): string[] {
+  return parseSettings({ providers: script.written.at(-1) })
+    .diagnostics.filter((d) => d.severity !== 'warning')
+    .map((d) => `${d.path}: ${d.message}`);
+}
+
+describe('commands: Add Provider', () => {
+  it('beside a provider whose id differs only in case ("OpenAI"), the new one gets a free id, not one the settings refuse as already used', async () => {
+    const h = await started([{ id: 'OpenAI', preset: 'openai' }]);
+    script.picks = [/^OpenAI$/];
+    script.input = 'https://api.openai.com/v1';
+    await handlers.get('llmHealth.addProvider')!();
+    const added = script.written.at(-1)!.at(-1) as { id: string };
+    assert.notEqual(added.id.toLowerCase(), 'openai');
+    assert.deepEqual(errorsInWritten(), []);
+    await h.runtime.stop();
+  });
+
+  it('refuses a base URL the settings would refuse (a query, as Azure URLs are often copied), instead of saving a provider that is never probed', async () => {
+    const h = await started([]);
+    script.picks = [/^Azure OpenAI$/];
+    script.input = undefined;
+    await handlers.get('llmHealth.addProvider')!();
+    const validate = script.inputOptions!.validateInput!;
+    for (const url of ['https://contoso.openai.azure.com/openai?api-version=2024-10-21', 'https://contoso.openai.azure.com/#deployments', 'https://contoso.openai.azure.com/?']) {
+      assert.equal(typeof validate(url), 'string', `${url} is refused in the input box`);
+    }
+    // What the box accepts, the settings accept.
+    for (const url of ['https://contoso.openai.azure.com', 'https://contoso.openai.azure.com/', ' https://contoso.openai.azure.com ']) {
+      assert.equal(validate(url), undefined, url);
+      script.picks = [/^Azure OpenAI$/];
+      script.input = url;
+      script.userProviders = [];
+      await handlers.get('llmHealth.addProvider')!();
+      assert.deepEqual(errorsInWritten(), [], url);
+      // Nor does settings.json underline it: the manifest's pattern holds.
+      const { baseUrl } = script.written.at(-1)!.at(-1) as { baseUrl: string };
+      assert.match(baseUrl, BASE_URL_PATTERN, url);
+    }
+    await h.runtime.stop();
+  });
+});
