@@ -209,7 +209,7 @@ function statistics(view: ProviderView, now: number): StatNode[] {
           stat(vscode.l10n.t('Origin'), definition.origin),
         ]
       : []),
-    stat(vscode.l10n.t('API key'), keySourceLabel(view.keySource)),
+    keyRow(view, stat),
   ];
   if (!s) return [stat(vscode.l10n.t('Not probed'), configured.notProbed ?? ''), ...endpoint];
   const rows = [
@@ -263,6 +263,24 @@ function statistics(view: ProviderView, now: number): StatNode[] {
     ...endpoint,
   );
   return rows;
+}
+
+/**
+ * Where the key comes from; with none, why, when the settings name a variable:
+ * a VS Code started from a desktop launcher has no shell profile's variables.
+ */
+function keyRow(view: ProviderView, stat: (label: string, value: string, tooltip?: string) => StatNode): StatNode {
+  const label = vscode.l10n.t('API key');
+  const variable = view.configured.definition.apiKeyEnv;
+  if (view.keySource?.kind !== 'none' || variable === undefined) return stat(label, keySourceLabel(view.keySource));
+  if (!view.configured.envAllowed) {
+    return stat(label, vscode.l10n.t('none: {0} not read here', variable), vscode.l10n.t('{0} is not read for a provider this workspace defines until you allow it. Or use "Set API Key".', variable));
+  }
+  return stat(
+    label,
+    vscode.l10n.t('none: {0} is not set', variable),
+    vscode.l10n.t('VS Code has no environment variable {0} (started from a desktop launcher, it does not read your shell profile). Set it and restart VS Code, or use "Set API Key".', variable),
+  );
 }
 
 /** The provider a command was invoked on: a tree row, an id (tooltip links, API), or nothing. */

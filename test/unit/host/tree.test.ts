@@ -72,3 +72,21 @@ describe('tree: the drill-down of a provider', () => {
     await h.runtime.stop();
   });
 });
+
+describe('tree: the API key row', () => {
+  it('with apiKeyEnv naming a variable VS Code does not have, says so (it said "none", and the log alone named the variable)', async () => {
+    const { ProvidersTree } = await import('../../../src/host/tree');
+    const h = new RuntimeHarness();
+    h.setProviders(provider('openai', { apiKeyEnv: 'OPENAI_API_KEY' }), provider('set', { apiKeyEnv: 'SET_API_KEY' }));
+    h.env['SET_API_KEY'] = 'sk-test-0123456789abcdef';
+    await h.runtime.start();
+    await h.advance(3_000);
+    const tree = new ProvidersTree(h.runtime);
+    const keyRow = (index: number) => (tree.getChildren(tree.getChildren()[index]) as unknown as Row[]).find((r) => r.label === 'API key')!;
+    assert.match(keyRow(0).value, /OPENAI_API_KEY is not set/);
+    assert.equal(keyRow(1).value, 'environment variable SET_API_KEY');
+    assert.doesNotMatch(JSON.stringify(keyRow(1)), /sk-test/);
+    tree.dispose();
+    await h.runtime.stop();
+  });
+});
