@@ -47,8 +47,13 @@ export function classifyHttp(result: HttpResult, now: number): Outcome {
   return { kind, latencyMs, message };
 }
 
+/**
+ * 402 is the account's, as 401 and 403 are the key's: OpenRouter answers it
+ * when the credits run out ("insufficient credits"), and retrying does not
+ * fix it, topping the account up does.
+ */
 export function kindOfStatus(status: number): OutcomeKind {
-  if (status === 401 || status === 403) return 'auth';
+  if (status === 401 || status === 402 || status === 403) return 'auth';
   if (status === 404) return 'not_found';
   if (status === 429) return 'rate_limited';
   if (status === 503 || status === 529) return 'overloaded';
@@ -65,6 +70,7 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   308: 'Permanent Redirect',
   400: 'Bad Request',
   401: 'Unauthorized',
+  402: 'Payment Required',
   403: 'Forbidden',
   404: 'Not Found',
   408: 'Request Timeout',
