@@ -275,9 +275,10 @@ function fieldOf(line: string): { name: string; value: string } | undefined {
  * The kind and message of an in-stream error, from whatever JSON it carries.
  * Providers name the error in different fields: Anthropic its `type`, OpenAI
  * its `type` and `code` (`"type":"requests","code":"rate_limit_exceeded"`),
- * Gemini its `status` and an HTTP `code`; each is read for the kind. The
- * Responses API puts `code` and `message` at the top of its `error` event and
- * in `response.error` of `response.failed`. The message is a server's text,
+ * Gemini its `status` and an HTTP `code`, Azure OpenAI that `code` as a
+ * string (`"code":"429"`); each is read for the kind. The Responses API
+ * puts `code` and `message` at the top of its `error` event and in
+ * `response.error` of `response.failed`. The message is a server's text,
  * which may quote the caller's key: key-like strings are taken out.
  */
 function describe(data: string): StreamError {
@@ -292,12 +293,18 @@ function describe(data: string): StreamError {
     const names = [error.type, error.code, error.status].filter((n): n is string => typeof n === 'string' && n !== 'error');
     type = names[0] ?? '';
     message = typeof error.message === 'string' ? error.message : '';
-    const status = typeof error.code === 'number' ? error.code : undefined;
+    const status = httpStatusOf(error.code);
     kind = kindOfErrorType(names.join(' '), status);
     invalid = (kind === 'server' || kind === 'bad_response') && invalidRequest(names.join(' '), status);
   }
   const text = sanitizeMessage([type, message].filter((s) => s !== '').join(': '), Infinity) || 'error event in the stream';
   return { kind, message: `stream error: ${text.length > 200 ? `${text.slice(0, 200)}…` : text}`, ...(invalid && { invalidRequest: true as const }) };
+}
+
+/** An error's `code` when it is an HTTP status: a number (Gemini) or its digits as a string (Azure OpenAI's `"code": "429"`). */
+function httpStatusOf(code: unknown): number | undefined {
+  if (typeof code === 'number') return code;
+  return typeof code === 'string' && /^[1-5]\d\d$/.test(code) ? Number(code) : undefined;
 }
 
 interface ErrorFields {
