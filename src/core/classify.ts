@@ -13,6 +13,11 @@ export interface HttpResult {
   readonly bodyProblem?: string;
   /** For a 3xx the prober chose not to follow: why. */
   readonly redirect?: RedirectStop;
+  /**
+   * The body of an unexpected status, as far as it was read: a provider's
+   * JSON error there can say more than its status (see `refusedSetting`).
+   */
+  readonly body?: string;
 }
 
 /**
@@ -37,8 +42,10 @@ export function classifyHttp(result: HttpResult, now: number): Outcome {
     if (result.bodyProblem !== undefined) return { kind: 'bad_response', latencyMs, message: `HTTP ${status}: ${result.bodyProblem}` };
     return { kind: 'success', latencyMs };
   }
-  const kind = kindOfStatus(status);
+  const refused = status === 400 && result.body !== undefined ? refusedSetting(result.body) : undefined;
+  const kind = refused?.kind ?? kindOfStatus(status);
   let message = `HTTP ${status}${STATUS_TEXT[status] ? ` ${STATUS_TEXT[status]}` : ''}`;
+  if (refused) message += `: ${refused.what}`;
   if (REDIRECT_STATUSES.has(status)) message += describeRedirect(result.redirect, first(headers['location']));
   if (kind === 'rate_limited' || kind === 'overloaded') {
     const wait = retryAfterMs(headers, now);
@@ -81,6 +88,35 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   504: 'Gateway Timeout',
   529: 'Overloaded',
 };
+
+/**
+ * A 400 that refuses a setting rather than a request: a probe's request is
+ * fixed, so what a provider refuses there is the key or the URL the user
+ * gave, which a retry does not fix. Google answers a wrong or expired key with
+ * 400 INVALID_ARGUMENT and an ErrorInfo whose reason is API_KEY_INVALID (its
+ * 401/403 are for OAuth and a missing key); Azure OpenAI answers an
+ * api-version it does not serve with 400 {"error":{"code":"BadRequest",
+ * "message":"API version not supported"}}. Only the provider's fixed codes are
+ * read, never its free text into a message: an error body can quote the key.
+ */
+function refusedSetting(body: string): { readonly kind: OutcomeKind; readonly what: string } | undefined {
+  if (body.length > MAX_ERROR_BODY || !body.trimStart().startsWith('{')) return undefined;
+  let error: unknown;
+  try {
+    error = (JSON.parse(body) as { error?: unknown } | null)?.error;
+  } catch {
+    return undefined;
+  }
+  if (error === null || typeof error !== 'object') return undefined;
+  const { details, message, code } = error as { details?: unknown; message?: unknown; code?: unknown };
+  const reasons = Array.isArray(details) ? details.map((d: unknown) => (d !== null && typeof d === 'object' ? (d as { reason?: unknown }).reason : undefined)) : [];
+  if (reasons.includes('API_KEY_INVALID')) return { kind: 'auth', what: 'API key not valid' };
+  if (code === 'BadRequest' && typeof message === 'string' && /^API version not supported\b/i.test(message)) return { kind: 'not_found', what: 'API version not supported' };
+  return undefined;
+}
+
+/** Provider error bodies are short; a longer one is not parsed. */
+const MAX_ERROR_BODY = 16 * 1024;
 
 /**
  * How long the provider asks us to wait, in ms: `retry-after-ms` (or Azure's

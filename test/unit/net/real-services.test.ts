@@ -4,6 +4,7 @@ import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { DEFAULT_BREAKER_OPTIONS } from '../../../src/core/breaker';
+import { classifyHttp } from '../../../src/core/classify';
 import { credentialFor } from '../../../src/core/provider';
 import type { PresetId, ProviderDefinition } from '../../../src/core/provider';
 import { parseSettings } from '../../../src/core/settings';
@@ -95,6 +96,13 @@ function json(res: http.ServerResponse, status: number, body: unknown, headers: 
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
 }
+
+/**
+ * The prober hands classifyHttp no body for an unexpected status yet; until
+ * it does (`body: hop.text` beside bodyProblem in Prober.exchange), a 400
+ * that names a refused key or api-version reads bad_response through it.
+ */
+const NEEDS_PROBER_BODY = 'needs src/net/prober.ts to pass the body of an unexpected status to classifyHttp';
 
 /** The header a preset's key arrives in, as the real service reads it. */
 function keyOf(req: http.IncomingMessage, header: string): string | undefined {
@@ -306,6 +314,26 @@ describe('Azure OpenAI', () => {
     assert.equal(s.status, 'misconfigured');
   });
 
+  it('400 "API version not supported" (api-version in a probe path the user set) reads misconfigured, not down', { todo: NEEDS_PROBER_BODY }, async () => {
+    const base = await azure();
+    const parsed = parseSettings({ providers: [{ id: 'p', preset: 'azure-openai', baseUrl: base, probe: { path: '/openai/models?api-version=2022-01-01' } }] });
+    assert.deepEqual(parsed.diagnostics, []);
+    const report = await prober.probe({ spec: parsed.providers[0]!.probe, credential: credentialFor(parsed.providers[0]!, KEY)!, timeoutMs: 3_000 });
+    assert.equal(report.status, 400);
+    assert.equal(report.kind, 'not_found', JSON.stringify(report));
+  });
+
+  it('its 400 body "API version not supported" is a setting refused (not_found, the URL is wrong), not a bad response', () => {
+    const body = JSON.stringify({ error: { code: 'BadRequest', message: 'API version not supported' } });
+    assert.deepEqual(classifyHttp({ status: 400, headers: {}, latencyMs: 5, expectStatus: [200], body }, Date.now()), {
+      kind: 'not_found',
+      latencyMs: 5,
+      message: 'HTTP 400 Bad Request: API version not supported',
+    });
+    const other = JSON.stringify({ error: { code: 'BadRequest', message: 'Model {modelName} is enabled only for api versions 2024-12-01-preview and later' } });
+    assert.equal(classifyHttp({ status: 400, headers: {}, latencyMs: 5, body: other }, Date.now()).kind, 'bad_response');
+  });
+
   it('429 with retry-after-ms and x-ms-retry-after-ms', async () => {
     const base = await azure((_req, res) =>
       json(res, 429, { error: { code: '429', message: 'Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-10-21 have exceeded token rate limit of your current OpenAI S0 pricing tier. Please retry after 6 seconds.' } }, {
@@ -352,6 +380,23 @@ describe('Google Gemini', () => {
     const s = await seen('gemini', await gemini());
     assert.equal(s.report.kind, 'success', JSON.stringify(s.report));
     assert.equal(s.status, 'healthy');
+  });
+
+  it('a wrong key (400 INVALID_ARGUMENT, reason API_KEY_INVALID) reads misconfigured, not down', { todo: NEEDS_PROBER_BODY }, async () => {
+    const s = await seen('gemini', await gemini(), { key: 'AIza-wrong' });
+    assert.equal(s.report.status, 400);
+    assert.equal(s.report.kind, 'auth', JSON.stringify(s.report));
+    assert.equal(s.status, 'misconfigured');
+    assert.equal(s.lastError, 'HTTP 400 Bad Request: API key not valid');
+  });
+
+  it('its 400 API_KEY_INVALID body is a refused key (auth), and its message quotes none of the body', () => {
+    const outcome = classifyHttp({ status: 400, headers: { 'content-type': 'application/json; charset=UTF-8' }, latencyMs: 5, expectStatus: [200], body: JSON.stringify(invalidKey, null, 2) }, Date.now());
+    assert.deepEqual(outcome, { kind: 'auth', latencyMs: 5, message: 'HTTP 400 Bad Request: API key not valid' });
+    // Any other INVALID_ARGUMENT stays a bad response.
+    const other = { error: { code: 400, message: 'Invalid page token.', status: 'INVALID_ARGUMENT' } };
+    assert.equal(classifyHttp({ status: 400, headers: {}, latencyMs: 5, body: JSON.stringify(other) }, Date.now()).kind, 'bad_response');
+    assert.equal(classifyHttp({ status: 400, headers: {}, latencyMs: 5, body: '<html>400 Bad Request</html>' }, Date.now()).kind, 'bad_response');
   });
 
   it('no key (403 PERMISSION_DENIED) reads misconfigured', async () => {
