@@ -59,19 +59,76 @@ export function sanitizeMessage(text: string, max = 200): string {
 
 /**
  * `text` with each of `values` (a key as a request carried it, with or
- * without its `Bearer`/`Basic` scheme) taken out where it appears whole,
- * whatever its case. For what a server sends back: a server that has a key
- * can quote it, and a key need not look like one to `sanitizeMessage`.
+ * without its `Bearer`/`Basic` scheme) taken out, whatever its case, where
+ * a server could have quoted it: whole, percent-encoded (a Location path that
+ * does not decode stays so), split by white space or line breaks, in base64
+ * or base64url (alone or inside a longer encoded string), or cut off by a
+ * length limit at the end of the text. A server that has a key can quote it,
+ * and a key need not look like one to `sanitizeMessage`.
  */
 export function withoutValues(text: string, values: Iterable<string>): string {
   let s = text;
   for (const value of values) {
-    for (const secret of [value, value.replace(/^\s*(bearer|basic)\s+/i, '')]) {
-      if (secret.trim().length < 4) continue;
-      s = s.replace(new RegExp(secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'), REDACTED);
+    const bare = value.replace(/^\s*(bearer|basic)\s+/i, '');
+    for (const secret of bare === value ? [value] : [value, bare]) {
+      if (secret.trim().length < MIN_SECRET) continue;
+      s = s.replace(spelledAnyWay(secret), REDACTED);
+      if (secret.length >= MIN_ENCODED_SECRET) for (const core of base64Cores(secret)) s = s.split(core).join(REDACTED);
     }
+    s = withoutCutTail(s, bare.trim());
   }
   return s;
+}
+
+/** Shorter values are not taken out: they would take ordinary words with them. */
+const MIN_SECRET = 4;
+/** Base64 of a shorter value is a few characters that ordinary text holds by chance. */
+const MIN_ENCODED_SECRET = 8;
+/** What must be left of a key cut off at the end of a text for it to be taken out. */
+const MIN_CUT = 6;
+
+const UTF8 = new TextEncoder();
+
+/** Each character as itself (any case) or percent-encoded, with white space (or `%20`) allowed between characters. */
+function spelledAnyWay(secret: string): RegExp {
+  const chars = [...secret].filter((c) => !/\s/.test(c));
+  const pattern = chars.map((c) => `(?:${c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}|${percentEncoded(c)})`).join('(?:\\s|%20)*');
+  return new RegExp(pattern, 'gi');
+}
+
+/** `%HH` for each UTF-8 byte of `c` (either case of hex digit, by the caller's `i` flag). */
+function percentEncoded(c: string): string {
+  return [...UTF8.encode(c)].map((byte) => `%${byte.toString(16).padStart(2, '0')}`).join('');
+}
+
+/**
+ * The base64 and base64url characters that encode only the secret's bytes,
+ * at each of the three alignments it can have inside a longer encoded text
+ * (`Basic` credentials, a JSON body echoed in base64).
+ */
+function base64Cores(secret: string): string[] {
+  const bytes = UTF8.encode(secret);
+  const cores: string[] = [];
+  for (let offset = 0; offset < 3; offset++) {
+    const encoded = btoa('\0'.repeat(offset) + String.fromCharCode(...bytes));
+    // Character i holds bits 6i..6i+5: only those wholly inside the secret's bits are the secret's alone.
+    const first = Math.ceil((8 * offset) / 6);
+    const end = Math.floor((8 * (offset + bytes.length)) / 6);
+    const core = encoded.slice(first, end);
+    cores.push(core, core.replace(/\+/g, '-').replace(/\//g, '_'));
+  }
+  return [...new Set(cores)].filter((core) => core.length >= MIN_ENCODED_SECRET);
+}
+
+/** A text cut short in the middle of the secret ends with its beginning (and perhaps an ellipsis): that goes too. */
+function withoutCutTail(text: string, secret: string): string {
+  const trimmed = text.trimEnd();
+  const body = trimmed.endsWith('…') ? trimmed.slice(0, -1) : trimmed.endsWith('...') ? trimmed.slice(0, -3) : trimmed;
+  const lower = body.toLowerCase();
+  for (let length = Math.min(secret.length - 1, body.length); length >= MIN_CUT; length--) {
+    if (lower.endsWith(secret.slice(0, length).toLowerCase())) return `${body.slice(0, body.length - length)}${REDACTED}${text.slice(body.length)}`;
+  }
+  return text;
 }
 
 function redact(s: string): string {
