@@ -11,10 +11,11 @@ import type { GatewayRoute } from './gateway-route';
 import { isClientSide } from './outcome';
 import type { Outcome } from './outcome';
 import type { Permit } from './permit';
+import { sanitizeMessage, withoutValues } from './sanitize';
 import { credentialReaches } from './provider';
 import type { Credential, ProviderDefinition } from './provider';
 import { TrafficLog, verdictOf } from './traffic';
-import type { CallEnd, TrafficSummary } from './traffic';
+import type { CallEnd, CallVerdict, TrafficSummary } from './traffic';
 import type { HealthTracker } from './tracker';
 
 /** A provider the gateway forwards to. */
@@ -71,6 +72,32 @@ export interface GatewayTrafficOptions {
 /** Headers that carry a key, in every style the presets use. */
 export const KEY_HEADERS = ['authorization', 'x-api-key', 'api-key', 'x-goog-api-key'] as const;
 
+/**
+ * Other headers whose name says they carry a credential (a gateway's own key
+ * such as `x-portkey-api-key` or `helicone-auth`, a session cookie): a client
+ * sends them through too, and a provider can quote them as well.
+ */
+const CREDENTIAL_HEADER = /key|auth|token|secret|passw|cookie|session|signature/i;
+/** A shorter value of such a header is a flag or a mode, not a credential. */
+const MIN_CREDENTIAL_CHARS = 8;
+
+/**
+ * The credentials a call carries (its client's, and any key the gateway
+ * added), as the values of their headers: what a provider's answer may quote
+ * back and the gateway must never show. Held only while the call runs.
+ */
+export function credentialsOf(headers: RequestHeaders, added?: Readonly<Record<string, string>>): string[] {
+  const values: string[] = [];
+  for (const name of Object.keys(headers)) {
+    const known = (KEY_HEADERS as readonly string[]).includes(name.toLowerCase());
+    if (!known && !CREDENTIAL_HEADER.test(name)) continue;
+    const value = headers[name];
+    for (const v of typeof value === 'string' ? [value] : (value ?? [])) if (known || v.trim().length >= MIN_CREDENTIAL_CHARS) values.push(v);
+  }
+  if (added) for (const v of Object.values(added)) if (v !== '') values.push(v);
+  return values;
+}
+
 export class GatewayTraffic implements GatewayPolicy {
   private routes = new Map<string, GatewayTarget>();
   private readonly logs = new Map<string, TrafficLog>();
@@ -98,12 +125,13 @@ export class GatewayTraffic implements GatewayPolicy {
     if ('reply' in key) return key;
     const { tracker } = this.options;
     const admission = tracker.admit(target.id);
-    if (admission.admitted) return { call: this.call(target.id, admission, key.headers) };
+    const credentials = credentialsOf(headers, key.headers);
+    if (admission.admitted) return { call: this.call(target.id, admission, key.headers, credentials) };
     if (this.mode === 'protect') {
       const refused = this.refusal(target.id, admission.reason, admission.retryAt);
       if (refused) return { reply: circuitOpenReply(refused, target.label, target.style, this.options.clock.now()) };
     }
-    return { call: this.call(target.id, undefined, key.headers) };
+    return { call: this.call(target.id, undefined, key.headers, credentials) };
   }
 
   /**
@@ -147,12 +175,12 @@ export class GatewayTraffic implements GatewayPolicy {
     return total;
   }
 
-  private call(id: string, permit: Permit | undefined, headers: Readonly<Record<string, string>> | undefined): GatewayCall {
+  private call(id: string, permit: Permit | undefined, headers: Readonly<Record<string, string>> | undefined, credentials: readonly string[]): GatewayCall {
     return {
       ...(headers && { headers }),
       finish: (end) => {
         const { tracker, clock, wall, onCall } = this.options;
-        const verdict = verdictOf(end, wall());
+        const verdict = withoutCredentials(verdictOf(end, wall()), credentials);
         if ('record' in verdict) {
           if (permit) tracker.record(permit, verdict.record);
           else tracker.report(id, verdict.record);
@@ -190,6 +218,21 @@ export class GatewayTraffic implements GatewayPolicy {
         return undefined;
     }
   }
+}
+
+/**
+ * The verdict with the call's credentials taken out of its message, which
+ * quotes what the provider said (a redirect's Location, an error in its
+ * stream) and goes to the views, the saved state and other windows: a
+ * provider can quote the key it was sent, and one need not look like a key.
+ * Sanitized here too, since the live-traffic row shows it as it is.
+ */
+function withoutCredentials(verdict: CallVerdict, credentials: readonly string[]): CallVerdict {
+  if (!('record' in verdict)) return verdict;
+  const { message } = verdict.record;
+  if (message === undefined) return verdict;
+  const shown = sanitizeMessage(withoutValues(message, credentials));
+  return shown === message ? verdict : { ...verdict, record: { ...verdict.record, message: shown } };
 }
 
 /** Whether a key header's value is the token, bare or as a bearer token; compared in constant time. */

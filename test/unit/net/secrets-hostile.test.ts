@@ -22,6 +22,7 @@ import { FakeClock, fixedRandom } from '../fake-clock';
 
 /** Keys that do not look like keys: only what saw them go out can know to take them out. */
 const KEY = 'local-llm-password-x';
+const PORTKEY = 'portkey-team-passphrase';
 
 const base64 = (text: string) => Buffer.from(text).toString('base64');
 const base64url = (text: string) => Buffer.from(text).toString('base64url');
@@ -93,6 +94,14 @@ describe('a client\'s key through the gateway, quoted back by the provider', () 
     return `data: {"error":{"type":"server_error","message":"${lead}${key} is revoked"}}\n\n`;
   };
   const answers: Readonly<Record<string, (req: http.IncomingMessage, res: http.ServerResponse) => void>> = {
+    '/redirect-key': (req, res) => {
+      res.writeHead(302, { location: `http://elsewhere.example/v1/${String(req.headers.authorization).replace(/^Bearer /, '')}` });
+      res.end();
+    },
+    '/redirect-portkey': (req, res) => {
+      res.writeHead(302, { location: `http://elsewhere.example/v1/${String(req.headers['x-portkey-api-key'])}` });
+      res.end();
+    },
     '/stream-split': (req, res) => {
       const key = String(req.headers.authorization).replace(/^Bearer /, '');
       res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -133,6 +142,20 @@ describe('a client\'s key through the gateway, quoted back by the provider', () 
     await new Promise((resolve) => setImmediate(resolve));
     return { traffic: traffic.summary('p')?.lastError?.message, snapshot: tracker.snapshot('p')?.lastError?.message, snapshots: JSON.stringify(tracker.snapshots()) };
   }
+
+  it('a redirect to a URL holding the client\'s key: the last traffic error and the snapshots name the redirect, not the key', async () => {
+    const shown = await shownAfter('/redirect-key', { authorization: `Bearer ${KEY}` });
+    assert.match(shown.traffic ?? '', /^HTTP 302 Found redirect to http:\/\/elsewhere\.example\/v1\/\[redacted\]/);
+    assertNoKey(shown.traffic);
+    assertNoKey(shown.snapshot);
+    assertNoKey(shown.snapshots);
+  });
+
+  it('a key in a header other than the presets\' (x-portkey-api-key), quoted in a redirect: not shown either', async () => {
+    const shown = await shownAfter('/redirect-portkey', { authorization: 'Bearer unrelated-but-sent', 'x-portkey-api-key': PORTKEY });
+    assertNoKey(shown.traffic, PORTKEY);
+    assertNoKey(shown.snapshot, PORTKEY);
+  });
 
   it('a stream error that splits the key across two lines: not shown', async () => {
     const shown = await shownAfter('/stream-split', { authorization: `Bearer ${KEY}` });
