@@ -214,7 +214,8 @@ describe('openai package: AzureOpenAI', () => {
     const reply = await azure('az-429', { maxRetries: 2 }).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
     assert.equal(reply.choices[0]?.message.content, 'Hello from Azure');
     const waited = performance.now() - started;
-    assert.ok(waited >= 190 && waited < 900, `waited ${Math.round(waited)} ms`);
+    // Not retry-after's whole second.
+    assert.ok(waited >= 190 && waited < 1000, `waited ${Math.round(waited)} ms`);
     await endsOf('az-429', 2);
     const window = windowOf('az-429');
     assert.deepEqual(window.kinds.sort(), ['rate_limited', 'success']);
@@ -614,11 +615,10 @@ describe('curl', () => {
     const body = Buffer.alloc(8000, 0x61);
     for (let i = 0; i < 2; i++) assert.equal((await curl(['-o', '/dev/null', '-w', '%{http_code}', '-H', 'Expect: 100-continue', '--data-binary', '@-', url], body)).stdout.toString(), '500');
     await endsOf('curl-expect-503', 2);
-    const started = performance.now();
-    const result = await curl(['-w', '\n%{http_code}', '-H', 'Expect: 100-continue', '--data-binary', '@-', url], body);
+    const result = await curl(['-v', '-w', '\n%{http_code}', '-H', 'Expect: 100-continue', '--data-binary', '@-', url], body);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout.toString(), /is open after server failures[\s\S]*\n503$/);
-    assert.ok(performance.now() - started < 900, 'curl waited for its 100 Continue');
+    assert.doesNotMatch(result.stderr, /Done waiting for 100-continue/, 'curl waited for its 100 Continue');
     assert.equal(seen.get('curl-expect-503')!.length, 2);
   });
 
