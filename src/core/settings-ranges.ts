@@ -99,8 +99,13 @@ export class Section {
     return fallback;
   }
 
-  /** A value that must also respect another setting, e.g. max cooldown ≥ cooldown. */
+  /**
+   * A value that must also respect another setting, e.g. max cooldown ≥
+   * cooldown. Its default depends on that setting, so package.json declares
+   * it `null` (VS Code hands every default over as if set): null is unset.
+   */
   related(key: string, range: Range, fallback: number, ok: (value: number) => boolean, message: string): number {
+    if (own(this.values, key) === null) return fallback;
     const value = this.number(key, range, fallback);
     if (value === fallback || ok(value)) return value;
     this.report.error(`${this.path}.${key}`, message);

@@ -2,6 +2,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { DEFAULT_BREAKER_OPTIONS } from '../../src/core/breaker';
+import { parseSettings } from '../../src/core/settings';
+import type { RawSettings } from '../../src/core/settings';
+import { DEFAULT_STATUS_OPTIONS } from '../../src/core/status';
 import { COMMANDS, CONFIG_SECTION, PROVIDERS_VIEW, VIEW_CONTAINER } from '../../src/host/ids';
 
 const root = join(__dirname, '..', '..', '..');
@@ -33,5 +37,56 @@ describe('package.json and the code agree', () => {
     const keys = [...JSON.stringify(manifest).matchAll(/"%([\w.-]+)%"/g)].map((m) => m[1]!);
     assert.ok(keys.length > 50);
     for (const key of keys) assert.equal(typeof nls[key], 'string', `package.nls.json has no "${key}"`);
+  });
+});
+
+/**
+ * What VS Code hands the extension for `llmHealth.<section>`: every
+ * contributed default, as if set, with the user's values over them.
+ */
+function asVsCodeHandsOver(user: Record<string, Record<string, unknown>> = {}): RawSettings {
+  const raw: Record<string, Record<string, unknown>> = {};
+  const properties = manifest.contributes.configuration.properties as Record<string, { default?: unknown }>;
+  for (const [name, schema] of Object.entries(properties)) {
+    const [, section, key] = name.split('.');
+    if (key === undefined || !('default' in schema)) continue;
+    (raw[section!] ??= {})[key] = schema.default;
+  }
+  for (const [section, values] of Object.entries(user)) raw[section] = { ...raw[section], ...values };
+  return raw;
+}
+
+const errors = (raw: RawSettings) => parseSettings(raw).diagnostics.map((d) => `${d.path}: ${d.message}`);
+
+describe('package.json defaults as VS Code hands them over', () => {
+  it('parse to the code\'s own defaults, without a diagnostic', () => {
+    const parsed = parseSettings(asVsCodeHandsOver());
+    assert.deepEqual(parsed.diagnostics, []);
+    assert.deepEqual(parsed.health.breaker, DEFAULT_BREAKER_OPTIONS);
+    assert.deepEqual(parsed.health.status, DEFAULT_STATUS_OPTIONS);
+  });
+
+  it('a setting changed alone never makes one left at its default wrong (a cooldown over 600 s warned about maxCooldownSeconds)', () => {
+    const properties = manifest.contributes.configuration.properties as Record<string, { type?: unknown; minimum?: number; maximum?: number }>;
+    for (const [name, schema] of Object.entries(properties)) {
+      const [, section, key] = name.split('.');
+      if (key === undefined || schema.maximum === undefined) continue;
+      for (const value of [schema.minimum, schema.maximum].filter((v) => v !== undefined && v > 0)) {
+        // Port 1 to 1023 is refused on purpose (lower ports need administrator rights).
+        if (name === 'llmHealth.gateway.port' && value! < 1024) continue;
+        // What the setting changed may itself conflict with another one (a max cooldown of 1 s); the others must not.
+        const others: string[] = errors(asVsCodeHandsOver({ [section!]: { [key]: value } })).filter((e) => !e.startsWith(`${name}:`));
+        assert.deepEqual(others, [], `${name}: ${value}`);
+      }
+    }
+    const parsed = parseSettings(asVsCodeHandsOver({ breaker: { cooldownSeconds: 900 }, status: { degradedErrorRate: 0.6 } }));
+    assert.equal(parsed.health.breaker.maxCooldownMs, 900_000);
+    assert.equal(parsed.health.status.downErrorRate, 0.6);
+  });
+
+  it('half-open successes default to all the trial calls, as design.md and the setting\'s description say', () => {
+    assert.equal(parseSettings(asVsCodeHandsOver({ breaker: { halfOpenProbes: 3 } })).health.breaker.halfOpenSuccesses, 3);
+    // Set by hand, it still wins.
+    assert.equal(parseSettings(asVsCodeHandsOver({ breaker: { halfOpenProbes: 3, halfOpenSuccesses: 1 } })).health.breaker.halfOpenSuccesses, 1);
   });
 });
