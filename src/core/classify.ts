@@ -42,13 +42,14 @@ export function classifyHttp(result: HttpResult, now: number): Outcome {
     if (result.bodyProblem !== undefined) return { kind: 'bad_response', latencyMs, message: `HTTP ${status}: ${result.bodyProblem}` };
     return { kind: 'success', latencyMs };
   }
-  const refused = status === 400 && result.body !== undefined ? refusedSetting(result.body) : undefined;
+  const error = result.body !== undefined && (status === 400 || status === 429 || status === 503) ? errorOf(result.body) : undefined;
+  const refused = status === 400 && error ? refusedSetting(error) : undefined;
   const kind = refused?.kind ?? kindOfStatus(status);
   let message = `HTTP ${status}${STATUS_TEXT[status] ? ` ${STATUS_TEXT[status]}` : ''}`;
   if (refused) message += `: ${refused.what}`;
   if (REDIRECT_STATUSES.has(status)) message += describeRedirect(result.redirect, first(headers['location']));
   if (kind === 'rate_limited' || kind === 'overloaded') {
-    const wait = retryAfterMs(headers, now);
+    const wait = retryAfterMs(headers, now) ?? (error && retryInfoMs(error));
     if (wait !== undefined) return { kind, latencyMs, message: `${message}, retry after ${formatWait(wait)}`, retryAfterMs: wait };
   }
   return { kind, latencyMs, message };
@@ -99,7 +100,22 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
  * "message":"API version not supported"}}. Only the provider's fixed codes are
  * read, never its free text into a message: an error body can quote the key.
  */
-function refusedSetting(body: string): { readonly kind: OutcomeKind; readonly what: string } | undefined {
+function refusedSetting(error: ErrorBody): { readonly kind: OutcomeKind; readonly what: string } | undefined {
+  const { details, message, code } = error;
+  const reasons = Array.isArray(details) ? details.map((d: unknown) => (d !== null && typeof d === 'object' ? (d as { reason?: unknown }).reason : undefined)) : [];
+  if (reasons.includes('API_KEY_INVALID')) return { kind: 'auth', what: 'API key not valid' };
+  if (code === 'BadRequest' && typeof message === 'string' && /^API version not supported\b/i.test(message)) return { kind: 'not_found', what: 'API version not supported' };
+  return undefined;
+}
+
+/** The `error` object of a JSON error body, as Google, OpenAI and Azure put it; undefined for anything else. */
+interface ErrorBody {
+  readonly details?: unknown;
+  readonly message?: unknown;
+  readonly code?: unknown;
+}
+
+function errorOf(body: string): ErrorBody | undefined {
   if (body.length > MAX_ERROR_BODY || !body.trimStart().startsWith('{')) return undefined;
   let error: unknown;
   try {
@@ -107,11 +123,23 @@ function refusedSetting(body: string): { readonly kind: OutcomeKind; readonly wh
   } catch {
     return undefined;
   }
-  if (error === null || typeof error !== 'object') return undefined;
-  const { details, message, code } = error as { details?: unknown; message?: unknown; code?: unknown };
-  const reasons = Array.isArray(details) ? details.map((d: unknown) => (d !== null && typeof d === 'object' ? (d as { reason?: unknown }).reason : undefined)) : [];
-  if (reasons.includes('API_KEY_INVALID')) return { kind: 'auth', what: 'API key not valid' };
-  if (code === 'BadRequest' && typeof message === 'string' && /^API version not supported\b/i.test(message)) return { kind: 'not_found', what: 'API version not supported' };
+  return error !== null && typeof error === 'object' ? (error as ErrorBody) : undefined;
+}
+
+/**
+ * Google puts its wait in the body only: a 429 RESOURCE_EXHAUSTED (or 503)
+ * carries a google.rpc.RetryInfo detail whose retryDelay is a protobuf
+ * Duration in JSON ("35s", "1.5s"); the Gemini SDKs read it there.
+ */
+function retryInfoMs(error: ErrorBody): number | undefined {
+  if (!Array.isArray(error.details)) return undefined;
+  for (const detail of error.details as unknown[]) {
+    if (detail === null || typeof detail !== 'object') continue;
+    const { '@type': type, retryDelay } = detail as { '@type'?: unknown; retryDelay?: unknown };
+    if (typeof type !== 'string' || !type.endsWith('google.rpc.RetryInfo') || typeof retryDelay !== 'string') continue;
+    const seconds = /^(\d+(?:\.\d+)?)s$/.exec(retryDelay.trim());
+    if (seconds) return Math.min(MAX_WAIT_MS, Math.round(Number(seconds[1]) * 1000));
+  }
   return undefined;
 }
 

@@ -337,7 +337,7 @@ export class Prober {
       const bodyProblem = expected ? checkBody(spec.bodyCheck, hop.text, hop.truncated) : undefined;
       const { connectMs, ttfbMs } = flight;
       const outcome = classifyHttp(
-        { status, headers, latencyMs: flight.elapsed() - (connectMs ?? 0), expectStatus: spec.expectStatus, bodyProblem, redirect },
+        { status, headers, latencyMs: flight.elapsed() - (connectMs ?? 0), expectStatus: spec.expectStatus, bodyProblem, redirect, body: expected ? undefined : hop.text },
         Date.now(),
       );
       const { bytesRead } = hop;

@@ -57,6 +57,21 @@ describe('classifyHttp', () => {
     assert.equal(o.retryAfterMs, 90_000);
   });
 
+  it("reads Google's wait from the body's RetryInfo when no header gives one, and only there", () => {
+    const body = (retryDelay: unknown, type = 'type.googleapis.com/google.rpc.RetryInfo') =>
+      JSON.stringify({ error: { code: 429, status: 'RESOURCE_EXHAUSTED', details: [{ '@type': 'type.googleapis.com/google.rpc.QuotaFailure' }, { '@type': type, retryDelay }] } });
+    const wait = (status: number, text: string, headers = {}) => classifyHttp({ status, headers, latencyMs: 5, body: text }, NOW).retryAfterMs;
+    assert.equal(wait(429, body('23s')), 23_000);
+    assert.equal(wait(503, body('1.5s')), 1_500);
+    assert.equal(wait(429, body('23s'), { 'retry-after': '4' }), 4_000, 'a header wins');
+    assert.equal(wait(429, body('23s', 'type.googleapis.com/google.rpc.ErrorInfo')), undefined, 'another detail type');
+    assert.equal(wait(429, body('soon')), undefined);
+    assert.equal(wait(429, body(23)), undefined);
+    assert.equal(wait(429, '{"error": not json'), undefined);
+    assert.equal(wait(500, body('23s')), undefined, 'a server error asks no wait');
+    assert.equal(wait(429, body('999999999s')), 24 * 3600_000, 'capped at a day');
+  });
+
   it('ignores Retry-After on other failures', () => {
     assert.equal(classifyHttp({ status: 500, headers: { 'retry-after': '20' }, latencyMs: 5 }, NOW).retryAfterMs, undefined);
   });

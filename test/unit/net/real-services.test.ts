@@ -97,13 +97,6 @@ function json(res: http.ServerResponse, status: number, body: unknown, headers: 
   res.end(JSON.stringify(body));
 }
 
-/**
- * The prober hands classifyHttp no body for an unexpected status yet; until
- * it does (`body: hop.text` beside bodyProblem in Prober.exchange), a 400
- * that names a refused key or api-version reads bad_response through it.
- */
-const NEEDS_PROBER_BODY = 'needs src/net/prober.ts to pass the body of an unexpected status to classifyHttp';
-
 /** The header a preset's key arrives in, as the real service reads it. */
 function keyOf(req: http.IncomingMessage, header: string): string | undefined {
   const value = req.headers[header];
@@ -314,7 +307,7 @@ describe('Azure OpenAI', () => {
     assert.equal(s.status, 'misconfigured');
   });
 
-  it('400 "API version not supported" (api-version in a probe path the user set) reads misconfigured, not down', { todo: NEEDS_PROBER_BODY }, async () => {
+  it('400 "API version not supported" (api-version in a probe path the user set) reads misconfigured, not down', async () => {
     const base = await azure();
     const parsed = parseSettings({ providers: [{ id: 'p', preset: 'azure-openai', baseUrl: base, probe: { path: '/openai/models?api-version=2022-01-01' } }] });
     assert.deepEqual(parsed.diagnostics, []);
@@ -382,7 +375,7 @@ describe('Google Gemini', () => {
     assert.equal(s.status, 'healthy');
   });
 
-  it('a wrong key (400 INVALID_ARGUMENT, reason API_KEY_INVALID) reads misconfigured, not down', { todo: NEEDS_PROBER_BODY }, async () => {
+  it('a wrong key (400 INVALID_ARGUMENT, reason API_KEY_INVALID) reads misconfigured, not down', async () => {
     const s = await seen('gemini', await gemini(), { key: 'AIza-wrong' });
     assert.equal(s.report.status, 400);
     assert.equal(s.report.kind, 'auth', JSON.stringify(s.report));
@@ -405,7 +398,7 @@ describe('Google Gemini', () => {
     assert.equal(s.status, 'misconfigured');
   });
 
-  it('429 RESOURCE_EXHAUSTED (its wait only in the body) reads rate-limited', async () => {
+  it('429 RESOURCE_EXHAUSTED (its wait only in the body, RetryInfo) reads rate-limited for that long', async () => {
     const base = await gemini((_req, res) =>
       json(res, 429, {
         error: {
@@ -419,6 +412,7 @@ describe('Google Gemini', () => {
     const s = await seen('gemini', base);
     assert.equal(s.report.kind, 'rate_limited');
     assert.equal(s.status, 'rate-limited');
+    assert.equal(s.report.message, 'HTTP 429 Too Many Requests, retry after 23 s');
   });
 
   it('503 UNAVAILABLE ("The model is overloaded") is a server-side failure', async () => {
