@@ -147,7 +147,7 @@ function countsDown(s: ProviderSnapshot | undefined): boolean {
 export function describe(view: ProviderView): string {
   const s = view.snapshot;
   const spends = view.configured.definition.probe.spendsTokens ? [vscode.l10n.t('spends tokens')] : [];
-  if (!s) return [vscode.l10n.t('not probed'), ...spends].join(' · ');
+  if (!s) return [view.configured.definition.problems.length > 0 ? vscode.l10n.t('invalid settings') : vscode.l10n.t('not probed'), ...spends].join(' · ');
   const parts = [headline(s, Date.now())];
   if (s.calls > 0) parts.push(vscode.l10n.t('{0} err', percent(s.errorRate)));
   if (s.latency) parts.push(`p95 ${ms(s.latency.p95)}`);
@@ -211,7 +211,7 @@ function statistics(view: ProviderView, now: number): StatNode[] {
       : []),
     keyRow(view, stat),
   ];
-  if (!s) return [stat(vscode.l10n.t('Not probed'), configured.notProbed ?? ''), ...endpoint];
+  if (!s) return [...notProbedRows(configured, stat), ...endpoint];
   const rows = [
     stat(
       vscode.l10n.t('Circuit'),
@@ -263,6 +263,30 @@ function statistics(view: ProviderView, now: number): StatNode[] {
     ...endpoint,
   );
   return rows;
+}
+
+/** A problem as the parser words it: `llmHealth.providers[2].probe.path: must be …`. */
+const PROBLEM = /^llmHealth\.providers\[\d+\](\S*): (.*)$/s;
+
+/**
+ * Why a provider is not probed; for invalid settings, one row per field
+ * (`timeoutMs: must be a number from 100 to 120000`), each short enough for
+ * the side bar, rather than every problem in one cut-off line.
+ */
+function notProbedRows(configured: ProviderView['configured'], stat: (label: string, value: string, tooltip?: string) => StatNode): StatNode[] {
+  const { problems } = configured.definition;
+  const reason = configured.notProbed ?? '';
+  if (problems.length === 0) return [stat(vscode.l10n.t('Not probed'), reason)];
+  // The reason is the problems themselves, unless something else comes first (Restricted Mode).
+  const first = reason.includes(problems[0]!) ? stat(vscode.l10n.t('Not probed'), vscode.l10n.t('invalid settings'), reason) : stat(vscode.l10n.t('Not probed'), reason);
+  return [
+    first,
+    ...problems.map((problem) => {
+      const match = PROBLEM.exec(problem);
+      const field = match?.[1]?.replace(/^\./, '') || vscode.l10n.t('entry');
+      return stat(field, match?.[2] ?? problem, problem);
+    }),
+  ];
 }
 
 /**

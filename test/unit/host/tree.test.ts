@@ -56,7 +56,7 @@ describe('tree: the drill-down of a provider', () => {
     const tree = new ProvidersTree(h.runtime);
     const [good, broken] = tree.getChildren();
     assert.ok(good && broken);
-    assert.equal((tree.getTreeItem(broken) as unknown as { description: string }).description, 'not probed');
+    assert.equal((tree.getTreeItem(broken) as unknown as { description: string }).description, 'invalid settings');
 
     const rows = tree.getChildren(broken) as unknown as Row[];
     assert.equal(rows[0]?.label, 'Not probed');
@@ -86,6 +86,25 @@ describe('tree: the API key row', () => {
     assert.match(keyRow(0).value, /OPENAI_API_KEY is not set/);
     assert.equal(keyRow(1).value, 'environment variable SET_API_KEY');
     assert.doesNotMatch(JSON.stringify(keyRow(1)), /sk-test/);
+    tree.dispose();
+    await h.runtime.stop();
+  });
+});
+
+describe('tree: a provider with an invalid setting', () => {
+  it('its row says "invalid settings" and opens on one row per field, named; the other providers are probed', async () => {
+    const { ProvidersTree } = await import('../../../src/host/tree');
+    const h = new RuntimeHarness();
+    h.setProviders(provider('good'), provider('typo', { timeoutMs: '5000', probe: { path: 'models' } }));
+    await h.runtime.start();
+    await h.advance(3_000);
+    assert.deepEqual(h.probed(), ['good']);
+    const tree = new ProvidersTree(h.runtime);
+    const typo = tree.getChildren()[1]!;
+    assert.equal((tree.getTreeItem(typo) as unknown as { description: string }).description, 'invalid settings');
+    const rows = (tree.getChildren(typo) as unknown as Row[]).map((r) => `${r.label}: ${r.value}`);
+    assert.ok(rows.includes('timeoutMs: must be a number from 100 to 120000'), rows.join('\n'));
+    assert.ok(rows.includes('probe.path: must be a path starting with "/", without spaces or "#"'), rows.join('\n'));
     tree.dispose();
     await h.runtime.stop();
   });
