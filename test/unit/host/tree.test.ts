@@ -109,3 +109,22 @@ describe('tree: a provider with an invalid setting', () => {
     await h.runtime.stop();
   });
 });
+
+describe('tree: a provider added without a key', () => {
+  it('refused (401), its row says "no API key", not only "misconfigured"; one with a key that is refused does not', async () => {
+    const { ProvidersTree } = await import('../../../src/host/tree');
+    const h = new RuntimeHarness();
+    h.setProviders(provider('nokey'), provider('badkey', { apiKeyEnv: 'BAD_KEY' }));
+    h.env['BAD_KEY'] = 'not-a-valid-key';
+    for (const id of ['nokey', 'badkey']) h.answers.set(id, { kind: 'auth', latencyMs: 10, message: 'HTTP 401' });
+    await h.runtime.start();
+    await h.advance(3_000);
+    const tree = new ProvidersTree(h.runtime);
+    const [nokey, badkey] = tree.getChildren().map((node) => (tree.getTreeItem(node) as unknown as { description: string }).description);
+    assert.match(nokey!, /^misconfigured · no API key/);
+    assert.match(badkey!, /^misconfigured/);
+    assert.doesNotMatch(badkey!, /no API key/);
+    tree.dispose();
+    await h.runtime.stop();
+  });
+});
