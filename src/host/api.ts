@@ -34,7 +34,7 @@ export interface LlmHealthApi {
    * Feeds the outcome of an admitted call into the provider's window and breaker.
    * `latencyMs` is finite, 0 to 3,600,000 (or give `startedAt`, a reading of
    * now() when the call began); `retryAfterMs`, when given, finite, 0 to
-   * 86,400,000; `message` is shown sanitized (no key-like strings) and cut to 200 characters.
+   * 86,400,000; `message` is shown sanitized (no key-like strings, nor the provider's own key) and cut to 200 characters.
    * Each permit is recorded once.
    * @throws TypeError naming the field, when the permit is not one admit() returned, was recorded already, or the outcome is invalid.
    */
@@ -103,9 +103,10 @@ export function createApi(runtime: Runtime): LlmHealthApi {
         (p) => issued.has(p),
         (p) => issued.get(p) === 'spent',
       );
-      const recorded = checkOutcome(outcome, now);
+      const checkedOutcome = checkOutcome(outcome, now);
       // Spent only once the outcome passed: a caller who fixes a refused outcome records the same permit.
       const own = issued.get(checked) as Permit;
+      const recorded = runtime.withoutKey(own.provider, checkedOutcome);
       issued.set(checked, 'spent');
       tracker.record(own, recorded);
       runtime.recordedOutside(own.provider, recorded);
@@ -119,7 +120,7 @@ export function createApi(runtime: Runtime): LlmHealthApi {
     },
     report: (id, outcome) => {
       const provider = checkProviderId(id);
-      const reported = checkOutcome(outcome, now);
+      const reported = runtime.withoutKey(provider, checkOutcome(outcome, now));
       tracker.report(provider, reported);
       runtime.recordedOutside(provider, reported);
     },

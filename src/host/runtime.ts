@@ -6,7 +6,7 @@ import type { GatewayVariable } from '../core/gateway-env';
 import { EMPTY_SERIES } from '../core/history-model';
 import type { HistorySeries } from '../core/history-model';
 import { GatewayTraffic } from '../core/gateway-traffic';
-import { sanitizeMessage } from '../core/sanitize';
+import { sanitizeMessage, withoutValues } from '../core/sanitize';
 import { HistoryRecorder } from '../core/history-recorder';
 import type { Outcome, OutcomeKind } from '../core/outcome';
 import type { PeerCommand } from '../core/peer-protocol';
@@ -405,6 +405,17 @@ export class Runtime implements Disposable {
 
   private probedIds(): string[] {
     return this.viewModel.providers.filter((p) => p.notProbed === undefined).map((p) => p.definition.id);
+  }
+
+  /**
+   * The outcome without the provider's own key in its message: another
+   * extension's error text may quote the key its call sent, and a key need not
+   * look like one for sanitizing to catch it.
+   */
+  withoutKey<T extends Outcome>(id: string, outcome: T): T {
+    const credential = outcome.message === undefined ? undefined : this.probing.credentialOf(id);
+    if (credential === undefined) return outcome;
+    return { ...outcome, message: withoutValues(outcome.message!, Object.values(credential.headers)) };
   }
 
   /**

@@ -181,6 +181,23 @@ describe('public API: outcomes another extension passes', () => {
     await h.runtime.stop();
   });
 
+  it("an error text that quotes the provider's own key (one that does not look like a key) reaches no snapshot with it", async () => {
+    const h = new RuntimeHarness();
+    h.setProviders(provider('a', { apiKeyEnv: 'A_KEY' }));
+    // A self-hosted server's key: nothing about it says "key" to sanitizing.
+    h.env['A_KEY'] = 'hunter2-staging';
+    await h.runtime.start();
+    await h.advance(2_500);
+    const api = createApi(h.runtime);
+    api.report('a', { kind: 'auth', latencyMs: 5, message: 'Incorrect API key provided: hunter2-staging. You can find your API key at …' });
+    const permit = admitted(api, 'a');
+    api.record(permit, { kind: 'server', latencyMs: 5, message: 'upstream said: bad token HUNTER2-STAGING (Bearer hunter2-staging)' });
+    const shown = [api.snapshot('a')!.lastError!.message, ...h.transitions.map((t) => JSON.stringify(t))].join('\n');
+    assert.match(api.snapshot('a')!.lastError!.message, /^upstream said: bad token/);
+    assert.doesNotMatch(shown, /hunter2/i);
+    await h.runtime.stop();
+  });
+
   it('prototype keys, unknown providers and ids that are not strings change nothing', async () => {
     const { h, api } = await started('a');
     const polluted = JSON.parse('{"kind":"success","latencyMs":1,"__proto__":{"message":"sk-abcdefghijklmnopqrstuvwx"}}') as Outcome;
@@ -353,7 +370,7 @@ describe('public API: giving a permit back', () => {
     tracker.add('a');
     const transitions = new Emitter<TransitionEvent>();
     tracker.onDidChange((event) => transitions.fire(event));
-    const runtime = { tracker, onDidTransition: transitions.event, recordedOutside: () => undefined } as unknown as Runtime;
+    const runtime = { tracker, onDidTransition: transitions.event, recordedOutside: () => undefined, withoutKey: (_id: string, outcome: unknown) => outcome } as unknown as Runtime;
     return { clock, tracker, api: createApi(runtime) };
   }
 
