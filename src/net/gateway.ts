@@ -18,7 +18,7 @@ import type { StreamError } from '../core/event-stream-watch';
 import { errorBody, refusalReply } from '../core/gateway-reply';
 import type { GatewayReply } from '../core/gateway-reply';
 import { routeRequest } from '../core/gateway-route';
-import { KEY_HEADERS } from '../core/gateway-traffic';
+import { credentialsOf } from '../core/gateway-traffic';
 import type { GatewayCall, GatewayPolicy, GatewayTarget } from '../core/gateway-traffic';
 import { withoutValues } from '../core/sanitize';
 import type { CallEnd } from '../core/traffic';
@@ -445,13 +445,7 @@ class ForwardedCall implements Dispatcher.DispatchHandlers {
 
   /** A provider's in-stream error can quote the key the call carried, which need not look like one. */
   private withoutKeys(error: StreamError): StreamError {
-    const keys: string[] = [];
-    for (const name of KEY_HEADERS) {
-      const value = this.requestHeaders[name];
-      if (typeof value === 'string') keys.push(value);
-    }
-    if (this.call.headers) keys.push(...Object.values(this.call.headers));
-    const message = withoutValues(error.message, keys);
+    const message = withoutValues(error.message, credentialsOf(this.requestHeaders, this.call.headers));
     return message === error.message ? error : { ...error, message };
   }
 

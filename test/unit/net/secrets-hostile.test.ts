@@ -111,6 +111,10 @@ describe('a client\'s key through the gateway, quoted back by the provider', () 
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.end(cutInTheKey(String(req.headers.authorization).replace(/^Bearer /, '')));
     },
+    '/stream-portkey': (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(`data: {"error":{"type":"server_error","message":"virtual key ${String(req.headers['x-portkey-api-key'])} has no budget left"}}\n\n`);
+    },
     '/stream-base64': (req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.end(`data: {"error":{"type":"server_error","message":"request was ${base64(`{"Authorization": "${String(req.headers.authorization)}"}`)}"}}\n\n`);
@@ -186,6 +190,23 @@ describe('a client\'s key through the gateway, quoted back by the provider', () 
     assert.ok(end?.kind === 'response' && end.streamError, JSON.stringify(end));
     assert.match(end.streamError.message, /^stream error: server_error: the key you sent .* \[redacted\]…$/);
     assertNoKey(end.streamError.message);
+  });
+
+  it('the call\'s end as the gateway reports it: a key from another credential header (x-portkey-api-key) quoted in a stream error is not in it', async () => {
+    const ends: CallEnd[] = [];
+    const target: GatewayTarget = { id: 'p', baseUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`, label: 'p', style: 'openai' };
+    const bare = await LocalGateway.start({ port: 0, policy: { targets: () => new Map([['p', target]]), begin: () => ({ call: { finish: (end) => ends.push(end) } }) } });
+    try {
+      const res = await fetch(`${bare.url}/p/stream-portkey`, { headers: { authorization: 'Bearer unrelated-but-sent', 'x-portkey-api-key': PORTKEY } });
+      await res.arrayBuffer();
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      await bare.close();
+    }
+    const end = ends[0];
+    assert.ok(end?.kind === 'response' && end.streamError, JSON.stringify(end));
+    assert.match(end.streamError.message, /virtual key \[redacted\] has no budget left/);
+    assert.ok(!end.streamError.message.includes('portkey-team'), end.streamError.message);
   });
 
   it('a stream error quoting the request\'s Authorization header in base64: not shown', async () => {
