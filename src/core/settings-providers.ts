@@ -121,7 +121,9 @@ class ProviderReader {
     this.readId(own(entry, 'id'));
     for (const key of Object.keys(entry)) {
       if (PROVIDER_KEYS.includes(key)) continue;
+      const meant = sameButCase(key, PROVIDER_KEYS);
       if (looksLikeKey(key)) this.warning('', `${UNKNOWN_KEY_LIKE}; ${SET_API_KEY}`);
+      else if (meant !== undefined) this.error(segment(key), misspelt(meant));
       else if (/^(api[-_]?key|key|token|secret)$/i.test(key)) this.warning(segment(key), `ignored: ${SET_API_KEY}`);
       else this.warning(segment(key), 'unknown setting, ignored');
     }
@@ -297,7 +299,9 @@ class ProviderReader {
     }
     for (const key of Object.keys(raw)) {
       if (PROBE_KEYS.includes(key)) continue;
+      const meant = sameButCase(key, PROBE_KEYS);
       if (looksLikeKey(key)) this.warning('.probe', UNKNOWN_KEY_LIKE);
+      else if (meant !== undefined) this.error(`.probe${segment(key)}`, misspelt(meant));
       else this.warning(`.probe${segment(key)}`, 'unknown setting, ignored');
     }
 
@@ -422,6 +426,21 @@ class ProviderReader {
 }
 
 const HTTP_STATUS: Range = { min: 100, max: 599, integer: true };
+
+/** The known setting this name spells in another case (`baseURL`), if any. */
+function sameButCase(key: string, known: readonly string[]): string | undefined {
+  const lower = key.toLowerCase();
+  return known.find((k) => k.toLowerCase() === lower);
+}
+
+/**
+ * A known setting in the wrong case is an error, not an unknown one to
+ * ignore: `"baseURL"` on an OpenAI provider would otherwise probe
+ * api.openai.com, not the URL the user gave, with nothing but a log line.
+ */
+function misspelt(meant: string): string {
+  return `not read: setting names are case-sensitive; did you mean "${meant}"?`;
+}
 
 interface BaseUrl {
   /** Origin plus path, without a trailing slash, so `href + probe.path` keeps the base path. */
