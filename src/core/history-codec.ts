@@ -205,10 +205,12 @@ function varintLength(n: number): number {
  * What a file holds: `ok`; `torn`, when its last record was cut short (what
  * came before it is good, and a writer cuts the file back to `validBytes`);
  * `corrupt`, when a record before the end is damaged (`validBytes` covers the
- * good records before it); `foreign`, when it does not start with the header.
+ * good records before it); `foreign`, when it does not start with the header
+ * or has an older, unknown version; `newer`, when a later version of the
+ * format wrote it (not read, and to be left as it is).
  */
 export interface DecodedHistory {
-  readonly status: 'ok' | 'torn' | 'corrupt' | 'foreign';
+  readonly status: 'ok' | 'torn' | 'corrupt' | 'foreign' | 'newer';
   /** The day in the header, when it has one. */
   readonly day?: number;
   readonly minutes: HistoryMinutes;
@@ -298,7 +300,10 @@ export function decodeHistory(bytes: Uint8Array): DecodedHistory {
     if (bytes[i] !== MAGIC[i]) return { status: 'foreign', minutes: NO_MINUTES, transitions, validBytes: 0, problem: 'no history header' };
   }
   if (bytes.length > MAGIC.length && bytes[MAGIC.length] !== HISTORY_FILE_VERSION) {
-    return { status: 'foreign', minutes: NO_MINUTES, transitions, validBytes: 0, problem: `unknown version ${bytes[MAGIC.length]}` };
+    const version = bytes[MAGIC.length]!;
+    // A later version of the extension (another window, or one installed before a downgrade) wrote it: it is that version's to read.
+    const status = version > HISTORY_FILE_VERSION ? 'newer' : 'foreign';
+    return { status, minutes: NO_MINUTES, transitions, validBytes: 0, problem: `${status === 'newer' ? 'newer' : 'unknown'} version ${version}` };
   }
   if (bytes.length < HEADER_BYTES) return { status: 'torn', minutes: NO_MINUTES, transitions, validBytes: 0, problem: 'header cut short' };
   const day = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(MAGIC.length + 1, true);

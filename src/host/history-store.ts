@@ -92,6 +92,8 @@ class DayCache {
 const TARGET = /^[0-9a-f]{16,64}$/;
 /** A day file, or one set aside: `YYYY-MM-DD.llmh`, `YYYY-MM-DD.llmh.<wall>.corrupt`. */
 const DAY_FILE = /^(\d{4})-(\d{2})-(\d{2})\.llmh(\.\d+\.corrupt)?$/;
+/** What repair() says of a file a later format wrote: nothing is appended to it. */
+const LEFT_ALONE = Symbol('left alone');
 /** Records kept for a target while its writes fail (about two hours of one probe a minute). */
 const MAX_PENDING = 128;
 
@@ -137,8 +139,11 @@ const isMissing = (error: unknown): boolean => (error as NodeJS.ErrnoException |
  * A file whose last record was cut short (a crash during an append) is cut
  * back to its good records before the next append. A corrupt or foreign file
  * is reported in the log and set aside as `….corrupt`; the good records
- * before the damage are written to a new file in its place. Nothing here
- * throws for what a file holds.
+ * before the damage are written to a new file in its place. A file of a later
+ * format (a newer version of the extension in another window, or before a
+ * downgrade) is neither read, appended to nor set aside: it is that
+ * version's, and this window's minutes of that day are not kept. Nothing
+ * here throws for what a file holds.
  *
  * One window writes a target at a time (the one that probes it); each
  * target's reads and writes run one after another.
@@ -155,6 +160,8 @@ export class HistoryStore {
   private readonly cache: DayCache;
   private readonly wall: () => number;
   private closed = false;
+  /** Day files a later version of the format wrote, already logged: left as they are. */
+  private readonly newer = new Set<string>();
 
   constructor(private readonly options: HistoryStoreOptions) {
     this.wall = options.wall ?? Date.now;
@@ -296,6 +303,7 @@ export class HistoryStore {
     await mkdir(join(this.options.dir, target), { recursive: true });
     const fresh = await this.createDay(path, day, bytes);
     const header = fresh ? undefined : await this.repair(path, day);
+    if (header === LEFT_ALONE) return;
     const fd = await openAppend(path);
     this.files.set(target, { day, fd });
     if (this.files.size > MAX_OPEN_FILES) {
@@ -328,11 +336,12 @@ export class HistoryStore {
    * off, a corrupt or foreign file set aside. Returns the header to write
    * first when the file is left empty.
    */
-  private async repair(path: string, day: number): Promise<Uint8Array | undefined> {
+  private async repair(path: string, day: number): Promise<Uint8Array | undefined | typeof LEFT_ALONE> {
     this.cache.delete(path);
     const bytes = await readFile(path);
     const decoded = decodeHistory(bytes);
     if (decoded.status === 'ok' && decoded.day === day) return undefined;
+    if (decoded.status === 'newer') return this.leaveAlone(path, decoded.problem);
     if (decoded.day !== undefined && decoded.day !== day) return this.setAside(path, day, bytes, 0, `holds day ${decoded.day}`);
     if (decoded.status === 'torn') {
       this.options.log.info(`${path}: ${decoded.problem ?? 'cut short'}; the last record is dropped`);
@@ -355,6 +364,15 @@ export class HistoryStore {
     if (keep <= HEADER_BYTES) return this.encoder.header(day);
     await writeFile(path, bytes.subarray(0, keep), { flag: 'wx' });
     return undefined;
+  }
+
+  /** A file of a later format: logged once, and neither read, appended to, nor set aside. */
+  private leaveAlone(path: string, problem: string | undefined): typeof LEFT_ALONE {
+    if (!this.newer.has(path)) {
+      this.newer.add(path);
+      this.options.log.warn(`${path} was written by a newer version of this extension (${problem ?? 'newer version'}); it is left as it is, and this window does not show or add to that day's history`);
+    }
+    return LEFT_ALONE;
   }
 
   /** The days from `firstDay` to before `to` that have a file, from the folder's listing (a range may span years). */
@@ -404,6 +422,10 @@ export class HistoryStore {
       closeSync(fd);
     }
     const decoded: DecodedHistory = decodeHistory(bytes);
+    if (decoded.status === 'newer') {
+      this.leaveAlone(path, decoded.problem);
+      return NO_RECORDS;
+    }
     if (decoded.status === 'ok' && decoded.day === day) {
       const records: DayRecords = { minutes: decoded.minutes, transitions: decoded.transitions };
       // Today's file grows every minute: decoding it again is cheaper than keeping each version.

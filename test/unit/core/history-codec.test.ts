@@ -133,11 +133,13 @@ describe('history codec', () => {
     }
   });
 
-  it('a file without the header, or of another version, is foreign', () => {
+  it('a file without the header, or of an unknown older version, is foreign; one of a later version is newer', () => {
     assert.equal(decodeHistory(Buffer.from('{"at":1}\n')).status, 'foreign');
     const other = file([{ minute: probeMinute(0) }]);
-    other[4] = 99;
+    other[4] = 0;
     assert.equal(decodeHistory(other).status, 'foreign');
+    other[4] = 99;
+    assert.equal(decodeHistory(other).status, 'newer');
     assert.equal(decodeHistory(new Uint8Array(0)).status, 'torn');
   });
 

@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { HistoryEncoder } from '../../../src/core/history-codec';
+import { DAY_MS, MINUTE_MS, minuteList } from '../../../src/core/history-model';
+import type { HistoryMinute } from '../../../src/core/history-model';
+import { HistoryStore } from '../../../src/host/history-store';
+
+const TARGET = '0123456789abcdef0123456789abcdef';
+const DAY0 = Date.UTC(2025, 4, 1);
+
+class Log {
+  readonly lines: Array<{ level: string; message: string }> = [];
+  info = (message: string) => this.lines.push({ level: 'info', message });
+  warn = (message: string) => this.lines.push({ level: 'warn', message });
+  error = (message: string) => this.lines.push({ level: 'error', message });
+  at(level: string): string[] {
+    return this.lines.filter((l) => l.level === level).map((l) => l.message);
+  }
+}
+
+const probe = (at: number, calls = 1): HistoryMinute => ({ at, sources: { probe: { calls, failures: {}, slow: 0 } }, latency: { p50: 120, p95: 120, p99: 120 } });
+
+const dayName = (dayStart: number) => `${new Date(dayStart).toISOString().slice(0, 10)}.llmh`;
+
+/** The calls stored for the target over the two days from DAY0. */
+async function storedCalls(store: HistoryStore): Promise<number> {
+  const series = await store.read(TARGET, DAY0, DAY0 + 2 * DAY_MS);
+  return minuteList(series.minutes).reduce((sum, m) => sum + (m.sources.probe?.calls ?? 0), 0);
+}
+
+describe('history store under hostile use', () => {
+  let dir: string;
+  let log: Log;
+  let now: number;
+  let store: HistoryStore;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'llm-history-hostile-'));
+    log = new Log();
+    now = DAY0 + DAY_MS + 60 * MINUTE_MS;
+    store = new HistoryStore({ dir, log, wall: () => now });
+  });
+
+  afterEach(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a day file a newer version of the extension wrote is left as it is: not set aside, not appended to, logged once', async () => {
+    // Another window runs a later version (or this one was downgraded): its file of today has format version 2.
+    const encoder = new HistoryEncoder();
+    const today = Math.floor(now / DAY_MS);
+    const header = encoder.header(today);
+    header[4] = 2;
+    const newer = Buffer.concat([header, Buffer.from([3, 0xaa, 0xbb, 0xcc, 0x01])]);
+    const folder = join(dir, TARGET);
+    store.appendMinute(TARGET, probe(DAY0));
+    await store.flush();
+    await writeFile(join(folder, dayName(today * DAY_MS)), newer);
+
+    // The panel reads it, and this window appends its minutes of today, twice.
+    assert.equal(await storedCalls(store), 1, "yesterday's minute still reads");
+    store.appendMinute(TARGET, probe(now - 2 * MINUTE_MS));
+    await store.flush();
+    store.appendMinute(TARGET, probe(now - MINUTE_MS));
+    await store.flush();
+    await storedCalls(store);
+
+    assert.deepEqual((await readdir(folder)).sort(), [dayName(DAY0), dayName(today * DAY_MS)], 'nothing set aside as corrupt');
+    assert.deepEqual(await readFile(join(folder, dayName(today * DAY_MS))), newer, 'the newer file is byte for byte as it was');
+    const told = log.lines.filter((l) => l.message.includes('newer version'));
+    assert.equal(told.length, 1, 'logged once');
+    assert.equal(log.at('error').length, 0);
+  });
+});
