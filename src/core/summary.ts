@@ -24,16 +24,39 @@ export interface StatusBarSummary {
 }
 
 /**
+ * What the views show of a provider: its status, or `idle` for an `unknown`
+ * one that had results and whose window has since emptied (probed less often
+ * than the window is long). "Checking" is for the time before the first
+ * result (design.md, "Status"): an idle provider is not being checked.
+ */
+export type ShownStatus = ProviderStatus | 'idle';
+
+/**
+ * `idle` for a provider whose window emptied after results: its last result
+ * is at least a window old. A window emptied by a Reset (a probe follows at
+ * once) or before any result still reads checking.
+ */
+export function shownStatus(
+  snapshot: { readonly status: ProviderStatus; readonly at: number; readonly lastSuccessAt: number | undefined; readonly lastError: { readonly at: number } | undefined },
+  windowMs: number,
+): ShownStatus {
+  if (snapshot.status !== 'unknown') return snapshot.status;
+  const last = Math.max(snapshot.lastSuccessAt ?? -Infinity, snapshot.lastError?.at ?? -Infinity);
+  return last > -Infinity && snapshot.at - last >= windowMs ? 'idle' : 'unknown';
+}
+
+/**
  * The status bar's summary of every listed provider: its status, or
  * undefined when it is listed but not probed (disabled, Restricted Mode, an
  * invalid setting). Only `down` is an outage; misconfigured, rate-limited and
- * isolated providers are named apart, never counted or coloured as down.
+ * isolated providers are named apart, never counted or coloured as down;
+ * idle ones are named apart too, neither healthy nor checking.
  */
-export function summarize(statuses: readonly (ProviderStatus | undefined)[], offline: boolean, t: Translate): StatusBarSummary {
+export function summarize(statuses: readonly (ShownStatus | undefined)[], offline: boolean, t: Translate): StatusBarSummary {
   if (statuses.length === 0) {
     return { text: '$(circle-slash) LLM', accessible: t('LLM Health: no providers configured'), background: undefined };
   }
-  const count = (status: ProviderStatus) => statuses.filter((s) => s === status).length;
+  const count = (status: ShownStatus) => statuses.filter((s) => s === status).length;
   const probed = statuses.filter((s) => s !== undefined).length;
   const notProbed = statuses.length - probed;
   const unprobedNote = notProbed > 0 ? t(', {0} listed but not probed', notProbed) : '';
@@ -53,11 +76,13 @@ export function summarize(statuses: readonly (ProviderStatus | undefined)[], off
   const isolated = count('isolated');
   const degraded = count('degraded');
   const healthy = count('healthy');
+  const idle = count('idle');
   // Short in the bar, spelled out for the screen reader.
   const named: Array<[number, string, string]> = [
     [rateLimited, t('{0} rate-limited', rateLimited), t('{0} rate-limited', rateLimited)],
     [misconfigured, t('{0} misconfigured', misconfigured), t('{0} misconfigured (a key or setting to fix)', misconfigured)],
     [isolated, t('{0} isolated', isolated), t('{0} isolated by hand', isolated)],
+    [idle, t('{0} idle', idle), t('{0} idle (no calls in the window)', idle)],
   ];
   const shortNames = named.filter(([n]) => n > 0).map(([, short]) => ` · ${short}`).join('');
   const longNames = named.filter(([n]) => n > 0).map(([, , long]) => `, ${long}`).join('');

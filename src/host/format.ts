@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import type { CircuitState } from '../core/breaker';
 import type { FailureKind } from '../core/outcome';
 import type { KeySource } from '../core/provider';
-import type { ProviderStatus } from '../core/status';
+import type { ShownStatus } from '../core/summary';
 
 /** How views put numbers and times into words. No secret ever passes through here. */
 
@@ -45,7 +45,7 @@ export function sparkline(values: readonly number[]): string {
   return values.map((v) => BARS[hi === lo ? 3 : Math.round(((v - lo) / (hi - lo)) * (BARS.length - 1))]).join('');
 }
 
-export function statusIcon(status: ProviderStatus | 'not-probed', state?: CircuitState): vscode.ThemeIcon {
+export function statusIcon(status: ShownStatus | 'not-probed', state?: CircuitState): vscode.ThemeIcon {
   switch (status) {
     case 'healthy':
       return new vscode.ThemeIcon('pass-filled', new vscode.ThemeColor('testing.iconPassed'));
@@ -62,6 +62,9 @@ export function statusIcon(status: ProviderStatus | 'not-probed', state?: Circui
       return new vscode.ThemeIcon('watch', new vscode.ThemeColor('list.warningForeground'));
     case 'unknown':
       return new vscode.ThemeIcon('loading~spin');
+    // Its window emptied between probes: nothing is being checked, nothing is wrong.
+    case 'idle':
+      return new vscode.ThemeIcon('circle-large-outline');
     case 'not-probed':
       return new vscode.ThemeIcon('circle-slash', new vscode.ThemeColor('disabledForeground'));
   }
@@ -80,7 +83,7 @@ export function stateLabel(state: CircuitState): string {
   }
 }
 
-export function statusLabel(status: ProviderStatus): string {
+export function statusLabel(status: ShownStatus): string {
   switch (status) {
     // Nothing in the window yet: the first result is on its way.
     case 'unknown':
@@ -97,6 +100,8 @@ export function statusLabel(status: ProviderStatus): string {
       return vscode.l10n.t('isolated');
     case 'rate-limited':
       return vscode.l10n.t('rate-limited');
+    case 'idle':
+      return vscode.l10n.t('idle');
   }
 }
 

@@ -10,7 +10,7 @@ import type { ProviderView } from './runtime';
 /** The one-line summary the status bar shows (rules in src/core/summary.ts). */
 export function summarize(views: readonly ProviderView[], offline: boolean): StatusBarSummary {
   return summarizeStatuses(
-    views.map((v) => v.snapshot?.status),
+    views.map((v) => (v.snapshot === undefined ? undefined : (v.shown ?? v.snapshot.status))),
     offline,
     (message, ...args) => vscode.l10n.t(message, ...args),
   );
@@ -56,7 +56,7 @@ export function tooltip(
     const label = cell(v.configured.definition.label);
     if (v.configured.definition.probe.spendsTokens) spending.push(label);
     const cells = s
-      ? [statusCell(s), s.calls > 0 ? percent(s.errorRate) : '–', cell(`${ms(s.latency?.p95)} ${sparkline(v.recentLatencies.slice(-SPARKLINE_POINTS))}`.trim())]
+      ? [v.shown === 'idle' ? cell(statusLabel('idle')) : statusCell(s), s.calls > 0 ? percent(s.errorRate) : '–', cell(`${ms(s.latency?.p95)} ${sparkline(v.recentLatencies.slice(-SPARKLINE_POINTS))}`.trim())]
       : [cell(vscode.l10n.t('not probed')), '–', '–'];
     const shownLabel = v.configured.definition.probe.spendsTokens ? `${label}&nbsp;$(credit-card)` : label;
     md.appendMarkdown(`| ${shownLabel} | ${cells.join(' | ')} | ${actionLinks(v.configured.definition.id, s)} |\n`);

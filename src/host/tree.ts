@@ -81,11 +81,11 @@ export class ProvidersTree implements vscode.TreeDataProvider<Node>, vscode.Disp
     const s = view.snapshot;
     item.description = describe(view);
     item.accessibilityInformation = { label: `${configured.definition.label} ${item.description}` };
-    item.iconPath = s ? statusIcon(s.status, s.state) : statusIcon('not-probed');
+    item.iconPath = s ? statusIcon(view.shown ?? s.status, s.state) : statusIcon('not-probed');
     item.contextValue = s === undefined && configured.permissions !== undefined ? ROW_NEEDS_PERMISSION : providerRowContext(s);
     const spends = configured.definition.probe.spendsTokens ? ` · ${vscode.l10n.t('spends tokens: every probe sends a billed request')}` : '';
     item.tooltip = s
-      ? `${configured.definition.label} — ${statusLabel(s.status)}, ${vscode.l10n.t('circuit {0}', stateLabel(s.state))}${spends}`
+      ? `${configured.definition.label} — ${statusLabel(view.shown ?? s.status)}, ${vscode.l10n.t('circuit {0}', stateLabel(s.state))}${spends}`
       : `${configured.definition.label} — ${configured.notProbed ?? ''}${spends}`;
     return item;
   }
@@ -148,7 +148,7 @@ export function describe(view: ProviderView): string {
   const s = view.snapshot;
   const spends = view.configured.definition.probe.spendsTokens ? [vscode.l10n.t('spends tokens')] : [];
   if (!s) return [view.configured.definition.problems.length > 0 ? vscode.l10n.t('invalid settings') : vscode.l10n.t('not probed'), ...spends].join(' · ');
-  const parts = [headline(s, Date.now())];
+  const parts = [view.shown === 'idle' ? statusLabel('idle') : headline(s, Date.now())];
   // The server refused a call that carried no key: the fix is a key, and the row says so before anyone hovers.
   if (s.status === 'misconfigured' && s.lastError?.kind === 'auth' && view.keySource?.kind === 'none') parts.push(vscode.l10n.t('no API key'));
   if (s.calls > 0) parts.push(vscode.l10n.t('{0} err', percent(s.errorRate)));
@@ -221,7 +221,11 @@ function statistics(view: ProviderView, now: number): StatNode[] {
     ),
   ];
   if (s.consecutiveOpenings > 1) rows.push(stat(vscode.l10n.t('Opened in a row'), `${s.consecutiveOpenings}×`));
-  rows.push(stat(vscode.l10n.t('Status'), statusLabel(s.status)));
+  rows.push(
+    view.shown === 'idle'
+      ? stat(vscode.l10n.t('Status'), statusLabel('idle'), vscode.l10n.t('No calls in the window: this provider is probed less often than the window is long.'))
+      : stat(vscode.l10n.t('Status'), statusLabel(s.status)),
+  );
   if (s.rateLimitedUntil !== undefined && s.rateLimitedUntil > now) {
     rows.push(stat(s.status === 'rate-limited' ? vscode.l10n.t('Rate limit resets') : vscode.l10n.t('Asked to wait'), relative(s.rateLimitedUntil, now)));
   }

@@ -1,6 +1,8 @@
 import type { KeySource } from '../core/provider';
 import type { Timers } from '../core/scheduler';
 import type { ParsedSettings } from '../core/settings';
+import { shownStatus } from '../core/summary';
+import type { ShownStatus } from '../core/summary';
 import type { TrafficSummary } from '../core/traffic';
 import type { HealthTracker, ProviderSnapshot } from '../core/tracker';
 import type { Configuration, ConfiguredProvider } from './configuration';
@@ -11,6 +13,8 @@ export interface ProviderView {
   readonly configured: ConfiguredProvider;
   /** Undefined for a provider that is listed but not probed. */
   readonly snapshot: ProviderSnapshot | undefined;
+  /** What the views say of it: its status, or `idle` once its window emptied after results; undefined when not probed. */
+  readonly shown?: ShownStatus;
   readonly nextProbeAt: number | undefined;
   readonly probing: boolean;
   /** Latencies of the last probes, oldest first, for a sparkline. */
@@ -113,9 +117,12 @@ export class ViewModel {
     const nextProbeAt = probed ? scheduler?.nextProbeAt(id) : undefined;
     const keySource = probed ? this.applied?.keySources.get(id) : undefined;
     const traffic = probed ? this.options.traffic?.(id) : undefined;
+    const snapshot = probed ? tracker.snapshot(id) : undefined;
+    const windowMs = this.applied?.configuration.parsed.health.breaker.windowMs ?? Infinity;
     return {
       configured,
-      snapshot: probed ? tracker.snapshot(id) : undefined,
+      snapshot,
+      ...(snapshot && { shown: shownStatus(snapshot, windowMs) }),
       nextProbeAt: nextProbeAt === undefined ? undefined : toWall(nextProbeAt),
       probing: probed && (scheduler?.isProbing(id) ?? false),
       recentLatencies: this.recent.get(id) ?? [],
