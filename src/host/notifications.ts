@@ -9,6 +9,12 @@ export interface NotificationsOptions {
   readonly label: (id: string) => string;
   /** Monotonic milliseconds, for the quiet period. */
   readonly now: () => number;
+  /**
+   * Whether the provider's last failure was a refused key (401/403) on a call
+   * that carried none (none stored, no variable): the fix is to set one, not
+   * to change it.
+   */
+  readonly refusedWithoutKey?: (id: string) => boolean;
 }
 
 /** Shows what the policy says is worth a notification, with the fix one click away. */
@@ -32,7 +38,10 @@ export class Notifications {
       case 'misconfigured': {
         const setKey = { label: vscode.l10n.t('Set API Key'), command: COMMANDS.setApiKey, args: [provider] };
         const settings = { label: vscode.l10n.t('Open Settings'), command: COMMANDS.openSettings };
-        this.warn(vscode.l10n.t('{0} is misconfigured: the server refused its API key or does not know its URL.', name), setKey, settings);
+        const message = this.options.refusedWithoutKey?.(provider)
+          ? vscode.l10n.t('{0} needs an API key: the server refused a call without one.', name)
+          : vscode.l10n.t('{0} is misconfigured: the server refused its API key or does not know its URL.', name);
+        this.warn(message, setKey, settings);
         break;
       }
       case 'recovered':
