@@ -162,6 +162,16 @@ export class HistoryStore {
   private closed = false;
   /** Day files a later version of the format wrote, already logged: left as they are. */
   private readonly newer = new Set<string>();
+  /**
+   * Targets whose last write failed (a folder that cannot be written, a full
+   * disk). The first failure is logged, then nothing until every one writes
+   * again: each would fail every minute.
+   */
+  private readonly failing = new Set<string>();
+  /** Whether records were dropped since writes began to fail (logged once). */
+  private droppedWhileFailing = false;
+  /** Damaged day files that could not be set aside (a folder that cannot be written), already logged. */
+  private readonly stuck = new Set<string>();
 
   constructor(private readonly options: HistoryStoreOptions) {
     this.wall = options.wall ?? Date.now;
@@ -270,20 +280,39 @@ export class HistoryStore {
       const bytes = this.encoder.encode(day, list);
       try {
         await this.appendDay(target, day, bytes);
+        this.wrote(target);
       } catch (error) {
         // The file may now end in part of a record: check it again before the next append.
         await this.closeFile(target);
-        this.options.log.error(`cannot write ${this.path(target, day)}: ${errorText(error)}`);
+        this.failed(target, this.path(target, day), error);
         this.keep(target, list);
       }
     }
+  }
+
+  private failed(target: string, path: string, error: unknown): void {
+    if (this.failing.size === 0) {
+      this.options.log.error(
+        `cannot write ${path}: ${errorText(error)}. History is kept in memory (the last ${MAX_PENDING} records of each provider) and written once it can be; this is not logged again until then`,
+      );
+    }
+    this.failing.add(target);
+  }
+
+  private wrote(target: string): void {
+    if (!this.failing.delete(target) || this.failing.size > 0) return;
+    this.droppedWhileFailing = false;
+    this.options.log.info('history is written again');
   }
 
   /** Puts records whose write failed back in front of the target's buffer, up to MAX_PENDING. */
   private keep(target: string, records: HistoryRecord[]): void {
     if (this.closed) return;
     const merged = [...records, ...(this.pending.get(target) ?? [])];
-    if (merged.length > MAX_PENDING) this.options.log.warn(`${target}: ${merged.length - MAX_PENDING} record(s) dropped after failed writes`);
+    if (merged.length > MAX_PENDING && !this.droppedWhileFailing) {
+      this.droppedWhileFailing = true;
+      this.options.log.warn(`${target}: history older than the last ${MAX_PENDING} records is dropped while writes fail`);
+    }
     this.pending.set(target, merged.slice(-MAX_PENDING));
   }
 
@@ -359,8 +388,8 @@ export class HistoryStore {
   private async setAside(path: string, day: number, bytes: Uint8Array, keep: number, problem: string): Promise<Uint8Array | undefined> {
     const aside = `${path}.${this.wall()}.corrupt`;
     this.cache.delete(path);
-    this.options.log.warn(`${path} is not a readable history file (${problem}); set aside as ${aside}`);
     await rename(path, aside);
+    this.options.log.warn(`${path} is not a readable history file (${problem}); set aside as ${aside}`);
     if (keep <= HEADER_BYTES) return this.encoder.header(day);
     await writeFile(path, bytes.subarray(0, keep), { flag: 'wx' });
     return undefined;
@@ -437,7 +466,14 @@ export class HistoryStore {
     const problem = decoded.day !== undefined && decoded.day !== day ? `holds day ${decoded.day}` : (decoded.problem ?? decoded.status);
     const keep = decoded.day === day ? decoded.validBytes : 0;
     await this.closeFile(target, day);
-    await this.setAside(path, day, bytes, keep, problem);
+    try {
+      await this.setAside(path, day, bytes, keep, problem);
+      this.stuck.delete(path);
+    } catch (error) {
+      // A folder that cannot be written: the good records still read, and the other days.
+      if (!this.stuck.has(path)) this.options.log.warn(`cannot set ${path} aside: ${errorText(error)}`);
+      this.stuck.add(path);
+    }
     return keep > 0 ? decoded : NO_RECORDS;
   }
 

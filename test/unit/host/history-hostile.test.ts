@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -74,5 +75,60 @@ describe('history store under hostile use', () => {
     const told = log.lines.filter((l) => l.message.includes('newer version'));
     assert.equal(told.length, 1, 'logged once');
     assert.equal(log.at('error').length, 0);
+  });
+
+  it('a storage folder that cannot be written is logged once, not every minute; what was kept is written once it can be', async () => {
+    // The history folder's path is taken by a file: every write fails (as on a read-only or full disk).
+    await writeFile(dir.concat('/blocked'), 'not a folder');
+    await store.close();
+    const blocked = join(dir, 'blocked');
+    store = new HistoryStore({ dir: blocked, log, wall: () => now });
+    for (let i = 0; i < 10; i++) {
+      store.appendMinute(TARGET, probe(DAY0 + i * MINUTE_MS));
+      store.appendMinute('fedcba9876543210', probe(DAY0 + i * MINUTE_MS));
+      await store.flush();
+    }
+    assert.equal(log.at('error').length, 1, `told once: ${JSON.stringify(log.lines)}`);
+    assert.match(log.at('error')[0]!, /cannot write .*not a directory/i);
+    assert.equal(log.at('warn').length, 0);
+
+    // The folder becomes writable: the ten minutes kept in memory are written.
+    await rm(blocked);
+    await mkdir(blocked);
+    await store.flush();
+    assert.equal(await storedCalls(store), 10);
+    assert.deepEqual(log.at('info'), ['history is written again']);
+  });
+
+  it('a damaged file in a folder that cannot be written still reads its good records, and the other days', async (t) => {
+    store.appendMinute(TARGET, probe(DAY0));
+    store.appendMinute(TARGET, probe(DAY0 + DAY_MS));
+    store.appendMinute(TARGET, probe(DAY0 + DAY_MS + MINUTE_MS));
+    store.appendMinute(TARGET, probe(DAY0 + DAY_MS + 2 * MINUTE_MS));
+    await store.flush();
+    await store.close();
+    const folder = join(dir, TARGET);
+    const file = join(folder, dayName(DAY0 + DAY_MS));
+    const bytes = await readFile(file);
+    // The first record of the day is good; the second is damaged (the third shows it is no torn tail).
+    const firstEnd = 9 + 1 + bytes[9]! + 1;
+    bytes[firstEnd + 2] = bytes[firstEnd + 2]! ^ 0xff;
+    await writeFile(file, bytes);
+    try {
+      // Immutable: nothing in the folder can be renamed or created (root ignores a read-only mode).
+      execFileSync('chattr', ['+i', folder], { stdio: 'ignore' });
+    } catch {
+      t.skip('chattr +i is not available here');
+      return;
+    }
+    try {
+      store = new HistoryStore({ dir, log, wall: () => now });
+      assert.equal(await storedCalls(store), 2, 'the day before and the good record of the damaged day');
+      assert.equal(await storedCalls(store), 2, 'and again');
+      assert.equal(log.at('error').length, 0, JSON.stringify(log.lines));
+      assert.equal(log.at('warn').filter((m) => m.includes('cannot set')).length, 1, 'told once');
+    } finally {
+      execFileSync('chattr', ['-i', folder], { stdio: 'ignore' });
+    }
   });
 });
