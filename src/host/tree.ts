@@ -150,11 +150,17 @@ export function describe(view: ProviderView): string {
   if (!s) return [view.configured.definition.problems.length > 0 ? vscode.l10n.t('invalid settings') : vscode.l10n.t('not probed'), ...spends].join(' · ');
   const parts = [view.shown === 'idle' ? statusLabel('idle') : headline(s, Date.now())];
   // The server refused a call that carried no key: the fix is a key, and the row says so before anyone hovers.
-  if (s.status === 'misconfigured' && s.lastError?.kind === 'auth' && view.keySource?.kind === 'none') parts.push(vscode.l10n.t('no API key'));
+  if (refusedWithoutKey(view)) parts.push(vscode.l10n.t('no API key'));
   if (s.calls > 0) parts.push(vscode.l10n.t('{0} err', percent(s.errorRate)));
   if (s.latency) parts.push(`p95 ${ms(s.latency.p95)}`);
   if (view.traffic && view.traffic.calls > 0) parts.push(vscode.l10n.t('live {0}/min', perMinute(view.traffic.callsPerMinute)));
   return [...parts, ...spends].join(' · ');
+}
+
+/** Misconfigured because the server refused a call that carried no key (none stored, no variable): the fix is to set one. */
+export function refusedWithoutKey(view: ProviderView): boolean {
+  const s = view.snapshot;
+  return s?.status === 'misconfigured' && s.lastError?.kind === 'auth' && view.keySource?.kind === 'none';
 }
 
 function perMinute(rate: number): string {
