@@ -74,6 +74,13 @@ export interface CommandMessage {
   readonly t: 'command';
   readonly key: string;
   readonly command: PeerCommand;
+  /**
+   * Names this giving of the command (the sender's window and a count).
+   * The leader echoes it to its sender, which then knows it was relayed;
+   * one not echoed when the leader goes is given again to the next, and a
+   * window applies each id once. Windows that send none still work.
+   */
+  readonly id?: string;
 }
 
 export interface Focus {
@@ -208,7 +215,8 @@ export function parseMessage(value: unknown): PeerMessage {
     case 'command': {
       const command = value.command;
       if (command !== 'reset' && command !== 'isolate' && command !== 'probe') throw new ProtocolError('command.command is not reset, isolate or probe');
-      return { t, key: key(value.key, 'command.key'), command };
+      const id = value.id === undefined ? undefined : str(value, 'id');
+      return { t, key: key(value.key, 'command.key'), command, ...(id !== undefined && { id }) };
     }
     case 'focus':
       return { t, focused: bool(value, 'focused') };

@@ -2,7 +2,7 @@ import { chmod, mkdir, rm, stat, unlink } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { FrameDecoder, PROTOCOL_VERSION, encodeFrame } from '../core/peer-protocol';
-import type { PeerMessage, PeerTarget } from '../core/peer-protocol';
+import type { CommandMessage, PeerMessage, PeerTarget } from '../core/peer-protocol';
 import { PeerRegistry } from '../core/peer-registry';
 import type { Delivery } from '../core/peer-registry';
 
@@ -61,6 +61,8 @@ const SILENT_MS = 5_000;
 const PING: PeerMessage = { t: 'ping' };
 /** Commands kept while no leader is known: a user gives a few by hand in the seconds an election takes. */
 const MAX_HELD_COMMANDS = 100;
+/** Ids of the commands applied here, kept to apply each once (a command given again after a takeover may have been relayed already). */
+const MAX_SEEN_COMMANDS = 256;
 
 type LinkState =
   | { readonly kind: 'electing' }
@@ -105,7 +107,16 @@ export class PeerLink {
    * next leader, so a command given during a takeover still applies
    * everywhere. Dropped when this window ends up alone.
    */
-  private held: Array<PeerMessage & { t: 'command' }> = [];
+  private held: CommandMessage[] = [];
+  /**
+   * Commands this follower sent that its leader has not echoed yet, and
+   * when: a leader killed or closed just then may never have read (or
+   * relayed) them, so they are given again to the next leader.
+   */
+  private unacked: Array<{ readonly message: CommandMessage; readonly at: number }> = [];
+  /** Ids of the commands given here or applied here, oldest first (see MAX_SEEN_COMMANDS). */
+  private readonly seen = new Set<string>();
+  private commands = 0;
 
   constructor(private readonly options: PeerLinkOptions) {
     this.focused = options.focused;
@@ -150,11 +161,40 @@ export class PeerLink {
    * given while electing wait for the next leader (see `held`).
    */
   send(message: PeerMessage): void {
+    if (message.t === 'command' && message.id === undefined) {
+      message = { ...message, id: `${this.options.window}#${++this.commands}` };
+      this.remember(message.id!);
+    }
     const s = this.state;
     if (message.t === 'command' && s.kind === 'electing') {
       if (this.held.length < MAX_HELD_COMMANDS) this.held.push(message);
     } else if (s.kind === 'leader') this.deliver(s, s.registry.receive(this.options.window, message, this.now()));
-    else if (s.kind === 'follower') write(s.socket, message);
+    else if (s.kind === 'follower') {
+      if (message.t === 'command') this.unacked.push({ message, at: this.now() });
+      write(s.socket, message);
+    }
+  }
+
+  /** Whether a command is new here (and from now on known): one given again after a takeover may have arrived already. */
+  private remember(id: string | undefined): boolean {
+    if (id === undefined) return true;
+    if (this.seen.has(id)) return false;
+    this.seen.add(id);
+    if (this.seen.size > MAX_SEEN_COMMANDS) this.seen.delete(this.seen.values().next().value!);
+    return true;
+  }
+
+  /**
+   * The leader's connection closed: the commands it did not echo are given
+   * again, first, to the next leader. Only recent ones: a leader that has
+   * not echoed one for silentMs was hung, or is of a version that echoes
+   * none (and relayed it).
+   */
+  private holdUnacked(): void {
+    const since = this.now() - this.silentMs;
+    const again = this.unacked.filter((u) => u.at >= since).map((u) => u.message);
+    this.unacked = [];
+    this.held = [...again, ...this.held].slice(0, MAX_HELD_COMMANDS);
   }
 
   /** A leader is found: the commands held meanwhile go to it, in the order they were given (after this window's targets). */
@@ -168,6 +208,7 @@ export class PeerLink {
   async close(): Promise<void> {
     const s = this.state;
     this.held = [];
+    this.unacked = [];
     this.setState({ kind: 'closed' });
     if (s.kind === 'leader') {
       clearTimeout(s.idleTimer);
@@ -235,6 +276,7 @@ export class PeerLink {
     }
     this.options.log.warn(`several windows: ${reason}; this window probes its providers itself`);
     this.held = [];
+    this.unacked = [];
     const retry = setTimeout(() => this.lookAgain(), this.options.aloneRetryMs ?? ALONE_RETRY_MS);
     retry.unref();
     this.setState({ kind: 'alone', reason, retry, silent });
@@ -326,6 +368,8 @@ export class PeerLink {
           continue;
         }
         this.deliver(state, state.registry.receive(member, message, this.now()));
+        // Its sender now knows the command went on, and does not give it again to a next leader.
+        if (message.t === 'command' && message.id !== undefined) write(socket, message);
       }
     });
   }
@@ -345,8 +389,9 @@ export class PeerLink {
   private deliver(state: LinkState & { kind: 'leader' }, deliveries: readonly Delivery[]): void {
     for (const { to, message } of deliveries) {
       if (to === this.options.window) {
+        if (message.t === 'command' && !this.remember(message.id)) continue;
         queueMicrotask(() => {
-          if (this.state === state) this.options.onMessage(message);
+          if (this.state === state) this.options.onMessage(withoutId(message));
         });
         continue;
       }
@@ -393,6 +438,7 @@ export class PeerLink {
       if (silent()) return this.lookAgain();
       if (this.state !== state) return;
       log.info('several windows: the leading window went away; electing another');
+      this.holdUnacked();
       void this.start();
     });
     socket.on('data', (chunk: Buffer) => {
@@ -418,6 +464,10 @@ export class PeerLink {
           socket.destroy();
           this.standAlone(`the leading window said: ${message.reason}`);
           return;
+        } else if (message.t === 'command') {
+          const echo = this.unacked.findIndex((u) => u.message.id === message.id);
+          if (echo >= 0) this.unacked.splice(echo, 1);
+          else if (this.remember(message.id)) this.options.onMessage(withoutId(message));
         } else {
           this.options.onMessage(message);
         }
@@ -454,6 +504,13 @@ export class PeerLink {
       },
     };
   }
+}
+
+/** A command's id is the links' business: the window is told the command alone. */
+function withoutId(message: PeerMessage): PeerMessage {
+  if (message.t !== 'command' || message.id === undefined) return message;
+  const { id: _id, ...command } = message;
+  return command;
 }
 
 function seconds(ms: number): string {

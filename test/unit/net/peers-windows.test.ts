@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import type { PeerMessage, PeerTarget } from '../../../src/core/peer-protocol';
+import { PeerLink } from '../../../src/net/peers';
+import { K, heard, sleep, socketPaths, until } from './peers-fixture';
+
+/* Several windows as users run them: a leader that dies as a command is given. */
+
+const paths = socketPaths('llm-peers-windows-');
+const links: PeerLink[] = [];
+const children: ChildProcess[] = [];
+after(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  await Promise.all(links.map((l) => l.close()));
+  paths.remove();
+});
+
+const target = (key: string): PeerTarget => ({ key, intervalMs: 60_000, fresh: false });
+
+function window(id: string, path: string, targets: readonly PeerTarget[] = [target(K)]) {
+  const messages: PeerMessage[] = [];
+  const warnings: string[] = [];
+  const link = new PeerLink({
+    path,
+    window: id,
+    focused: true,
+    idleAfterMs: 300_000,
+    log: { info: () => undefined, warn: (m) => warnings.push(m) },
+    onMessage: (m) => messages.push(m),
+  });
+  links.push(link);
+  link.setTargets(targets);
+  return { id, link, messages, warnings, ...heard(messages) };
+}
+
+type Window = ReturnType<typeof window>;
+
+/** Leads, or follows a leader that welcomed it. */
+async function joined(w: Window): Promise<Window> {
+  await w.link.start();
+  await until(`${w.id} to lead or follow`, () => w.link.role.kind === 'leader' || (w.link.role.kind === 'follower' && w.link.role.leader !== ''));
+  return w;
+}
+
+/** A window in a process of its own (an extension host) that leads at `path`, watching K; resolves once it leads. */
+async function leaderProcess(path: string): Promise<ChildProcess> {
+  const script = `
+    const { PeerLink } = require(process.argv[1]);
+    const link = new PeerLink({ path: process.argv[2], window: 'child', focused: true, idleAfterMs: 300000,
+      log: { info() {}, warn() {} }, onMessage() {},
+      onRole(r) { if (r.kind === 'leader') process.stdout.write('leader\\n'); } });
+    link.setTargets([{ key: '${K}', intervalMs: 60000, fresh: false }]);
+    link.start();
+    setInterval(() => {}, 1 << 30);`;
+  const child = spawn(process.execPath, ['-e', script, join(__dirname, '../../../src/net/peers.js'), path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  await until('the child leads', () => out.includes('leader'), 10_000);
+  return child;
+}
+
+async function killed(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+const commands = (w: Window) => w.of('command').map((m) => `${m.command} ${m.key}`);
+
+describe('peer link, real processes: a command given as the leading window dies', () => {
+  it('a reset given in a follower the moment the leader is killed reaches the other window, once, whichever leads next', async () => {
+    const path = paths.fresh();
+    const child = await leaderProcess(path);
+    const a = await joined(window('a', path));
+    const b = await joined(window('b', path));
+    // Killed without a goodbye; the user resets in window a before a has noticed.
+    child.kill('SIGKILL');
+    assert.equal(a.link.role.kind, 'follower');
+    a.link.send({ t: 'command', key: K, command: 'reset' });
+
+    await until('the reset to reach window b', () => commands(b).length > 0, 4_000);
+    await sleep(300);
+    assert.deepEqual(commands(b), [`reset ${K}`], 'applied once in b');
+    assert.deepEqual(commands(a), [], 'never handed back to the window that gave it');
+    assert.deepEqual([a.link.role.kind, b.link.role.kind].sort(), ['follower', 'leader']);
+    await Promise.all([a.link.close(), b.link.close()]);
+  });
+
+  it('a command the living leader relayed is not given again after the leader dies', async () => {
+    const path = paths.fresh();
+    const child = await leaderProcess(path);
+    const a = await joined(window('a', path));
+    const b = await joined(window('b', path));
+    a.link.send({ t: 'command', key: K, command: 'isolate' });
+    await until('the isolation to reach window b', () => commands(b).length > 0);
+    await sleep(50);
+    await killed(child);
+    await until('a new leader', () => a.link.role.kind === 'leader' || b.link.role.kind === 'leader');
+    await until('both settled', () => [a, b].every((w) => w.link.role.kind === 'leader' || (w.link.role.kind === 'follower' && w.link.role.leader !== '')));
+    await sleep(300);
+    assert.deepEqual(commands(b), [`isolate ${K}`], 'applied once in b');
+    assert.deepEqual(commands(a), []);
+    await Promise.all([a.link.close(), b.link.close()]);
+  });
+});
