@@ -90,3 +90,21 @@ describe('package.json defaults as VS Code hands them over', () => {
     assert.equal(parseSettings(asVsCodeHandsOver({ breaker: { halfOpenProbes: 3, halfOpenSuccesses: 1 } })).health.breaker.halfOpenSuccesses, 1);
   });
 });
+
+describe('settings.json messages', () => {
+  it('every pattern in the settings schema has a message in words, translatable: a mistyped apiKeyEnv showed the regular expression', () => {
+    const missing: string[] = [];
+    const walk = (node: unknown, path: string): void => {
+      if (typeof node !== 'object' || node === null) return;
+      const schema = node as Record<string, unknown>;
+      if (typeof schema['pattern'] === 'string') {
+        const message = schema['patternErrorMessage'];
+        const key = typeof message === 'string' ? /^%([\w.-]+)%$/.exec(message)?.[1] : undefined;
+        if (key === undefined || typeof nls[key] !== 'string') missing.push(path);
+      }
+      for (const [name, child] of Object.entries(schema)) walk(child, `${path}.${name}`);
+    };
+    walk(manifest.contributes.configuration, 'configuration');
+    assert.deepEqual(missing, []);
+  });
+});
