@@ -37,6 +37,13 @@ export interface PeerLinkOptions {
   readonly aloneRetryMs?: number;
 }
 
+/**
+ * A Unix socket's path fits in sun_path: 108 bytes on Linux, 104 on macOS
+ * and the BSDs, the closing NUL included. A longer one is cut short without
+ * an error: the socket would be made elsewhere (maybe outside the private
+ * folder) and a dead one never found to be removed.
+ */
+const MAX_SOCKET_PATH_BYTES = process.platform === 'linux' ? 107 : 103;
 /** A window that says nothing for this long after connecting is dropped. */
 const HELLO_TIMEOUT_MS = 2_000;
 /** A follower that does not read (a hung extension host) is dropped before its queue grows past this. */
@@ -523,6 +530,8 @@ function write(socket: Socket, message: PeerMessage): void {
 
 async function prepareFolder(path: string): Promise<void> {
   if (process.platform === 'win32') return;
+  const bytes = Buffer.byteLength(path);
+  if (bytes > MAX_SOCKET_PATH_BYTES) throw new Error(`the path is ${bytes} bytes long; a socket's may have ${MAX_SOCKET_PATH_BYTES}`);
   const folder = path.slice(0, path.lastIndexOf('/'));
   await mkdir(folder, { recursive: true, mode: 0o700 });
   // Only this user may reach the socket: the folder is 0700, whatever made it before.

@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { lstatSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { PeerMessage, PeerTarget } from '../../../src/core/peer-protocol';
 import { PeerLink } from '../../../src/net/peers';
 import { K, heard, sleep, socketPaths, until } from './peers-fixture';
 
-/* Several windows as users run them: a leader that dies as a command is given. */
+/* Several windows as users run them: a leader that dies as a command is given, an endpoint it cannot use. */
 
 const paths = socketPaths('llm-peers-windows-');
 const links: PeerLink[] = [];
@@ -105,5 +107,26 @@ describe('peer link, real processes: a command given as the leading window dies'
     assert.deepEqual(commands(b), [`isolate ${K}`], 'applied once in b');
     assert.deepEqual(commands(a), []);
     await Promise.all([a.link.close(), b.link.close()]);
+  });
+});
+
+/** Every socket file under `dir`, at any depth. */
+function socketsUnder(dir: string): string[] {
+  const found: string[] = [];
+  for (const name of readdirSync(dir, { recursive: true }) as string[]) if (lstatSync(join(dir, name)).isSocket()) found.push(name);
+  return found;
+}
+
+describe('peer link: an endpoint it cannot use', () => {
+  it('a socket path too long for a Unix socket: the window probes alone and says why; no socket is made elsewhere', { skip: process.platform === 'win32' }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llm-peers-long-'));
+    const path = join(dir, 'x'.repeat(120), 'peers.sock');
+    const w = window('a', path);
+    await w.link.start();
+    assert.equal(w.link.role.kind, 'alone');
+    assert.match((w.link.role as { reason: string }).reason, /bytes long/);
+    assert.ok(w.warnings.some((m) => m.includes('probes its providers itself')), w.warnings.join('\n'));
+    assert.deepEqual(socketsUnder(dir), []);
+    await w.link.close();
   });
 });
