@@ -363,6 +363,12 @@ export class PeerLink {
             socket.end();
             return;
           }
+          if (message.window === this.options.window) {
+            // It would take the leader's own place among the windows: the leader's targets and outcomes would count no more.
+            log.warn('several windows: closed a connection that said hello as this window');
+            socket.destroy();
+            return;
+          }
           member = message.window;
           state.connections.get(member)?.destroy();
           state.connections.set(member, socket);

@@ -2,14 +2,16 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { lstatSync, mkdtempSync, readdirSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { encodeFrame, PROTOCOL_VERSION } from '../../../src/core/peer-protocol';
 import type { PeerMessage, PeerTarget } from '../../../src/core/peer-protocol';
 import { PeerLink } from '../../../src/net/peers';
 import { K, heard, sleep, socketPaths, until } from './peers-fixture';
 
-/* Several windows as users run them: a leader that dies as a command is given, an endpoint it cannot use. */
+/* Several windows as users run them: a leader that dies as a command is given, odd endpoints, a stranger on the socket. */
 
 const paths = socketPaths('llm-peers-windows-');
 const links: PeerLink[] = [];
@@ -128,5 +130,29 @@ describe('peer link: an endpoint it cannot use', () => {
     assert.ok(w.warnings.some((m) => m.includes('probes its providers itself')), w.warnings.join('\n'));
     assert.deepEqual(socketsUnder(dir), []);
     await w.link.close();
+  });
+});
+
+describe('peer link: a stranger on the socket', () => {
+  it('a connection that says hello as the leading window itself is closed; the leader still hears and counts its windows', async () => {
+    const path = paths.fresh();
+    const l = await joined(window('l', path));
+    const a = await joined(window('a', path));
+    const stranger = net.connect(path);
+    stranger.on('error', () => undefined);
+    let closed = false;
+    stranger.on('close', () => (closed = true));
+    await new Promise<void>((resolve) => stranger.once('connect', resolve));
+    stranger.write(encodeFrame({ t: 'hello', v: PROTOCOL_VERSION, window: 'l', focused: true }));
+    stranger.write(encodeFrame({ t: 'targets', targets: [] }));
+    await until('the stranger closed', () => closed);
+    assert.ok(l.warnings.some((m) => m.includes('said hello as this window')), l.warnings.join('\n'));
+
+    // The leader still has its target: an outcome window a probed reaches it, and a reset given in the leader reaches a.
+    a.link.send({ t: 'outcome', key: K, source: 'probe', outcome: { kind: 'success', latencyMs: 1 } });
+    await until('the outcome to reach the leader', () => l.of('outcome').length === 1);
+    l.link.send({ t: 'command', key: K, command: 'reset' });
+    await until('the reset to reach window a', () => commands(a).length === 1);
+    await Promise.all([l.link.close(), a.link.close()]);
   });
 });
