@@ -1,7 +1,7 @@
 // The demo behind `npm start`: a fake provider fleet on loopback in every
 // state design.md describes, and a workspace whose settings point at it.
 import { execSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
@@ -25,13 +25,38 @@ const MODES = {
   'openai-streams-demo': { kind: 'stream-cut', afterChunks: 3 },
 };
 
+/** True while process `pid` runs (a signal 0 reaches it, or it is another user's). */
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === 'EPERM';
+  }
+}
+
+/** Removes the folders of earlier demos whose process is gone (killed, or a crash before stop). */
+function removeStaleRuns() {
+  for (const name of existsSync(DEMO) ? readdirSync(DEMO) : []) {
+    const pid = Number(/^run-(\d+)-/.exec(name)?.[1]);
+    if (pid && !alive(pid)) rmSync(join(DEMO, name), { recursive: true, force: true });
+  }
+}
+
 /**
  * Starts the fleet (bundled from test/fixtures/fleet.ts) and writes the demo
  * workspace. Returns the workspace path and a stop function.
+ *
+ * Each demo has its own folder (.cache/demo/run-<pid>-XXXX/), removed by
+ * stop(): a second `npm start` beside a running one must not rewrite the
+ * settings the first window reads, or that window follows the second's fleet
+ * and shows every provider down once the second stops.
  */
 export async function startDemoFleet(log = console.log) {
   mkdirSync(DEMO, { recursive: true });
-  const bundle = join(DEMO, 'fleet.cjs');
+  removeStaleRuns();
+  const run = mkdtempSync(join(DEMO, `run-${process.pid}-`));
+  const bundle = join(run, 'fleet.cjs');
   // Imported here, not at the top: on a fresh clone prepare() installs it first.
   const esbuild = await import('esbuild');
   await esbuild.build({ entryPoints: [join(ROOT, 'test', 'fixtures', 'fleet.ts')], outfile: bundle, bundle: true, platform: 'node', format: 'cjs', logLevel: 'warning' });
@@ -40,7 +65,7 @@ export async function startDemoFleet(log = console.log) {
   const downPort = await closedPort();
   // A port nothing listens on now: the gateway takes it, and the demo's client knows where to call.
   const gatewayPort = await closedPort();
-  const workspace = join(DEMO, 'workspace');
+  const workspace = join(run, 'workspace');
   mkdirSync(join(workspace, '.vscode'), { recursive: true });
   const settings = {
     'llmHealth.providers': [
@@ -79,7 +104,14 @@ export async function startDemoFleet(log = console.log) {
     ].join('\n'),
   );
   log(`Fake provider fleet on ${fleet.url} (down provider: closed port ${downPort}); the gateway will listen on ${gatewayPort}`);
-  return { fleet, workspace, gatewayUrl: `http://127.0.0.1:${gatewayPort}`, stop: () => fleet.close() };
+  const stop = async () => {
+    try {
+      await fleet.close();
+    } finally {
+      rmSync(run, { recursive: true, force: true });
+    }
+  };
+  return { fleet, workspace, gatewayUrl: `http://127.0.0.1:${gatewayPort}`, stop };
 }
 
 /**
