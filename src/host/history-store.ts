@@ -1,4 +1,4 @@
-import { closeSync, close as closeFd, fstatSync, openSync, open as openFd, readSync, readdirSync, readFile as readFileCb, write as writeFd } from 'node:fs';
+import { closeSync, close as closeFd, fstat as fstatCb, fstatSync, ftruncate as ftruncateCb, openSync, open as openFd, readSync, readdirSync, readFile as readFileCb, write as writeFd } from 'node:fs';
 import { mkdir, readdir, rename, rmdir, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HEADER_BYTES, HistoryEncoder, dayOf, decodeHistory } from '../core/history-codec';
@@ -116,6 +116,9 @@ const MAX_OPEN_FILES = 1_024;
 // The callback forms: one trip to libuv's pool each, where fs/promises takes more (its readFile reads in chunks).
 const readFile = (path: string) => new Promise<Buffer>((resolve, reject) => readFileCb(path, (error, data) => (error ? reject(error) : resolve(data))));
 const openAppend = (path: string) => new Promise<number>((resolve, reject) => openFd(path, 'a', (error, fd) => (error ? reject(error) : resolve(fd))));
+const openNew = (path: string) => new Promise<number>((resolve, reject) => openFd(path, 'wx', (error, fd) => (error ? reject(error) : resolve(fd))));
+const sizeOf = (fd: number) => new Promise<number>((resolve, reject) => fstatCb(fd, (error, stats) => (error ? reject(error) : resolve(stats.size))));
+const truncateTo = (fd: number, size: number) => new Promise<void>((resolve) => ftruncateCb(fd, size, () => resolve()));
 const closeFile = (fd: number) => new Promise<void>((resolve) => closeFd(fd, () => resolve()));
 
 async function writeAll(fd: number, bytes: Uint8Array): Promise<void> {
@@ -123,6 +126,21 @@ async function writeAll(fd: number, bytes: Uint8Array): Promise<void> {
   while (done < bytes.length) {
     const from = done;
     done += await new Promise<number>((resolve, reject) => writeFd(fd, bytes, from, bytes.length - from, null, (error, written) => (error ? reject(error) : resolve(written))));
+  }
+}
+
+/**
+ * Appends `bytes` whole or not at all: a write that fails part way (a full
+ * disk) is cut back off, since its records are kept and written again, and
+ * those that had reached the file would then count twice.
+ */
+async function appendAll(fd: number, bytes: Uint8Array): Promise<void> {
+  const before = await sizeOf(fd);
+  try {
+    await writeAll(fd, bytes);
+  } catch (error) {
+    await truncateTo(fd, before);
+    throw error;
   }
 }
 
@@ -324,7 +342,7 @@ export class HistoryStore {
       // Last written now: to the end of the order.
       this.files.delete(target);
       this.files.set(target, open);
-      await writeAll(open.fd, bytes);
+      await appendAll(open.fd, bytes);
       return;
     }
     await this.closeFile(target);
@@ -339,7 +357,7 @@ export class HistoryStore {
       const [oldest] = this.files.keys();
       void this.serial(oldest!, () => this.closeFile(oldest!));
     }
-    if (!fresh) await writeAll(fd, header ? Buffer.concat([header, bytes]) : bytes);
+    if (!fresh) await appendAll(fd, header ? Buffer.concat([header, bytes]) : bytes);
   }
 
   private async closeFile(target: string, day?: number): Promise<void> {
@@ -351,13 +369,19 @@ export class HistoryStore {
 
   /** Writes a new day file with its header and `bytes`; false when the file exists. */
   private async createDay(path: string, day: number, bytes: Uint8Array): Promise<boolean> {
+    let fd: number;
     try {
-      await writeFile(path, Buffer.concat([this.encoder.header(day), bytes]), { flag: 'wx' });
-      return true;
+      fd = await openNew(path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
       throw error;
     }
+    try {
+      await appendAll(fd, Buffer.concat([this.encoder.header(day), bytes]));
+    } finally {
+      await closeFile(fd);
+    }
+    return true;
   }
 
   /**

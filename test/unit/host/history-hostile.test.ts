@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -131,4 +133,66 @@ describe('history store under hostile use', () => {
       execFileSync('chattr', ['-i', folder], { stdio: 'ignore' });
     }
   });
+
+  it('a disk that fills in the middle of a write counts no minute twice once it has room again', async (t) => {
+    try {
+      execFileSync('prlimit', ['--version'], { stdio: 'ignore' });
+    } catch {
+      t.skip('prlimit is not available here');
+      return;
+    }
+    // A window's extension host, in its own process: its file size limit stands for the disk's free space.
+    const child = spawn(process.execPath, ['-e', DISK_FILLS_WINDOW, join(__dirname, '../../../src/host/history-store.js'), dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    const next = async () => String((await lines.next()).value);
+    try {
+      const written = Number(await next());
+      // Room for about half of the next hundred minutes.
+      execFileSync('prlimit', [`--pid=${child.pid}`, `--fsize=${written + 700}:unlimited`]);
+      child.stdin!.write('\n');
+      assert.match(await next(), /^error cannot write .*(too large|EFBIG|ENOSPC)/);
+      execFileSync('prlimit', [`--pid=${child.pid}`, '--fsize=unlimited:unlimited']);
+      child.stdin!.write('\n');
+      const calls = JSON.parse(await next()) as number[];
+      assert.equal(calls.length, 300, 'every minute is there');
+      assert.deepEqual(
+        calls.flatMap((n, i) => (n === 1 ? [] : [i])),
+        [],
+        'minutes whose calls count twice',
+      );
+    } finally {
+      child.kill();
+      await once(child, 'exit');
+    }
+  });
 });
+
+/** Writes 200 minutes and says the file's size; then 100 more (the disk fills during the write); then flushes again and says each minute's calls. */
+const DISK_FILLS_WINDOW = `
+const { HistoryStore } = require(process.argv[1]);
+const { statSync } = require('node:fs');
+const { join } = require('node:path');
+const { createInterface } = require('node:readline');
+const dir = process.argv[2];
+const TARGET = ${JSON.stringify(TARGET)};
+const DAY0 = ${DAY0};
+const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+const say = (line) => process.stdout.write(line + '\\n');
+const store = new HistoryStore({ dir, log: { info() {}, warn() {}, error: (m) => say('error ' + m) }, wall: () => DAY0 + 23 * 3600000 });
+const minute = (i) => ({ at: DAY0 + i * 60000, sources: { probe: { calls: 1, failures: i % 3 ? {} : { timeout: 1 }, slow: 0 } }, latency: { p50: 100 + i, p95: 200 + i, p99: 300 + i } });
+(async () => {
+  for (let i = 0; i < 200; i++) store.appendMinute(TARGET, minute(i));
+  await store.flush();
+  say(String(statSync(join(dir, TARGET, '2025-05-01.llmh')).size));
+  await lines.next();
+  for (let i = 200; i < 300; i++) store.appendMinute(TARGET, minute(i));
+  await store.flush();
+  await lines.next();
+  await store.flush();
+  const series = await store.read(TARGET, DAY0, DAY0 + 86400000);
+  const calls = [];
+  for (let i = 0, e = 0; i < series.minutes.length; e += series.minutes.countsOf[i++]) calls.push(series.minutes.countValue[e]);
+  say(JSON.stringify(calls));
+  await store.close();
+})();
+`;
