@@ -191,18 +191,20 @@ async function addProvider(runtime: Runtime): Promise<void> {
   let id: string = preset.id;
   for (let n = 2; taken.has(id); n++) id = `${preset.id}-${n}`;
   const hasFolder = (vscode.workspace.workspaceFolders?.length ?? 0) > 0;
-  const where = hasFolder
-    ? await vscode.window.showQuickPick(
-        [
-          { label: vscode.l10n.t('User settings'), description: vscode.l10n.t('for every window'), target: vscode.ConfigurationTarget.Global },
-          { label: vscode.l10n.t('Workspace settings'), description: vscode.l10n.t('for this workspace only'), target: vscode.ConfigurationTarget.Workspace },
-        ],
-        { placeHolder: vscode.l10n.t('Save the provider in…') },
-      )
-    : { target: vscode.ConfigurationTarget.Global };
-  if (!where) return;
   const config = vscode.workspace.getConfiguration(CONFIG_SECTION);
   const inspected = config.inspect<unknown[]>('providers');
+  // Trusted, a workspace's own list replaces the user's (configuration.ts): saved for every window, the provider would not show here.
+  const workspaceListWins = vscode.workspace.isTrusted && inspected?.workspaceValue !== undefined;
+  const user = {
+    label: vscode.l10n.t('User settings'),
+    description: workspaceListWins ? vscode.l10n.t('for every other window: this workspace lists its own providers') : vscode.l10n.t('for every window'),
+    target: vscode.ConfigurationTarget.Global,
+  };
+  const workspace = { label: vscode.l10n.t('Workspace settings'), description: vscode.l10n.t('for this workspace only'), target: vscode.ConfigurationTarget.Workspace };
+  const where = hasFolder
+    ? await vscode.window.showQuickPick(workspaceListWins ? [workspace, user] : [user, workspace], { placeHolder: vscode.l10n.t('Save the provider in…') })
+    : { target: vscode.ConfigurationTarget.Global };
+  if (!where) return;
   const current = (where.target === vscode.ConfigurationTarget.Global ? inspected?.globalValue : inspected?.workspaceValue) ?? [];
   const entry: Record<string, unknown> = { id, preset: preset.id };
   const given = baseUrl.trim().replace(/\/+$/, '');

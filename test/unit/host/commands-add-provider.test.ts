@@ -33,6 +33,11 @@ class Script {
   readonly written: unknown[][] = [];
   /** The providers already in user settings. */
   userProviders: unknown[] = [];
+  /** The providers already in workspace settings, if any. */
+  workspaceProviders: unknown[] | undefined;
+  /** Where each update went (1 user, 2 workspace). */
+  readonly targets: number[] = [];
+  folders: unknown[] | undefined;
 }
 
 const script = new Script();
@@ -73,12 +78,17 @@ const vscodeStub = {
     showInformationMessage: () => Promise.resolve(undefined),
   },
   workspace: {
-    workspaceFolders: undefined,
+    isTrusted: true,
+    get workspaceFolders() {
+      return script.folders;
+    },
     getConfiguration: () => ({
-      inspect: () => ({ globalValue: script.userProviders }),
-      update: (_key: string, value: unknown[]) => {
+      inspect: () => ({ globalValue: script.userProviders, workspaceValue: script.workspaceProviders }),
+      update: (_key: string, value: unknown[], target: number) => {
         script.written.push(value);
-        script.userProviders = value;
+        script.targets.push(target);
+        if (target === 1) script.userProviders = value;
+        else script.workspaceProviders = value;
         return Promise.resolve();
       },
     }),
@@ -140,6 +150,20 @@ describe('commands: Add Provider', () => {
       const { baseUrl } = script.written.at(-1)!.at(-1) as { baseUrl: string };
       assert.match(baseUrl, BASE_URL_PATTERN, url);
     }
+    await h.runtime.stop();
+  });
+
+  it('in a workspace that lists its own providers, Enter saves the new one there, where it shows (saved for every window, the workspace\'s list hid it)', async () => {
+    const h = await started([]);
+    script.folders = [{}];
+    script.workspaceProviders = [{ id: 'team', preset: 'openai' }];
+    script.picks = [/^Ollama$/, /./];
+    script.input = 'http://localhost:11434';
+    await handlers.get('llmHealth.addProvider')!();
+    assert.equal(script.targets.at(-1), 2, 'the workspace settings');
+    assert.deepEqual(script.workspaceProviders.map((p) => (p as { id: string }).id), ['team', 'ollama']);
+    script.folders = undefined;
+    script.workspaceProviders = undefined;
     await h.runtime.stop();
   });
 });
