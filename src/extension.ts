@@ -12,7 +12,7 @@ import { vscodeRuntimeHost } from './host/runtime-host';
 import { askInModal } from './host/permission-prompt';
 import { Secrets } from './host/secrets';
 import { StatusBar } from './host/status-bar';
-import { ProvidersTree } from './host/tree';
+import { ProvidersTree, refusedWithoutKey } from './host/tree';
 import { WorkspacePermissions } from './host/workspace-permissions';
 
 let runtime: Runtime | undefined;
@@ -37,6 +37,10 @@ export function activate(context: vscode.ExtensionContext): LlmHealthApi {
     level: () => current.notificationLevel,
     label: (id) => current.find(id)?.definition.label ?? id,
     now: () => current.steady.now(),
+    refusedWithoutKey: (id) => {
+      const configured = current.find(id);
+      return configured !== undefined && refusedWithoutKey(current.view(configured));
+    },
   });
   const reload = () => void current.reload();
   context.subscriptions.push(
