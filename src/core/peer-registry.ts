@@ -64,6 +64,13 @@ export class PeerRegistry {
   /** Until then, resets and isolations are kept for windows that rejoin after them (see `replayMs`). */
   private readonly replayUntil: number;
   private given: Given[] = [];
+  /**
+   * The isolations given since this registry started and not reset since,
+   * by target: an isolation holds until a reset, so a window that joins
+   * with the target later, however late (one reloaded meanwhile restores
+   * its state from before), is isolated too.
+   */
+  private readonly isolations = new Map<string, Given>();
 
   constructor(
     private readonly options: PeerRegistryOptions,
@@ -176,7 +183,10 @@ export class PeerRegistry {
   private command(from: Member, message: CommandMessage, now: number): Delivery[] {
     if (message.command !== 'probe') {
       const to = this.withTarget(message.key, from.id);
-      if (now < this.replayUntil) this.given.push({ message, from: from.id, told: new Set([from.id, ...to]) });
+      const given: Given = { message, from: from.id, told: new Set([from.id, ...to]) };
+      if (now < this.replayUntil) this.given.push(given);
+      if (message.command === 'isolate') this.isolations.set(message.key, given);
+      else this.isolations.delete(message.key);
       return to.map((id) => ({ to: id, message }));
     }
     // Probe Now: only the window that probes the target probes it; the outcome then reaches everyone.
@@ -184,14 +194,14 @@ export class PeerRegistry {
     return owner !== undefined && owner !== from.id ? [{ to: owner, message }] : [];
   }
 
-  /** Early after a takeover: the resets and isolations given before `member` (re)joined with their target, in order. */
+  /**
+   * Early after a takeover: the resets and isolations given before `member`
+   * (re)joined with their target, in order; later, the isolations still held.
+   */
   private replay(member: Member, now: number): Delivery[] {
-    if (now >= this.replayUntil) {
-      this.given = [];
-      return [];
-    }
+    if (now >= this.replayUntil) this.given = [];
     const out: Delivery[] = [];
-    for (const { message, told } of this.given) {
+    for (const { message, told } of [...this.given, ...this.isolations.values()]) {
       if (told.has(member.id) || !member.targets.has(message.key)) continue;
       told.add(member.id);
       out.push({ to: member.id, message });

@@ -9,9 +9,9 @@ import { after, describe, it } from 'node:test';
 import { encodeFrame, PROTOCOL_VERSION } from '../../../src/core/peer-protocol';
 import type { PeerMessage, PeerTarget } from '../../../src/core/peer-protocol';
 import { PeerLink } from '../../../src/net/peers';
-import { K, heard, sleep, socketPaths, until } from './peers-fixture';
+import { J, K, heard, sleep, socketPaths, until } from './peers-fixture';
 
-/* Several windows as users run them: a leader that dies as a command is given, odd endpoints, a stranger on the socket. */
+/* Several windows as users run them: a leader that dies as a command is given, a window reloaded as one is given, odd endpoints, a stranger on the socket. */
 
 const paths = socketPaths('llm-peers-windows-');
 const links: PeerLink[] = [];
@@ -109,6 +109,34 @@ describe('peer link, real processes: a command given as the leading window dies'
     assert.deepEqual(commands(b), [`isolate ${K}`], 'applied once in b');
     assert.deepEqual(commands(a), []);
     await Promise.all([a.link.close(), b.link.close()]);
+  });
+});
+
+describe('peer link: an isolation given while another window reloads', () => {
+  it('the reloaded window is isolated too when it rejoins, however long the leader has led; once reset, windows that join later are not', async () => {
+    const path = paths.fresh();
+    const l = await joined(window('l', path));
+    const a = await joined(window('a', path));
+    const other = await joined(window('other', path, [target(J)]));
+    // Long past the few seconds after a takeover in which every command is kept for windows that rejoin.
+    await sleep(10_500);
+    await a.link.close();
+    l.link.send({ t: 'command', key: K, command: 'isolate' });
+    // The reloaded window restored its state from before the isolation.
+    const reloaded = await joined(window('a-reloaded', path));
+    await until('the reloaded window to be isolated', () => commands(reloaded).length > 0);
+    await sleep(100);
+    assert.deepEqual(commands(reloaded), [`isolate ${K}`]);
+    assert.deepEqual(commands(other), [], 'not a window without the target');
+
+    l.link.send({ t: 'command', key: K, command: 'reset' });
+    await until('the reset to reach the reloaded window', () => commands(reloaded).length === 2);
+    const later = await joined(window('later', path));
+    await until('later is told its share', () => later.owned() !== undefined);
+    await sleep(100);
+    assert.deepEqual(commands(later), [], 'the isolation was reset before it joined');
+    assert.deepEqual(commands(reloaded), [`isolate ${K}`, `reset ${K}`]);
+    await Promise.all([l, reloaded, other, later].map((w) => w.link.close()));
   });
 });
 
