@@ -19,6 +19,15 @@ export function formatDiagnostic(d: Diagnostic): string {
   return `${d.path}: ${d.message}`;
 }
 
+/**
+ * As a notification or the log puts it: a provider named by its id, not only
+ * by its place in the list. An entry whose id could not be used has its place
+ * as id (`providers[N]`, brackets no valid id has): its path says it already.
+ */
+export function describeDiagnostic(d: Diagnostic): string {
+  return d.providerId === undefined || d.providerId.includes('[') ? formatDiagnostic(d) : `${d.path} (provider "${d.providerId}"): ${d.message}`;
+}
+
 export class Report {
   readonly diagnostics: Diagnostic[] = [];
 

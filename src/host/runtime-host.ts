@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { formatDiagnostic } from '../core/settings-ranges';
+import { describeDiagnostic } from '../core/settings-ranges';
 import type { Diagnostic } from '../core/settings-ranges';
 import { pendingPermissions, readConfiguration, readProxySettings } from './configuration';
 import type { GatewayVariable } from '../core/gateway-env';
@@ -76,10 +76,10 @@ function terminalEnvironment(collection: vscode.GlobalEnvironmentVariableCollect
 
 /** Every problem is logged; errors not shown before are also shown once, with a way to the settings. */
 function reportDiagnostics(diagnostics: readonly Diagnostic[], shown: Set<string>, log: ComponentLog): void {
-  for (const d of diagnostics) log.warn(`settings: ${formatDiagnostic(d)}`);
+  for (const d of diagnostics) log.warn(`settings: ${describeDiagnostic(d)}`);
   const fresh = diagnostics
     .filter((d) => (d.severity ?? 'error') === 'error')
-    .map(formatDiagnostic)
+    .map(describeDiagnostic)
     .filter((text) => !shown.has(text));
   if (fresh.length === 0) return;
   for (const text of fresh) shown.add(text);

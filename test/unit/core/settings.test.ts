@@ -6,7 +6,7 @@ import { DEFAULT_BREAKER_OPTIONS } from '../../../src/core/breaker';
 import type { ProviderDefinition } from '../../../src/core/provider';
 import { diffProviders } from '../../../src/core/provider-diff';
 import { parseSettings } from '../../../src/core/settings';
-import { formatDiagnostic } from '../../../src/core/settings-ranges';
+import { describeDiagnostic, formatDiagnostic } from '../../../src/core/settings-ranges';
 import type { ParsedSettings, RawSettings } from '../../../src/core/settings';
 import type { Diagnostic } from '../../../src/core/settings-ranges';
 import { DEFAULT_STATUS_OPTIONS } from '../../../src/core/status';
@@ -510,5 +510,16 @@ describe('package.json agrees with the parser', () => {
     const schema = properties['llmHealth.notifications'];
     assert.deepEqual(schema?.enum, ['off', 'open', 'all']);
     assert.equal(schema?.default, parseSettings({}).notifications);
+  });
+});
+
+describe('settings problems as a notification names them', () => {
+  it('names the provider by its id beside its place in the list; an entry without a usable id by its place only', () => {
+    const parsed = parseSettings({ providers: [{ id: 'openai', preset: 'openai', timeoutMs: '5' }, { preset: 'openai' }, { id: 'local', preset: 'nope' }] });
+    assert.deepEqual(parsed.diagnostics.filter((d) => d.severity !== 'warning').map(describeDiagnostic), [
+      'llmHealth.providers[0].timeoutMs (provider "openai"): must be a number from 100 to 120000',
+      'llmHealth.providers[1].id: required',
+      `llmHealth.providers[2].preset (provider "local"): ${parsed.diagnostics.find((d) => d.path === 'llmHealth.providers[2].preset')!.message}`,
+    ]);
   });
 });
