@@ -1,5 +1,5 @@
 import { closeSync, close as closeFd, fstat as fstatCb, fstatSync, ftruncate as ftruncateCb, openSync, open as openFd, readSync, readdirSync, readFile as readFileCb, write as writeFd } from 'node:fs';
-import { mkdir, readdir, rename, rmdir, truncate, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, rename, rmdir, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HEADER_BYTES, HistoryEncoder, dayOf, decodeHistory } from '../core/history-codec';
 import type { DecodedHistory, HistoryRecord } from '../core/history-codec';
@@ -90,8 +90,15 @@ class DayCache {
 }
 
 const TARGET = /^[0-9a-f]{16,64}$/;
-/** A day file, or one set aside: `YYYY-MM-DD.llmh`, `YYYY-MM-DD.llmh.<wall>.corrupt`. */
-const DAY_FILE = /^(\d{4})-(\d{2})-(\d{2})\.llmh(\.\d+\.corrupt)?$/;
+/**
+ * A day file, one set aside, or one being created (left behind by a crash):
+ * `YYYY-MM-DD.llmh`, `YYYY-MM-DD.llmh.<wall>.corrupt`, `YYYY-MM-DD.llmh.<pid>-<n>.tmp`.
+ */
+const DAY_FILE = /^(\d{4})-(\d{2})-(\d{2})\.llmh(\.\d+\.corrupt|\.\d+-\d+\.tmp)?$/;
+/** Day files this process created (by any store): names the file each is written to before it is linked into place. */
+let created = 0;
+/** What link() fails with where the file system has no hard links (FAT, some network shares). */
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
 /** What repair() says of a file a later format wrote: nothing is appended to it. */
 const LEFT_ALONE = Symbol('left alone');
 /** Records kept for a target while its writes fail (about two hours of one probe a minute). */
@@ -367,8 +374,32 @@ export class HistoryStore {
     await closeFile(open.fd);
   }
 
-  /** Writes a new day file with its header and `bytes`; false when the file exists. */
+  /**
+   * Writes a new day file with its header and `bytes`; false when the file
+   * exists. It is written whole under another name and linked into place, so
+   * another window that appends to the same target at the same moment (at
+   * midnight, both at a minute's end) never finds it empty or without its
+   * header, which it would cut back or set aside with this window's minute.
+   */
   private async createDay(path: string, day: number, bytes: Uint8Array): Promise<boolean> {
+    const whole = `${path}.${process.pid}-${++created}.tmp`;
+    try {
+      // Replaces one a crashed window of the same pid left behind.
+      await writeFile(whole, Buffer.concat([this.encoder.header(day), bytes]));
+      await link(whole, path);
+      return true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? '';
+      if (code === 'EEXIST') return false;
+      if (!NO_LINKS.has(code)) throw error;
+    } finally {
+      await unlink(whole).catch(() => undefined);
+    }
+    return this.createInPlace(path, day, bytes);
+  }
+
+  /** createDay where the file system has no hard links. */
+  private async createInPlace(path: string, day: number, bytes: Uint8Array): Promise<boolean> {
     let fd: number;
     try {
       fd = await openNew(path);
@@ -440,7 +471,7 @@ export class HistoryStore {
     const days: number[] = [];
     for (const name of names) {
       const day = dayOfName(name);
-      if (day !== undefined && !name.endsWith('.corrupt') && day >= firstDay && day * DAY_MS < to) days.push(day);
+      if (day !== undefined && name.endsWith('.llmh') && day >= firstDay && day * DAY_MS < to) days.push(day);
     }
     return days.sort((a, b) => a - b);
   }

@@ -165,7 +165,31 @@ describe('history store under hostile use', () => {
       await once(child, 'exit');
     }
   });
+
+  it("two windows that write one target at the same moment (both start the day's file at midnight) lose no minute", async () => {
+    // Standing alone (no peer socket), each window writes the targets it probes; their ticks fall on the same second.
+    const other = new HistoryStore({ dir, log, wall: () => now });
+    const days = 300;
+    now = DAY0 + (days + 1) * DAY_MS;
+    try {
+      for (let d = 0; d < days; d++) {
+        store.appendMinute(TARGET, probe(DAY0 + d * DAY_MS));
+        other.appendMinute(TARGET, probe(DAY0 + d * DAY_MS));
+        await Promise.all([store.flush(), other.flush()]);
+      }
+    } finally {
+      await other.close();
+    }
+    const series = await store.read(TARGET, DAY0, now);
+    const lost = minuteList(series.minutes).flatMap((m) => (m.sources.probe?.calls === 2 ? [] : [new Date(m.at).toISOString().slice(0, 10)]));
+    assert.equal(series.minutes.length, days);
+    assert.deepEqual(lost, [], 'days whose minute lost one window\'s calls');
+    const names = await readdir(join(dir, TARGET));
+    assert.equal(names.filter((n) => !n.endsWith('.llmh')).length, 0, 'nothing set aside or left behind');
+    assert.deepEqual(log.lines, []);
+  });
 });
+
 
 /** Writes 200 minutes and says the file's size; then 100 more (the disk fills during the write); then flushes again and says each minute's calls. */
 const DISK_FILLS_WINDOW = `
