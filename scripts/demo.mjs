@@ -45,7 +45,8 @@ function removeStaleRuns() {
 
 /**
  * Starts the fleet (bundled from test/fixtures/fleet.ts) and writes the demo
- * workspace. Returns the workspace path and a stop function.
+ * workspace. Returns the workspace path, its README (the window opens on it:
+ * it says where to look) and a stop function.
  *
  * Each demo has its own folder (.cache/demo/run-<pid>-XXXX/), removed by
  * stop(): a second `npm start` beside a running one must not rewrite the
@@ -85,24 +86,27 @@ export async function startDemoFleet(log = console.log) {
     'llmHealth.breaker.cooldownSeconds': 15,
     'llmHealth.breaker.maxCooldownSeconds': 60,
     'llmHealth.status.latencyDegradedMs': 1000,
+    // The demo folder sits inside this repository's clone: without this, Git asks over the views whether to open it.
+    'git.openRepositoryInParentFolders': 'never',
   };
   writeFileSync(join(workspace, '.vscode', 'settings.json'), `${JSON.stringify(settings, null, 2)}\n`);
-  writeFileSync(
-    join(workspace, 'README.md'),
+  // One line per paragraph: the editor wraps them to its width.
+  const readme = [
+    '# LLM Provider Health demo',
     [
-      '# LLM Provider Health demo',
-      '',
-      'The providers in `.vscode/settings.json` point at a fake provider fleet on this machine',
-      `(${fleet.url}): healthy, flaky, rate-limited (429 with Retry-After), slow, and one whose`,
-      'port is closed. Open the **LLM Health** view in the activity bar, hover the status bar item,',
-      'and try **LLM Health: Reset Circuit** from the command palette.',
-      '',
-      `The local gateway listens on http://127.0.0.1:${gatewayPort}: \`npm start\` sends a few real calls`,
-      'through it every few seconds (see the "live" figures in each row). Open a new terminal: it has',
-      '`OPENAI_BASE_URL`, `ANTHROPIC_BASE_URL` and friends pointing at the gateway.',
-      '',
-    ].join('\n'),
-  );
+      'Click the **LLM Health** icon (a pulse line) in the activity bar on the left: its Providers view lists the providers in `.vscode/settings.json`,',
+      `which point at a fake provider fleet on this machine (${fleet.url}): healthy, flaky, rate-limited (429 with Retry-After), slow,`,
+      'one whose port is closed (down), and one whose chat streams break after 3 chunks while its model list answers.',
+      'Expand a provider for its figures; hover the status bar item (bottom left) for a summary; try **LLM Health: Reset Circuit** from the command palette (F1).',
+    ].join(' '),
+    [
+      `The local gateway listens on http://127.0.0.1:${gatewayPort}: \`npm start\` sends a few real calls through it every few seconds (the "live" figures in each row).`,
+      'A cut stream shows in the "streams cut" provider as **Last traffic error** and **Message**;',
+      'the 503 the gateway answers itself for the rate-limited provider while its circuit is open is printed in the `npm start` terminal.',
+      'A new terminal here has `OPENAI_BASE_URL`, `ANTHROPIC_BASE_URL` and friends pointing at the gateway.',
+    ].join(' '),
+  ];
+  writeFileSync(join(workspace, 'README.md'), `${readme.join('\n\n')}\n`);
   log(`Fake provider fleet on ${fleet.url} (down provider: closed port ${downPort}); the gateway will listen on ${gatewayPort}`);
   const stop = async () => {
     try {
@@ -111,7 +115,7 @@ export async function startDemoFleet(log = console.log) {
       rmSync(run, { recursive: true, force: true });
     }
   };
-  return { fleet, workspace, gatewayUrl: `http://127.0.0.1:${gatewayPort}`, stop };
+  return { fleet, workspace, readme: join(workspace, 'README.md'), gatewayUrl: `http://127.0.0.1:${gatewayPort}`, stop };
 }
 
 /**

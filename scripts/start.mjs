@@ -2,7 +2,21 @@
 // desktop VS Code when `code` is on PATH, otherwise in code-server (printing
 // the address to open). Ctrl-C stops everything it started.
 import { spawn } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { hasDesktopCode, prepare, ROOT, startDemoFleet, startDemoTraffic } from './demo.mjs';
+
+/**
+ * The workbench address that also opens `file` in an editor: the web
+ * workbench reads `openFile` from its payload (a vscode-remote URI), as it
+ * reads extensionDevelopmentPath. Without it the window opens on nothing.
+ */
+function withOpenFile(address, file) {
+  const url = new URL(address);
+  const payload = JSON.parse(url.searchParams.get('payload') ?? '[]');
+  payload.push(['openFile', `vscode-remote://${url.host}${pathToFileURL(file).pathname}`]);
+  url.searchParams.set('payload', JSON.stringify(payload));
+  return url.toString();
+}
 
 const started = Date.now();
 prepare();
@@ -20,7 +34,7 @@ process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
 
 if (hasDesktopCode() && !process.env.LLM_HEALTH_DEMO_CODE_SERVER) {
-  const code = spawn('code', ['--new-window', `--extensionDevelopmentPath=${ROOT}`, demo.workspace], { stdio: 'inherit' });
+  const code = spawn('code', ['--new-window', `--extensionDevelopmentPath=${ROOT}`, demo.workspace, demo.readme], { stdio: 'inherit' });
   code.on('exit', () => console.log('VS Code was asked to open the demo. Press Ctrl-C here to stop the fake providers.'));
 } else {
   const { ensureCodeServer, startCodeServer, workbenchUrl } = await import('./code-server.mjs');
@@ -28,6 +42,6 @@ if (hasDesktopCode() && !process.env.LLM_HEALTH_DEMO_CODE_SERVER) {
   const port = Number(process.env.PORT) || 0;
   const server = await startCodeServer({ port, disableWorkspaceTrust: true, log: () => {} });
   stops.push(() => server.stop());
-  const url = workbenchUrl({ port: server.port, folder: demo.workspace, extensionDevelopmentPath: ROOT });
+  const url = withOpenFile(workbenchUrl({ port: server.port, folder: demo.workspace, extensionDevelopmentPath: ROOT }), demo.readme);
   console.log(`\nThe demo is ready (${((Date.now() - started) / 1000).toFixed(0)} s). Open this address in a browser:\n\n  ${url}\n\nPress Ctrl-C to stop.`);
 }
