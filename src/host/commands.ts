@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { PRESETS } from '../core/presets';
 import { PRESET_IDS, keyPathOf } from '../core/provider';
+import { parseSettings } from '../core/settings';
 import type { PresetId, ProviderDefinition } from '../core/provider';
 import { permissionKey } from '../core/workspace-permissions';
 import type { Decision } from '../core/workspace-permissions';
@@ -116,7 +117,7 @@ export function registerCommands(runtime: Runtime, secrets: Secrets, permissions
       log.for('host').info(`revoked: ${picked.map((p) => describeRequest(p.request)).join('; ')}`);
       void vscode.window.showInformationMessage(vscode.l10n.t('Revoked {0} permission(s) of this workspace.', picked.length));
     },
-    [COMMANDS.addProvider]: () => addProvider(runtime),
+    [COMMANDS.addProvider]: () => addProvider(runtime, secrets),
     [COMMANDS.copySnapshot]: async (arg) => {
       const id = providerArgument(arg);
       const views = runtime.views().filter((v) => id === undefined || v.configured.definition.id === id);
@@ -160,7 +161,7 @@ async function pickProvider(runtime: Runtime, placeHolder: string, includeNotPro
   return picked?.id;
 }
 
-async function addProvider(runtime: Runtime): Promise<void> {
+async function addProvider(runtime: Runtime, secrets: Secrets): Promise<void> {
   const preset = await vscode.window.showQuickPick(
     PRESET_IDS.map((id) => ({ label: PRESETS[id].displayName, description: PRESETS[id].defaultBaseUrl ?? PRESETS[id].baseUrlExample, id })),
     { placeHolder: vscode.l10n.t('Which provider?') },
@@ -209,8 +210,10 @@ async function addProvider(runtime: Runtime): Promise<void> {
   const entry: Record<string, unknown> = { id, preset: preset.id };
   const given = baseUrl.trim().replace(/\/+$/, '');
   if (given !== (info.defaultBaseUrl ?? '')) entry.baseUrl = given;
+  // Asked before the provider is saved: saved first, it would be probed without a key and announced misconfigured.
+  const keyed = info.keyRequired && (await askNewProviderKey(secrets, entry, info.displayName));
   await config.update('providers', [...(Array.isArray(current) ? current : []), entry], where.target);
-  if (info.keyRequired) {
+  if (info.keyRequired && !keyed) {
     const setKey = vscode.l10n.t('Set API Key');
     const choice = await vscode.window.showInformationMessage(vscode.l10n.t('{0} added. It needs an API key.', info.displayName), setKey);
     if (choice === setKey) {
@@ -218,6 +221,29 @@ async function addProvider(runtime: Runtime): Promise<void> {
       await vscode.commands.executeCommand(COMMANDS.setApiKey, id);
     }
   }
+}
+
+/**
+ * The new provider's key, stored in SecretStorage as Set API Key stores it;
+ * false when the user skips it (Escape or an empty box): the provider is
+ * added without one, and the toast after it offers Set API Key.
+ */
+async function askNewProviderKey(secrets: Secrets, entry: Record<string, unknown>, name: string): Promise<boolean> {
+  const definition = parseSettings({ providers: [entry] }).providers[0];
+  if (definition === undefined) return false;
+  // The service's own URL has one tenant: the question of a path only arises for a URL the user gave.
+  const binding = entry['baseUrl'] === undefined ? 'origin' : await pickKeyBinding(definition);
+  if (binding === undefined) return false;
+  const target = binding === 'path' ? `${definition.origin}${keyPathOf(definition) ?? ''}` : definition.origin;
+  const key = await vscode.window.showInputBox({
+    title: vscode.l10n.t('API key for {0}, sent only to {1}', name, target),
+    prompt: vscode.l10n.t('Kept in VS Code secret storage and sent only to {0}. Press Escape to add the provider without a key.', target),
+    password: true,
+    ignoreFocusOut: true,
+  });
+  if (key === undefined || key.trim() === '') return false;
+  await secrets.store(definition, key.trim(), binding);
+  return true;
 }
 
 /**

@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseSettings } from '../../../src/core/settings';
+import { Secrets } from '../../../src/host/secrets';
+import type { MemorySecretStorage } from './memory-secrets';
 import { RuntimeHarness } from './runtime-harness';
 
 /*
@@ -19,6 +21,7 @@ type Handler = (...args: unknown[]) => unknown;
 
 interface InputBoxOptions {
   readonly value?: string;
+  readonly password?: boolean;
   readonly validateInput?: (value: string) => string | undefined;
 }
 
@@ -27,6 +30,10 @@ class Script {
   picks: RegExp[] = [];
   /** The input box's answer. */
   input: string | undefined;
+  /** The password box's answer (the API key). */
+  key: string | undefined;
+  /** How many keys SecretStorage held each time `update('providers', …)` wrote. */
+  readonly keysAtWrite: number[] = [];
   /** The options of the last input box shown. */
   inputOptions: InputBoxOptions | undefined;
   /** What `update('providers', …)` wrote. */
@@ -41,6 +48,8 @@ class Script {
 }
 
 const script = new Script();
+/** The running harness's SecretStorage. */
+let storage: MemorySecretStorage | undefined;
 const handlers = new Map<string, Handler>();
 
 const vscodeStub = {
@@ -72,6 +81,7 @@ const vscodeStub = {
       return Promise.resolve(want ? items.find((i) => want.test(i.label)) : undefined);
     },
     showInputBox: (options: InputBoxOptions) => {
+      if (options.password) return Promise.resolve(script.key);
       script.inputOptions = options;
       return Promise.resolve(script.input);
     },
@@ -86,6 +96,7 @@ const vscodeStub = {
       inspect: () => ({ globalValue: script.userProviders, workspaceValue: script.workspaceProviders }),
       update: (_key: string, value: unknown[], target: number) => {
         script.written.push(value);
+        script.keysAtWrite.push(storage?.values.size ?? 0);
         script.targets.push(target);
         if (target === 1) script.userProviders = value;
         else script.workspaceProviders = value;
@@ -106,7 +117,8 @@ async function started(providers: Array<Record<string, unknown>>): Promise<Runti
   await h.runtime.start();
   await h.advance(3_000);
   handlers.clear();
-  registerCommands(h.runtime, {} as never, {} as never, {} as never, {} as never);
+  storage = h.storage;
+  registerCommands(h.runtime, new Secrets(h.storage, h.log, h.env), {} as never, {} as never, {} as never);
   return h;
 }
 
@@ -164,6 +176,35 @@ describe('commands: Add Provider', () => {
     assert.deepEqual(script.workspaceProviders.map((p) => (p as { id: string }).id), ['team', 'ollama']);
     script.folders = undefined;
     script.workspaceProviders = undefined;
+    await h.runtime.stop();
+  });
+
+  it('asks a provider that needs a key for it before saving it, so its first probe carries the key (it was probed without one and announced misconfigured)', async () => {
+    const h = await started([]);
+    script.picks = [/^Anthropic$/];
+    script.input = 'https://api.anthropic.com';
+    script.key = '  sk-ant-test-0123456789  ';
+    const before = script.written.length;
+    await handlers.get('llmHealth.addProvider')!();
+    assert.equal(script.written.length, before + 1);
+    assert.equal(script.keysAtWrite.at(-1), 1, 'the key was in SecretStorage when the provider was saved');
+    // The runtime reads the saved provider with its key, as the settings change makes it.
+    h.setProviders(...(script.written.at(-1) as Array<Record<string, unknown>>));
+    await h.runtime.reload();
+    const configured = h.runtime.find('anthropic')!;
+    assert.deepEqual(h.runtime.view(configured).keySource?.kind, 'secret');
+    script.key = undefined;
+    await h.runtime.stop();
+  });
+
+  it('Escape at the key box adds the provider without a key, and stores nothing', async () => {
+    const h = await started([]);
+    script.picks = [/^Anthropic$/];
+    script.input = 'https://api.anthropic.com';
+    script.key = undefined;
+    await handlers.get('llmHealth.addProvider')!();
+    assert.equal((script.written.at(-1)!.at(-1) as { id: string }).id, 'anthropic');
+    assert.equal(storage!.values.size, 0);
     await h.runtime.stop();
   });
 });
