@@ -51,6 +51,8 @@ export class HistoryHost {
   private latest = -Infinity;
   /** Per target, the last circuit change written while the circuit is not closed. */
   private readonly notClosed = new Map<string, HistoryTransition>();
+  /** Per target in `notClosed`, the provider whose circuit it is. */
+  private readonly circuitOf = new Map<string, string>();
   private writing: Promise<void> = Promise.resolve();
   private stopped = false;
 
@@ -76,6 +78,7 @@ export class HistoryHost {
     // Set back since the circuit left closed, and no tick has seen it yet.
     if (before !== undefined && event.at < before.at) this.steppedBack(key, before, Math.max(this.latest, before.at), event.at);
     if (event.at > this.latest) this.latest = event.at;
+    this.circuitOf.set(key, event.provider);
     this.changed(key, { at: event.at, from: event.from.state, to: event.to.state, ...(cause !== undefined && { cause }) });
     this.write();
   }
@@ -122,6 +125,7 @@ export class HistoryHost {
     const steppedBack = now < this.latest;
     if (steppedBack) for (const [key, before] of this.notClosed) if (before.at > now) this.steppedBack(key, before, this.latest, now);
     this.latest = now;
+    this.forgotten(now);
     for (const { target, minute } of this.options.recorder.drain(steppedBack ? Infinity : now)) this.options.store.appendMinute(target, minute);
     this.write();
     if (now - this.lastPrune >= PRUNE_EVERY_MS) {
@@ -132,8 +136,27 @@ export class HistoryHost {
 
   private changed(key: string, transition: HistoryTransition): void {
     this.options.store.appendTransition(key, transition);
-    if (transition.to === 'closed') this.notClosed.delete(key);
-    else this.notClosed.set(key, transition);
+    if (transition.to === 'closed') {
+      this.notClosed.delete(key);
+      this.circuitOf.delete(key);
+    } else {
+      this.notClosed.set(key, transition);
+    }
+  }
+
+  /**
+   * Circuits that went without a change of state: their provider was
+   * disabled, removed, renamed or given another target. Its circuit went with
+   * it (one that comes back starts closed, and may never change again), so
+   * the target's open period ends now; else the chart would show it open, and
+   * every minute down, from then on.
+   */
+  private forgotten(now: number): void {
+    for (const [key, before] of this.notClosed) {
+      const id = this.circuitOf.get(key);
+      if (id === undefined || this.options.keyOf(id) === key) continue;
+      this.changed(key, { at: Math.max(now, before.at), from: before.to, to: 'closed' });
+    }
   }
 
   /**

@@ -9,7 +9,21 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { HistoryEncoder } from '../../../src/core/history-codec';
 import { DAY_MS, MINUTE_MS, minuteList } from '../../../src/core/history-model';
 import type { HistoryMinute } from '../../../src/core/history-model';
+import { historyChartPoints } from '../../../src/core/history-view';
+import type { ProbeResult } from '../../../src/core/outcome';
+import { parseSettings } from '../../../src/core/settings';
+import type { RawSettings } from '../../../src/core/settings';
+import type { ProbeInput, ProberOptions } from '../../../src/net/prober';
+import type { ConfiguredProvider } from '../../../src/host/configuration';
+import type { ProbeClient } from '../../../src/host/configuration-pipeline';
 import { HistoryStore } from '../../../src/host/history-store';
+import { Runtime } from '../../../src/host/runtime';
+import type { RuntimeHost } from '../../../src/host/runtime';
+import { Secrets } from '../../../src/host/secrets';
+import { FakeClock } from '../fake-clock';
+import { FakeTimers } from '../fake-timers';
+import { MemorySecretStorage, memoryLog } from './memory-secrets';
+import { MemoryMemento } from './runtime-harness';
 
 const TARGET = '0123456789abcdef0123456789abcdef';
 const DAY0 = Date.UTC(2025, 4, 1);
@@ -220,3 +234,123 @@ const minute = (i) => ({ at: DAY0 + i * 60000, sources: { probe: { calls: 1, fai
   await store.close();
 })();
 `;
+
+/** A window's runtime with a real history store in `dir`: probes answer from `answers` after 100 ms of fake time. */
+class HistoryWindow {
+  readonly clock = new FakeClock(1_000_000);
+  readonly timers = new FakeTimers(this.clock);
+  /** Wall time: a minute's start plus 30 s when the test begins. */
+  readonly wallOffset = Date.UTC(2026, 10, 26, 12, 0, 30) - 1_000_000;
+  readonly answers = new Map<string, ProbeResult>();
+  readonly log = memoryLog();
+  settings: RawSettings = { probe: { jitter: 0, intervalSeconds: 60 }, breaker: { minRequests: 2, cooldownSeconds: 30 } };
+  readonly store: HistoryStore;
+  readonly runtime: Runtime;
+
+  constructor(dir: string) {
+    const wall = () => this.clock.t + this.wallOffset;
+    this.store = new HistoryStore({ dir, log: this.log, wall });
+    const timers = this.timers;
+    const answers = this.answers;
+    class Prober implements ProbeClient {
+      constructor(_options: ProberOptions) {}
+      probe(input: ProbeInput): Promise<ProbeResult> {
+        const id = new URL(input.spec.url).hostname.split('.')[0]!;
+        return new Promise((resolve) => {
+          const timer = timers.setTimeout(() => resolve(answers.get(id) ?? { kind: 'success', latencyMs: 100 }), 100);
+          input.signal?.addEventListener('abort', () => {
+            timers.clearTimeout(timer);
+            resolve({ kind: 'canceled', latencyMs: 0 });
+          });
+        });
+      }
+      setProxy(): void {}
+      close(): Promise<void> {
+        return Promise.resolve();
+      }
+    }
+    const host: RuntimeHost = {
+      readConfiguration: () => {
+        const parsed = parseSettings(this.settings);
+        const providers: ConfiguredProvider[] = parsed.providers.map((definition) => ({
+          definition,
+          fromWorkspace: false,
+          envAllowed: true,
+          ...(!definition.enabled && { notProbed: 'Disabled in settings.' }),
+        }));
+        return { parsed, providers };
+      },
+      isTrusted: () => true,
+      readProxySettings: () => ({}),
+      reportDiagnostics: () => {},
+      state: new MemoryMemento(),
+      stateKey: 'llmHealth.state',
+      timers,
+      time: { monotonic: () => this.clock.t, wall, defer: (forget) => setImmediate(forget) },
+      env: {},
+      random: () => 0.5,
+      history: this.store,
+    };
+    this.runtime = new Runtime(host, new Secrets(new MemorySecretStorage(), this.log, {}), this.log, async () => ({ Prober }));
+  }
+
+  wall(): number {
+    return this.clock.t + this.wallOffset;
+  }
+
+  setProviders(...providers: Array<Record<string, unknown>>): Promise<void> {
+    this.settings = { ...this.settings, providers };
+    return this.runtime.reload();
+  }
+
+  /** The provider's chart over the last hour, as the panel draws it. */
+  async chart(id: string): Promise<ReturnType<typeof historyChartPoints>> {
+    const now = this.wall();
+    const [loaded] = await this.runtime.historyOf(now - DAY_MS, now + 1, [id]);
+    return historyChartPoints(loaded!.series, '1h', now);
+  }
+}
+
+const openai = (id: string, extra: Record<string, unknown> = {}) => ({ id, preset: 'openai', baseUrl: `https://${id}.example.com/v1`, ...extra });
+
+describe("history through a window's runtime", () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'llm-history-window-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const edits: Array<[string, Array<Array<Record<string, unknown>>>, string]> = [
+    ['disabled, then enabled again', [[openai('a', { enabled: false })], [openai('a')]], 'a'],
+    ['removed, then added again', [[], [openai('a')]], 'a'],
+    // Without a key, the same target: its history follows the new name.
+    ['renamed', [[openai('renamed', { baseUrl: 'https://a.example.com/v1' })]], 'renamed'],
+  ];
+  for (const [edit, steps, shown] of edits) {
+    it(`a provider whose circuit is open, ${edit}, and healthy since is not charted as open ever since`, async () => {
+      const w = new HistoryWindow(dir);
+      w.answers.set('a', { kind: 'server', latencyMs: 50, message: 'HTTP 500' });
+      w.settings = { ...w.settings, providers: [openai('a')] };
+      await w.runtime.start();
+      await w.timers.advance(3 * MINUTE_MS);
+      assert.notEqual(w.runtime.tracker.snapshot('a')!.state, 'closed', 'the circuit opened');
+      const editedAt = w.wall();
+      w.answers.delete('a');
+      for (const providers of steps) {
+        await w.setProviders(...providers);
+        await w.timers.advance(2 * MINUTE_MS);
+      }
+      await w.timers.advance(40 * MINUTE_MS);
+      assert.equal(w.runtime.tracker.snapshot(shown)!.state, 'closed');
+
+      const chart = await w.chart(shown);
+      assert.equal(chart.bands.length, 1, 'the circuit was open before the edit');
+      assert.ok(chart.bands[0]![1] * 1000 <= editedAt + MINUTE_MS, `the open band ends at the edit, not at ${new Date(chart.bands[0]![1] * 1000).toISOString()}`);
+      assert.ok(chart.incidents.every((incident) => incident.closedAt !== undefined), 'no incident is ongoing');
+      assert.ok(chart.uptime !== undefined && chart.uptime > 0.85, `40 minutes of good probes read as up (uptime ${chart.uptime})`);
+      await w.runtime.stop();
+    });
+  }
+});
