@@ -102,7 +102,7 @@ export async function startDemoFleet(log = console.log) {
     [
       `The local gateway listens on http://127.0.0.1:${gatewayPort}: \`npm start\` sends a few real calls through it every few seconds (the "live" figures in each row).`,
       'A cut stream shows in the "streams cut" provider as **Last traffic error** and **Message**;',
-      'the 503 the gateway answers itself for the rate-limited provider while its circuit is open is printed in the `npm start` terminal.',
+      'the 503s the gateway answers itself for the rate-limited provider while its circuit is open show in its drill-down as **Answered by the gateway**, and in the `npm start` terminal.',
       'A new terminal here has `OPENAI_BASE_URL`, `ANTHROPIC_BASE_URL` and friends pointing at the gateway.',
     ].join(' '),
   ];

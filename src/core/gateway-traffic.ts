@@ -56,7 +56,7 @@ export interface GatewayTrafficOptions {
   /** Monotonic. */
   readonly clock: Clock;
   readonly wall: () => number;
-  /** A call of this provider ended (refresh its views, save soon), with the outcome recorded if one was. */
+  /** A call of this provider ended, or was answered by the gateway (refresh its views, save soon), with the outcome recorded if one was. */
   readonly onCall?: (id: string, recorded: Outcome | undefined) => void;
   /**
    * This session's gateway token: a call that presents it as its key gets the
@@ -129,7 +129,13 @@ export class GatewayTraffic implements GatewayPolicy {
     if (admission.admitted) return { call: this.call(target.id, admission, key.headers, credentials) };
     if (this.mode === 'protect') {
       const refused = this.refusal(target.id, admission.reason, admission.retryAt);
-      if (refused) return { reply: circuitOpenReply(refused, target.label, target.style, this.options.clock.now()) };
+      if (refused) {
+        const now = this.options.clock.now();
+        this.logOf(target.id).answeredWhileOpen(now);
+        // The views count it: the client saw a 503 the provider never sent.
+        this.options.onCall?.(target.id, undefined);
+        return { reply: circuitOpenReply(refused, target.label, target.style, now) };
+      }
     }
     return { call: this.call(target.id, undefined, key.headers, credentials) };
   }
@@ -186,13 +192,17 @@ export class GatewayTraffic implements GatewayPolicy {
           else tracker.report(id, verdict.record);
         } else if (permit) tracker.release(permit);
         if (!this.routes.has(id)) return;
-        let log = this.logs.get(id);
-        if (!log) this.logs.set(id, (log = new TrafficLog()));
-        log.add(verdict, clock.now());
+        this.logOf(id).add(verdict, clock.now());
         if ('record' in verdict) onCall?.(id, verdict.record);
         else if (verdict.skip !== 'canceled') onCall?.(id, undefined);
       },
     };
+  }
+
+  private logOf(id: string): TrafficLog {
+    let log = this.logs.get(id);
+    if (!log) this.logs.set(id, (log = new TrafficLog()));
+    return log;
   }
 
   /**

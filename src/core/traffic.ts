@@ -72,6 +72,8 @@ export interface TrafficSummary {
   readonly p95TtfbMs: number | undefined;
   /** Requests the provider refused as invalid (not counted against it). */
   readonly invalidRequests: number;
+  /** Calls protect mode answered itself while the circuit was open: they never reached the provider. */
+  readonly answeredOpen: number;
   /** Wall time of the last call, recorded or not (as long ago as the monotonic clock says: a wall-clock step moves it along). */
   readonly lastCallAt: number | undefined;
   /** The last failure, with its wall time reckoned like `lastCallAt`. */
@@ -85,14 +87,37 @@ function perMinute(calls: number): number {
   return calls / (TRAFFIC_WINDOW_MS / 60_000);
 }
 
+/** Events counted per minute over the traffic window, by minute number: bounded whatever the rate. */
+class MinuteCounts {
+  private readonly counts = new Map<number, number>();
+
+  add(now: number): void {
+    const minute = Math.floor(now / 60_000);
+    this.counts.set(minute, (this.counts.get(minute) ?? 0) + 1);
+    this.dropOld(now);
+  }
+
+  total(now: number): number {
+    this.dropOld(now);
+    let total = 0;
+    for (const n of this.counts.values()) total += n;
+    return total;
+  }
+
+  private dropOld(now: number): void {
+    const oldest = Math.floor(now / 60_000) - TRAFFIC_WINDOW_MS / 60_000;
+    for (const minute of this.counts.keys()) if (minute <= oldest) this.counts.delete(minute);
+  }
+}
+
 /**
  * One provider's live traffic over the last five minutes. Times are kept
  * monotonic; the wall times shown are reckoned back from the wall time now.
  */
 export class TrafficLog {
   private readonly window = new SlidingWindow({ windowMs: TRAFFIC_WINDOW_MS, bucketCount: TRAFFIC_BUCKETS });
-  /** Invalid requests per minute over the window, by minute number: bounded whatever the rate. */
-  private readonly invalid = new Map<number, number>();
+  private readonly invalid = new MinuteCounts();
+  private readonly answered = new MinuteCounts();
   private lastCallMono: number | undefined;
   /** The last failure, at its monotonic time. */
   private lastError: { readonly message: string; readonly at: number } | undefined;
@@ -101,15 +126,18 @@ export class TrafficLog {
     if ('skip' in verdict && verdict.skip === 'canceled') return;
     this.lastCallMono = now;
     if ('skip' in verdict) {
-      const minute = Math.floor(now / 60_000);
-      this.invalid.set(minute, (this.invalid.get(minute) ?? 0) + 1);
-      this.dropOldInvalid(now);
+      this.invalid.add(now);
       return;
     }
     const { record } = verdict;
     const kind = kindIndex(record.kind);
     this.window.record(now, kind, verdict.ttfbMs ?? record.latencyMs, false);
     if (record.kind !== 'success') this.lastError = { message: record.message ?? record.kind, at: now };
+  }
+
+  /** Protect mode answered a call itself (503) while the circuit was open. */
+  answeredWhileOpen(now: number): void {
+    this.answered.add(now);
   }
 
   /** Monotonic time of the last call that said something, if any. */
@@ -125,9 +153,6 @@ export class TrafficLog {
   /** The figures at monotonic `now`; `wall` is the wall time now, for the times shown. */
   summary(now: number, wall: number): TrafficSummary {
     const w = this.window.at(now);
-    this.dropOldInvalid(now);
-    let invalidRequests = 0;
-    for (const n of this.invalid.values()) invalidRequests += n;
     const calls = w.calls;
     return {
       callsPerMinute: perMinute(calls),
@@ -135,14 +160,10 @@ export class TrafficLog {
       failures: w.failures,
       errorRate: calls === 0 ? undefined : w.failures / calls,
       p95TtfbMs: w.percentile(0.95),
-      invalidRequests,
+      invalidRequests: this.invalid.total(now),
+      answeredOpen: this.answered.total(now),
       lastCallAt: this.lastCallMono === undefined ? undefined : wall - (now - this.lastCallMono),
       lastError: this.lastError && { message: this.lastError.message, at: wall - (now - this.lastError.at) },
     };
-  }
-
-  private dropOldInvalid(now: number): void {
-    const oldest = Math.floor(now / 60_000) - TRAFFIC_WINDOW_MS / 60_000;
-    for (const minute of this.invalid.keys()) if (minute <= oldest) this.invalid.delete(minute);
   }
 }

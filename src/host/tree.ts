@@ -181,6 +181,15 @@ function trafficRows(id: string, t: NonNullable<ProviderView['traffic']>, now: n
   if (t.invalidRequests > 0) {
     rows.push(stat(vscode.l10n.t('Refused as invalid'), String(t.invalidRequests), vscode.l10n.t('Requests the provider refused as invalid (400, 413, 422…): a bug in the calling code, not counted against the provider.')));
   }
+  if (t.answeredOpen > 0) {
+    rows.push(
+      stat(
+        vscode.l10n.t('Answered by the gateway'),
+        vscode.l10n.t('{0} × 503, circuit open', t.answeredOpen),
+        vscode.l10n.t('Calls the gateway answered itself in the last 5 minutes (protect mode), with 503 and Retry-After, while the circuit was open: they never reached the provider.'),
+      ),
+    );
+  }
   if (t.lastError) rows.push(stat(vscode.l10n.t('Last traffic error'), `${relative(t.lastError.at, now)}`, t.lastError.message));
   return rows;
 }

@@ -109,6 +109,23 @@ describe('gateway traffic: protect mode', () => {
     assert.match((JSON.parse(reply.body) as { error: { message: string } }).error.message, /"oa" is open after server failures/);
   });
 
+  it('each call answered with 503 counts apart for the views (not as a call of the provider), for five minutes, and refreshes them', () => {
+    const t = setup('protect');
+    trip(t);
+    const before = t.traffic.summary('oa')!;
+    t.touched.length = 0;
+    t.answered('oa');
+    t.answered('oa');
+    const after = t.traffic.summary('oa')!;
+    assert.equal(after.answeredOpen, 2);
+    assert.equal(after.calls, before.calls, 'the provider never saw them');
+    assert.equal(t.tracker.snapshot('oa')!.lifetime.calls, 3);
+    assert.deepEqual(t.touched, ['oa', 'oa']);
+    assert.equal(t.traffic.summary('an')!.answeredOpen, 0);
+    t.clock.advance(6 * 60_000);
+    assert.equal(t.traffic.summary('oa')!.answeredOpen, 0, 'gone with the window');
+  });
+
   it('in half-open exactly the permitted trial goes through; the others wait for it', () => {
     const t = setup('protect');
     trip(t);

@@ -148,6 +148,7 @@ describe('traffic log: the figures the views show', () => {
       errorRate: undefined,
       p95TtfbMs: undefined,
       invalidRequests: 0,
+      answeredOpen: 0,
       lastCallAt: undefined,
       lastError: undefined,
     });

@@ -128,3 +128,29 @@ describe('tree: a provider added without a key', () => {
     await h.runtime.stop();
   });
 });
+
+describe('tree: live traffic through the gateway', () => {
+  it('calls the gateway answered itself with 503 (protect mode, circuit isolated) show in the drill-down; they showed nowhere', async () => {
+    const { ProvidersTree } = await import('../../../src/host/tree');
+    const h = new RuntimeHarness(undefined, { gateway: { enabled: true, mode: 'protect' }, providers: [provider('openai')] });
+    await h.runtime.start();
+    for (let i = 0; i < 200 && h.runtime.gatewayState.kind !== 'running'; i++) await new Promise((r) => setTimeout(r, 10));
+    const state = h.runtime.gatewayState;
+    assert.equal(state.kind, 'running', JSON.stringify(state));
+    const tree = new ProvidersTree(h.runtime);
+    try {
+      h.runtime.isolate('openai');
+      const url = new Map(h.terminalVariables.at(-1)!.map((v) => [v.name, v.value])).get('LLM_HEALTH_GATEWAY_URL')!;
+      for (let i = 0; i < 2; i++) {
+        const res = await fetch(`${url}/openai/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+        assert.equal(res.status, 503);
+        await res.arrayBuffer();
+      }
+      const rows = tree.getChildren(tree.getChildren()[0]) as unknown as Row[];
+      assert.equal(rows.find((r) => r.label === 'Answered by the gateway')?.value, '2 × 503, circuit open');
+    } finally {
+      tree.dispose();
+      await h.runtime.stop();
+    }
+  });
+});
