@@ -96,12 +96,17 @@ export class HistoryHost {
     );
   }
 
-  /** Writes the minutes that have ended and closes the store (the minute in progress is not kept). */
+  /**
+   * Writes every minute counted, the one in progress too, and closes the
+   * store. A reload would otherwise lose that minute's calls (a gap in the
+   * chart after every reload); the window that goes on writes the rest of the
+   * minute, and the store adds the two parts up.
+   */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.options.timers.clearTimeout(this.timer);
-    this.tick();
+    this.tick(true);
     await this.writing;
     await this.options.store.close();
   }
@@ -117,7 +122,7 @@ export class HistoryHost {
     }, Math.max(1_000, next - now));
   }
 
-  private tick(): void {
+  private tick(all = false): void {
     const now = this.options.wall();
     // Set back (NTP, a date changed by hand), the clock would not reach the minutes counted before the step for as
     // long as it stepped: they would be held for hours, and lost with the window. All are written now; a minute
@@ -126,7 +131,7 @@ export class HistoryHost {
     if (steppedBack) for (const [key, before] of this.notClosed) if (before.at > now) this.steppedBack(key, before, this.latest, now);
     this.latest = now;
     this.forgotten(now);
-    for (const { target, minute } of this.options.recorder.drain(steppedBack ? Infinity : now)) this.options.store.appendMinute(target, minute);
+    for (const { target, minute } of this.options.recorder.drain(steppedBack || all ? Infinity : now)) this.options.store.appendMinute(target, minute);
     this.write();
     if (now - this.lastPrune >= PRUNE_EVERY_MS) {
       this.lastPrune = now;

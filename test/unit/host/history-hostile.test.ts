@@ -239,25 +239,33 @@ const minute = (i) => ({ at: DAY0 + i * 60000, sources: { probe: { calls: 1, fai
 class HistoryWindow {
   readonly clock = new FakeClock(1_000_000);
   readonly timers = new FakeTimers(this.clock);
-  /** Wall time: a minute's start plus 30 s when the test begins. */
-  readonly wallOffset = Date.UTC(2026, 10, 26, 12, 0, 30) - 1_000_000;
+  readonly wallOffset: number;
   readonly answers = new Map<string, ProbeResult>();
+  /** Probes answered (not canceled). */
+  probes = 0;
   readonly log = memoryLog();
   settings: RawSettings = { probe: { jitter: 0, intervalSeconds: 60 }, breaker: { minRequests: 2, cooldownSeconds: 30 } };
   readonly store: HistoryStore;
   readonly runtime: Runtime;
 
-  constructor(dir: string) {
+  /** `startWall`: the wall time when it starts, by default half a minute past 12:00. */
+  constructor(dir: string, startWall = Date.UTC(2026, 10, 26, 12, 0, 30)) {
+    this.wallOffset = startWall - this.clock.t;
     const wall = () => this.clock.t + this.wallOffset;
     this.store = new HistoryStore({ dir, log: this.log, wall });
     const timers = this.timers;
     const answers = this.answers;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the prober class counts its probes here
+    const window = this;
     class Prober implements ProbeClient {
       constructor(_options: ProberOptions) {}
       probe(input: ProbeInput): Promise<ProbeResult> {
         const id = new URL(input.spec.url).hostname.split('.')[0]!;
         return new Promise((resolve) => {
-          const timer = timers.setTimeout(() => resolve(answers.get(id) ?? { kind: 'success', latencyMs: 100 }), 100);
+          const timer = timers.setTimeout(() => {
+            window.probes++;
+            resolve(answers.get(id) ?? { kind: 'success', latencyMs: 100 });
+          }, 100);
           input.signal?.addEventListener('abort', () => {
             timers.clearTimeout(timer);
             resolve({ kind: 'canceled', latencyMs: 0 });
@@ -353,4 +361,25 @@ describe("history through a window's runtime", () => {
       await w.runtime.stop();
     });
   }
+
+  it('a window reloaded in the middle of a minute keeps that minute: every probe made is in the history', async () => {
+    const before = new HistoryWindow(dir);
+    before.settings = { ...before.settings, providers: [openai('a')] };
+    await before.runtime.start();
+    await before.timers.advance(5 * MINUTE_MS + 20_000);
+    await before.runtime.stop();
+    // The window comes back a few seconds later and goes on probing, then is closed in its turn.
+    const after = new HistoryWindow(dir, before.wall() + 5_000);
+    after.settings = before.settings;
+    await after.runtime.start();
+    await after.timers.advance(5 * MINUTE_MS + 20_000);
+    await after.runtime.stop();
+
+    const reader = new HistoryStore({ dir, log: memoryLog() });
+    const series = await reader.read((await readdir(dir))[0]!, 0, Infinity);
+    await reader.close();
+    const stored = minuteList(series.minutes).reduce((sum, m) => sum + (m.sources.probe?.calls ?? 0), 0);
+    assert.ok(before.probes >= 6 && after.probes >= 6);
+    assert.equal(stored, before.probes + after.probes, 'probes stored, of those made');
+  });
 });
