@@ -153,6 +153,13 @@ async function appendAll(fd: number, bytes: Uint8Array): Promise<void> {
 
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 const isMissing = (error: unknown): boolean => (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+/** A rejection handler: `value` for a file or folder that is not there, else the error again. */
+const unlessMissing =
+  <T>(value: T) =>
+  (error: unknown): T => {
+    if (isMissing(error)) return value;
+    throw error;
+  };
 
 /**
  * Each probe target's history on disk (design.md, "History"): a folder per
@@ -532,15 +539,16 @@ export class HistoryStore {
     return keep > 0 ? decoded : NO_RECORDS;
   }
 
+  /** Another window prunes the same folder at the same time (windows restored together start together): what it removed first is gone, not an error. */
   private async pruneTarget(target: string, firstKept: number): Promise<void> {
     const folder = join(this.options.dir, target);
-    const names = await readdir(folder);
+    const names = await readdir(folder).catch(unlessMissing([]));
     let left = names.length;
     for (const name of names) {
       const day = dayOfName(name);
       if (day === undefined || day >= firstKept) continue;
       this.cache.delete(join(folder, name));
-      await unlink(join(folder, name));
+      await unlink(join(folder, name)).catch(unlessMissing(undefined));
       left--;
       await this.closeFile(target, day);
     }

@@ -180,6 +180,18 @@ describe('history store under hostile use', () => {
     }
   });
 
+  it('two windows that drop old days at the same moment (started together) log no error, and keep the last 30 days', async () => {
+    for (let d = 0; d < 40; d++) store.appendMinute(TARGET, probe(DAY0 + d * DAY_MS));
+    await store.flush();
+    now = DAY0 + 40 * DAY_MS;
+    const other = new HistoryStore({ dir, log, wall: () => now });
+    await Promise.all([store.prune(), other.prune()]);
+    await other.close();
+    assert.deepEqual(log.lines, []);
+    const days = (await readdir(join(dir, TARGET))).sort();
+    assert.deepEqual([days.length, days[0]], [30, dayName(DAY0 + 10 * DAY_MS)]);
+  });
+
   it("two windows that write one target at the same moment (both start the day's file at midnight) lose no minute", async () => {
     // Standing alone (no peer socket), each window writes the targets it probes; their ticks fall on the same second.
     const other = new HistoryStore({ dir, log, wall: () => now });
