@@ -26,7 +26,7 @@ export interface HistoryHostOptions {
   readonly recorder: MinuteRecorder;
   /** A probed provider's target key; undefined when it is not probed. */
   readonly keyOf: (id: string) => string | undefined;
-  /** Whether this window writes the target's history: the window that probes it (design.md, "Several windows"). */
+  /** Whether this window writes the target's probes, live calls and circuit changes: the window that probes it (design.md, "Several windows"). */
   readonly writes: (id: string) => boolean;
   readonly wall: () => number;
   readonly timers: Timers;
@@ -37,12 +37,12 @@ export interface HistoryHostOptions {
 const PRUNE_EVERY_MS = 6 * 60 * MINUTE_MS;
 
 /**
- * Feeds a target's history (design.md, "History"): every recorded probe,
- * live call and API report of a target this window probes goes into the
- * current minute; each minute is appended to the store once it has ended,
- * and circuit changes at once. Several windows never double-count: only the
- * window that probes a target writes it. A crash loses at most the minute
- * in progress.
+ * Feeds a target's history (design.md, "History"): every recorded probe and
+ * live call of a target this window probes, and every API report made in
+ * this window, goes into the current minute; each minute is appended to the
+ * store once it has ended, and circuit changes at once. Several windows never
+ * double-count: only the window that probes a target writes what every window
+ * hears of it. A crash loses at most the minute in progress.
  */
 export class HistoryHost {
   private timer: unknown;
@@ -60,8 +60,14 @@ export class HistoryHost {
     this.arm();
   }
 
+  /**
+   * A call of provider `id`. Probes and live calls are sent to every window
+   * with the target, and only the window that probes it writes them; an API
+   * report stays in the window it was made in, which writes it whichever
+   * window probes (the store adds up the parts of a minute two windows wrote).
+   */
   record(id: string, source: HistorySource, outcome: Outcome): void {
-    if (this.stopped || !this.options.writes(id)) return;
+    if (this.stopped || (source !== 'api' && !this.options.writes(id))) return;
     const key = this.options.keyOf(id);
     if (key === undefined) return;
     const at = this.options.wall();

@@ -16,6 +16,8 @@ import type { RawSettings } from '../../../src/core/settings';
 import type { ProbeInput, ProberOptions } from '../../../src/net/prober';
 import type { ConfiguredProvider } from '../../../src/host/configuration';
 import type { ProbeClient } from '../../../src/host/configuration-pipeline';
+import { HistoryRecorder } from '../../../src/core/history-recorder';
+import { HistoryHost } from '../../../src/host/history-host';
 import { HistoryStore } from '../../../src/host/history-store';
 import { Runtime } from '../../../src/host/runtime';
 import type { RuntimeHost } from '../../../src/host/runtime';
@@ -393,5 +395,36 @@ describe("history through a window's runtime", () => {
     const stored = minuteList(series.minutes).reduce((sum, m) => sum + (m.sources.probe?.calls ?? 0), 0);
     assert.ok(before.probes >= 6 && after.probes >= 6);
     assert.equal(stored, before.probes + after.probes, 'probes stored, of those made');
+  });
+
+  it("another extension's calls reported in a window that does not probe the target are in the history, and the probes once", async () => {
+    // Two windows with the same provider: the first probes it and sends each probe to the second, which hears it.
+    const clock = new FakeClock(0);
+    const timers = new FakeTimers(clock);
+    const start = Date.UTC(2026, 10, 26, 12, 0, 10);
+    const windowOf = (probes: boolean) =>
+      new HistoryHost({
+        store: new HistoryStore({ dir, log: memoryLog() }),
+        recorder: new HistoryRecorder({ slowCallMs: () => 5_000 }),
+        keyOf: () => TARGET,
+        writes: () => probes,
+        wall: () => start + clock.t,
+        timers,
+        log: memoryLog(),
+      });
+    const prober = windowOf(true);
+    const other = windowOf(false);
+    for (const window of [prober, other]) window.record('a', 'probe', { kind: 'success', latencyMs: 200 });
+    // An LLM extension in the second window reports its calls through the public API.
+    other.record('a', 'api', { kind: 'success', latencyMs: 900 });
+    other.record('a', 'api', { kind: 'rate_limited', latencyMs: 40 });
+    await timers.advance(MINUTE_MS);
+    await Promise.all([prober.stop(), other.stop()]);
+
+    const reader = new HistoryStore({ dir, log: memoryLog() });
+    const [minute] = minuteList((await reader.read(TARGET, 0, Infinity)).minutes);
+    await reader.close();
+    assert.equal(minute?.sources.probe?.calls, 1, 'the probe, once');
+    assert.deepEqual(minute?.sources.api, { calls: 2, failures: { rate_limited: 1 }, slow: 0 });
   });
 });
