@@ -347,6 +347,8 @@ describe("history through a window's runtime", () => {
   const edits: Array<[string, Array<Array<Record<string, unknown>>>, string]> = [
     ['disabled, then enabled again', [[openai('a', { enabled: false })], [openai('a')]], 'a'],
     ['removed, then added again', [[], [openai('a')]], 'a'],
+    // Another base URL is another target, with a circuit of its own; the first one's history waits for it.
+    ['given another base URL, then its first one again', [[openai('a', { baseUrl: 'https://a.example.com/v2' })], [openai('a')]], 'a'],
     // Without a key, the same target: its history follows the new name.
     ['renamed', [[openai('renamed', { baseUrl: 'https://a.example.com/v1' })]], 'renamed'],
   ];
