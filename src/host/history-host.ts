@@ -165,8 +165,14 @@ export class HistoryHost {
   private forgotten(now: number): void {
     for (const [key, before] of this.notClosed) {
       const id = this.circuitOf.get(key);
-      if (id === undefined || this.options.keyOf(id) === key) continue;
-      this.changed(key, { at: Math.max(now, before.at), from: before.to, to: 'closed' });
+      if (id === undefined) continue;
+      if (this.options.keyOf(id) !== key) {
+        this.changed(key, { at: Math.max(now, before.at), from: before.to, to: 'closed' });
+      } else if (!this.options.writes(id)) {
+        // Another window probes it now and writes its circuit's changes: an end written here could cut its next period short.
+        this.notClosed.delete(key);
+        this.circuitOf.delete(key);
+      }
     }
   }
 

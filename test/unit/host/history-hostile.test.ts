@@ -429,4 +429,52 @@ describe("history through a window's runtime", () => {
     assert.equal(minute?.sources.probe?.calls, 1, 'the probe, once');
     assert.deepEqual(minute?.sources.api, { calls: 2, failures: { rate_limited: 1 }, slow: 0 });
   });
+
+  it("a provider removed in a window that no longer probes its target leaves the circuit's history to the window that does", async () => {
+    const clock = new FakeClock(0);
+    const timers = new FakeTimers(clock);
+    const start = Date.UTC(2026, 10, 26, 12, 0, 10);
+    const wall = () => start + clock.t;
+    const keys = new Map([['a', TARGET]]);
+    let probes = true;
+    const first = new HistoryHost({
+      store: new HistoryStore({ dir, log: memoryLog() }),
+      recorder: new HistoryRecorder({ slowCallMs: () => 5_000 }),
+      keyOf: (id) => keys.get(id),
+      writes: () => probes,
+      wall,
+      timers,
+      log: memoryLog(),
+    });
+    const second = new HistoryHost({
+      store: new HistoryStore({ dir, log: memoryLog() }),
+      recorder: new HistoryRecorder({ slowCallMs: () => 5_000 }),
+      keyOf: () => TARGET,
+      writes: () => !probes,
+      wall,
+      timers,
+      log: memoryLog(),
+    });
+    const change = (window: HistoryHost, from: 'closed' | 'open', to: 'closed' | 'open') =>
+      window.transition({ provider: 'a', at: wall(), from: { state: from, status: 'down' }, to: { state: to, status: 'down' } }, to === 'open' ? 'server' : undefined);
+    change(first, 'closed', 'open');
+    await timers.advance(MINUTE_MS);
+    // The first window is closed for a while: the second probes the target, sees it recover, then fail again.
+    probes = false;
+    await timers.advance(MINUTE_MS);
+    change(second, 'open', 'closed');
+    await timers.advance(MINUTE_MS);
+    change(second, 'closed', 'open');
+    // The first window's user removes the provider there; the second still has it, open.
+    keys.delete('a');
+    await timers.advance(5 * MINUTE_MS);
+    await Promise.all([first.stop(), second.stop()]);
+
+    const reader = new HistoryStore({ dir, log: memoryLog() });
+    const series = await reader.read(TARGET, 0, Infinity);
+    await reader.close();
+    const chart = historyChartPoints(series, '1h', wall());
+    assert.equal(chart.incidents.length, 2);
+    assert.equal(chart.incidents[1]!.closedAt, undefined, "the second window's incident is ongoing");
+  });
 });
