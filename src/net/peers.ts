@@ -68,6 +68,13 @@ const SILENT_MS = 5_000;
 const PING: PeerMessage = { t: 'ping' };
 /** Commands kept while no leader is known: a user gives a few by hand in the seconds an election takes. */
 const MAX_HELD_COMMANDS = 100;
+/**
+ * Connections in a row that the window at the endpoint closed before it
+ * welcomed this one, or on which it broke the protocol: it is no window of
+ * this version (or none at all), and connecting again at once would only
+ * repeat it, hundreds of times a second.
+ */
+const MAX_FAILED_CONNECTIONS = 3;
 /** Ids of the commands applied here, kept to apply each once (a command given again after a takeover may have been relayed already). */
 const MAX_SEEN_COMMANDS = 256;
 
@@ -124,6 +131,8 @@ export class PeerLink {
   /** Ids of the commands given here or applied here, oldest first (see MAX_SEEN_COMMANDS). */
   private readonly seen = new Set<string>();
   private commands = 0;
+  /** See MAX_FAILED_CONNECTIONS. */
+  private failedConnections = 0;
 
   constructor(private readonly options: PeerLinkOptions) {
     this.focused = options.focused;
@@ -300,6 +309,7 @@ export class PeerLink {
 
   private lead(server: Server, early: readonly Socket[]): void {
     const { window, idleAfterMs, log } = this.options;
+    this.failedConnections = 0;
     const registry = new PeerRegistry({ leader: window, idleAfterMs }, this.now());
     const state: LinkState & { kind: 'leader' } = { kind: 'leader', server, registry, connections: new Map(), sockets: new Set(), idleTimer: undefined };
     this.setState(state);
@@ -436,6 +446,7 @@ export class PeerLink {
     const { window, log } = this.options;
     const decoder = new FrameDecoder();
     let state: LinkState & { kind: 'follower' } = { kind: 'follower', socket, leader: '' };
+    let broken = false;
     // A leader that stopped (paused in a debugger, SIGSTOP) keeps its socket: the kernel still accepts connections for it.
     const alive = this.heartbeat(socket, (silence) => {
       if (this.state !== state) return;
@@ -450,6 +461,12 @@ export class PeerLink {
     socket.on('close', () => {
       if (silent()) return this.lookAgain();
       if (this.state !== state) return;
+      this.failedConnections = state.leader === '' || broken ? this.failedConnections + 1 : 0;
+      if (this.failedConnections >= MAX_FAILED_CONNECTIONS) {
+        this.failedConnections = 0;
+        this.state = { kind: 'electing' };
+        return this.standAlone(`what answers on ${this.options.path} closed ${MAX_FAILED_CONNECTIONS} connections in a row before welcoming this window, or broke the protocol`);
+      }
       log.info('several windows: the leading window went away; electing another');
       this.holdUnacked();
       void this.start();
@@ -461,6 +478,7 @@ export class PeerLink {
         messages = decoder.push(chunk);
       } catch (error) {
         log.warn(`several windows: the leader broke the protocol (${describe(error)}); reconnecting`);
+        broken = true;
         socket.destroy();
         return;
       }

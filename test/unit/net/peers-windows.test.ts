@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { lstatSync, mkdtempSync, readdirSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -183,4 +183,37 @@ describe('peer link: a stranger on the socket', () => {
     await until('the reset to reach window a', () => commands(a).length === 1);
     await Promise.all([l.link.close(), a.link.close()]);
   });
+});
+
+describe('peer link: something else answers on the endpoint', () => {
+  const answers: Array<[string, (socket: net.Socket) => void]> = [
+    ['answers garbage', (s) => s.write('HTTP/1.1 400 Bad Request\r\n\r\n')],
+    ['closes every connection at once', (s) => s.destroy()],
+  ];
+  for (const [name, answer] of answers) {
+    it(`a process that ${name}: the window probes alone after a few tries, not reconnecting hundreds of times a second`, async () => {
+      const path = paths.fresh();
+      mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
+      let connections = 0;
+      const server = net.createServer((socket) => {
+        connections++;
+        socket.on('error', () => undefined);
+        socket.resume();
+        answer(socket);
+      });
+      await new Promise<void>((resolve) => server.listen(path, resolve));
+      const w = window('a', path);
+      try {
+        await w.link.start();
+        await sleep(1_000);
+        assert.equal(w.link.role.kind, 'alone');
+        assert.ok(connections <= 3, `${connections} connections`);
+        assert.ok(w.warnings.length <= 4, w.warnings.join('\n'));
+        assert.match((w.link.role as { reason: string }).reason, /closed 3 connections in a row/);
+      } finally {
+        await w.link.close();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
+  }
 });
