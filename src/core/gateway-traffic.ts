@@ -12,10 +12,11 @@ import { isClientSide } from './outcome';
 import type { Outcome } from './outcome';
 import type { Permit } from './permit';
 import { sanitizeMessage, withoutValues } from './sanitize';
+import { isRecord } from './settings-ranges';
 import { credentialReaches } from './provider';
 import type { Credential, ProviderDefinition } from './provider';
-import { TrafficLog, verdictOf } from './traffic';
-import type { CallEnd, CallVerdict, TrafficSummary } from './traffic';
+import { TrafficLog, isSavedTraffic, verdictOf } from './traffic';
+import type { CallEnd, CallVerdict, SavedTraffic, TrafficSummary } from './traffic';
 import type { HealthTracker } from './tracker';
 
 /** A provider the gateway forwards to. */
@@ -179,6 +180,31 @@ export class GatewayTraffic implements GatewayPolicy {
     let total = 0;
     for (const log of this.logs.values()) total += log.callsPerMinute(now);
     return total;
+  }
+
+  /** Each routed provider's figures, to save with the state (wall-clock times). */
+  save(): Record<string, SavedTraffic> {
+    const now = this.options.clock.now();
+    const toWall = this.options.wall() - now;
+    const saved: Record<string, SavedTraffic> = {};
+    for (const [id, log] of this.logs) saved[id] = log.save(now, toWall);
+    return saved;
+  }
+
+  /**
+   * Loads figures saved at wall time `savedAt`, aged by the wall time since
+   * (none when the wall clock stepped back), as the tracker's state is. Only
+   * providers that route once configured keep theirs; a malformed entry is
+   * skipped, and the figures of a provider with none saved stay as they are.
+   */
+  restore(saved: unknown, savedAt: number): void {
+    if (!isRecord(saved) || !Number.isFinite(savedAt)) return;
+    const now = this.options.clock.now();
+    const elapsed = Math.max(0, this.options.wall() - savedAt);
+    const toMonotonic = now - elapsed - savedAt;
+    for (const [id, data] of Object.entries(saved)) {
+      if (isSavedTraffic(data)) this.logs.set(id, TrafficLog.load(data, toMonotonic, now));
+    }
   }
 
   private call(id: string, permit: Permit | undefined, headers: Readonly<Record<string, string>> | undefined, credentials: readonly string[]): GatewayCall {

@@ -15,7 +15,7 @@ export interface SavedProvider {
    * what the rounding left over (absent in saves before it), so a restore on
    * other clocks rounds once, not twice.
    */
-  readonly window: SerializedWindow & { readonly phaseMs?: number };
+  readonly window: SavedWindow;
   readonly lastError?: LastError;
   readonly lastSuccessAt?: number;
   readonly misconfigured: boolean;
@@ -35,15 +35,51 @@ export interface SavedTracker {
 }
 
 
+/** A window as saved: bucket numbers on the wall clock (see SavedProvider.window). */
+export type SavedWindow = SerializedWindow & { readonly phaseMs?: number };
+
+/**
+ * Bucket `n` of a clock that reads `toWall` less than the wall clock, as a
+ * bucket of the wall clock: n + shift, starting `phaseMs` into it.
+ */
+export function toWallBuckets(bucketMs: number, toWall: number): { readonly shift: number; readonly phaseMs: number } {
+  const shift = Math.round(toWall / bucketMs);
+  return { shift, phaseMs: toWall - shift * bucketMs };
+}
+
+/**
+ * The shift back from saved wall-clock bucket numbers to this clock's. A
+ * saved bucket starts at n·B + phase on the wall clock, so at n·B + phase +
+ * toMonotonic on this one: on the clocks it was saved on, exactly where it
+ * was; on others between two buckets, and it goes to the older one, so its
+ * newest calls never land past the head (and get dropped) but may leave a
+ * bucket early. A save from before phaseMs is the mirror of toWallBuckets'
+ * Math.round (exact on the clocks it was saved on).
+ */
+export function fromWallBuckets(bucketMs: number, phaseMs: number | undefined, toMonotonic: number): number {
+  return phaseMs === undefined ? -Math.round(-toMonotonic / bucketMs) : Math.floor((phaseMs + toMonotonic) / bucketMs);
+}
+
+/** A window's buckets on the wall clock, for saving. */
+export function saveWindow(window: SerializedWindow, toWall: number): SavedWindow {
+  const { shift, phaseMs } = toWallBuckets(window.bucketMs, toWall);
+  return { bucketMs: window.bucketMs, phaseMs, buckets: window.buckets.map((b) => ({ ...b, n: b.n + shift })) };
+}
+
+/** Saved buckets back on this clock, for SlidingWindow.restore (which drops those already outside the window). */
+export function loadWindow(saved: SavedWindow, toMonotonic: number): SerializedWindow {
+  const shift = fromWallBuckets(saved.bucketMs, saved.phaseMs, toMonotonic);
+  return { bucketMs: saved.bucketMs, buckets: saved.buckets.map((b) => ({ ...b, n: b.n + shift })) };
+}
+
 export function saveEntry(entry: HealthEntry, toWall: number): SavedProvider {
   const breaker = entry.breaker.save();
   const window = entry.breaker.window.serialize();
   const at = (t: number) => (t > 0 ? t + toWall : t);
-  const bucketShift = Math.round(toWall / window.bucketMs);
   const lastError = entry.shownError();
   return {
     breaker: { ...breaker, openUntil: at(breaker.openUntil), waitUntil: at(breaker.waitUntil ?? 0) },
-    window: { bucketMs: window.bucketMs, phaseMs: toWall - bucketShift * window.bucketMs, buckets: window.buckets.map((b) => ({ ...b, n: b.n + bucketShift })) },
+    window: saveWindow(window, toWall),
     ...(lastError && { lastError: { ...lastError, at: lastError.at + toWall } }),
     ...(!Number.isNaN(entry.lastSuccessAt) && { lastSuccessAt: entry.lastSuccessAt + toWall }),
     misconfigured: entry.misconfigured,
@@ -63,14 +99,7 @@ export function saveEntry(entry: HealthEntry, toWall: number): SavedProvider {
 export function loadEntry(entry: HealthEntry, data: SavedProvider, toMonotonic: number, now: number): void {
   const at = (t: number) => (t > 0 ? t + toMonotonic : t);
   entry.breaker.load({ ...data.breaker, openUntil: at(data.breaker.openUntil), waitUntil: at(data.breaker.waitUntil ?? 0) });
-  // A saved bucket starts at n·B + phase on the wall clock, so at n·B + phase + toMonotonic on this one: on
-  // the clocks it was saved on, exactly where it was; on others between two buckets, and it goes to the older
-  // one, so its newest calls never land past the head (and get dropped) but may leave a bucket early. A save
-  // from before phaseMs is the mirror of saveEntry's Math.round (exact on the clocks it was saved on).
-  const { bucketMs, phaseMs } = data.window;
-  const bucketShift =
-    phaseMs === undefined ? -Math.round(-toMonotonic / bucketMs) : Math.floor((phaseMs + toMonotonic) / bucketMs);
-  entry.breaker.window.restore({ bucketMs: data.window.bucketMs, buckets: data.window.buckets.map((b) => ({ ...b, n: b.n + bucketShift })) }, now);
+  entry.breaker.window.restore(loadWindow(data.window, toMonotonic), now);
   entry.lastError = data.lastError && { ...data.lastError, at: data.lastError.at + toMonotonic };
   // Stryker disable next-line ConditionalExpression: undefined + toMonotonic is NaN as well
   entry.lastSuccessAt = data.lastSuccessAt === undefined ? NaN : data.lastSuccessAt + toMonotonic;
@@ -102,7 +131,7 @@ const finiteOrAbsent = (v: unknown) => v === undefined || Number.isFinite(v);
 export function isSavedProvider(value: unknown): value is SavedProvider {
   if (!isRecord(value) || !isRecord(value.breaker) || !isRecord(value.window)) return false;
   const b = value.breaker;
-  const w = value.window;
+  const w: unknown = value.window;
   const lastError = value.lastError;
   return (
     STATES.includes(b.state as CircuitState) &&
@@ -111,11 +140,7 @@ export function isSavedProvider(value: unknown): value is SavedProvider {
     Number.isFinite(b.openUntil) &&
     finiteOrAbsent(b.waitUntil) &&
     (b.cause === undefined || isOutcomeKind(b.cause)) &&
-    Number.isFinite(w.bucketMs) &&
-    (w.bucketMs as number) > 0 &&
-    (w.phaseMs === undefined || (Number.isFinite(w.phaseMs) && Math.abs(w.phaseMs as number) <= (w.bucketMs as number))) &&
-    Array.isArray(w.buckets) &&
-    w.buckets.every(isSavedBucket) &&
+    isSavedWindow(w) &&
     (lastError === undefined ||
       (isRecord(lastError) && isOutcomeKind(lastError.kind) && typeof lastError.message === 'string' && Number.isFinite(lastError.at))) &&
     finiteOrAbsent(value.lastSuccessAt) &&
@@ -125,6 +150,17 @@ export function isSavedProvider(value: unknown): value is SavedProvider {
     Array.isArray(value.lifetime) &&
     value.lifetime.every((c) => Number.isFinite(c) && (c as number) >= 0) &&
     Number.isFinite(value.stale)
+  );
+}
+
+export function isSavedWindow(w: unknown): w is SavedWindow {
+  return (
+    isRecord(w) &&
+    Number.isFinite(w.bucketMs) &&
+    (w.bucketMs as number) > 0 &&
+    (w.phaseMs === undefined || (Number.isFinite(w.phaseMs) && Math.abs(w.phaseMs as number) <= (w.bucketMs as number))) &&
+    Array.isArray(w.buckets) &&
+    w.buckets.every(isSavedBucket)
   );
 }
 

@@ -9,6 +9,10 @@ import type { Headers } from './classify';
 import type { StreamError } from './event-stream-watch';
 import { kindIndex } from './outcome';
 import type { Outcome } from './outcome';
+import { isSavedWindow, loadWindow, saveWindow, toWallBuckets } from './persistence';
+import type { SavedWindow } from './persistence';
+import { sanitizeMessage } from './sanitize';
+import { isRecord } from './settings-ranges';
 import { SlidingWindow } from './window';
 
 /** How a forwarded call ended; times in ms from the request's arrival, on a monotonic clock. */
@@ -87,12 +91,62 @@ function perMinute(calls: number): number {
   return calls / (TRAFFIC_WINDOW_MS / 60_000);
 }
 
+const MINUTE_MS = 60_000;
+const MINUTES = TRAFFIC_WINDOW_MS / MINUTE_MS;
+
+/**
+ * Minute counts as saved: minute numbers on the wall clock, the minute
+ * starting `phaseMs` into it (as a saved window's buckets).
+ */
+export interface SavedMinuteCounts {
+  readonly phaseMs: number;
+  readonly minutes: ReadonlyArray<readonly [number, number]>;
+}
+
+/**
+ * One provider's live traffic as saved with the state. Every time in it is
+ * wall-clock milliseconds: monotonic readings mean nothing to the next
+ * extension host.
+ */
+export interface SavedTraffic {
+  readonly window: SavedWindow;
+  readonly invalid: SavedMinuteCounts;
+  readonly answered: SavedMinuteCounts;
+  readonly lastCallAt?: number;
+  readonly lastError?: { readonly message: string; readonly at: number };
+}
+
 /** Events counted per minute over the traffic window, by minute number: bounded whatever the rate. */
 class MinuteCounts {
   private readonly counts = new Map<number, number>();
 
+  save(now: number, toWall: number): SavedMinuteCounts {
+    this.dropOld(now);
+    const { shift, phaseMs } = toWallBuckets(MINUTE_MS, toWall);
+    return { phaseMs, minutes: [...this.counts].map(([minute, n]) => [minute + shift, n] as const) };
+  }
+
+  /**
+   * Loads saved counts in place of these; minutes already out of the window
+   * at `now` are dropped. On other clocks a saved minute falls between two:
+   * it goes to the nearer (a count cannot land past now, unlike a window's
+   * calls), so a reload a moment after the save drops none the views showed.
+   */
+  load(saved: SavedMinuteCounts, toMonotonic: number, now: number): void {
+    this.counts.clear();
+    const shift = Math.round((saved.phaseMs + toMonotonic) / MINUTE_MS);
+    const current = Math.floor(now / MINUTE_MS);
+    for (const [wallMinute, n] of saved.minutes) {
+      const minute = wallMinute + shift;
+      // Counted later than now on this clock: a wall clock that stepped back since; it counts as now.
+      const at = Math.min(minute, current);
+      this.counts.set(at, (this.counts.get(at) ?? 0) + n);
+    }
+    this.dropOld(now);
+  }
+
   add(now: number): void {
-    const minute = Math.floor(now / 60_000);
+    const minute = Math.floor(now / MINUTE_MS);
     this.counts.set(minute, (this.counts.get(minute) ?? 0) + 1);
     this.dropOld(now);
   }
@@ -105,7 +159,7 @@ class MinuteCounts {
   }
 
   private dropOld(now: number): void {
-    const oldest = Math.floor(now / 60_000) - TRAFFIC_WINDOW_MS / 60_000;
+    const oldest = Math.floor(now / MINUTE_MS) - MINUTES;
     for (const minute of this.counts.keys()) if (minute <= oldest) this.counts.delete(minute);
   }
 }
@@ -166,4 +220,64 @@ export class TrafficLog {
       lastError: this.lastError && { message: this.lastError.message, at: wall - (now - this.lastError.at) },
     };
   }
+
+  /** The figures to save, at monotonic `now`; `toWall` turns a monotonic time into wall time. */
+  save(now: number, toWall: number): SavedTraffic {
+    this.window.at(now);
+    return {
+      window: saveWindow(this.window.serialize(), toWall),
+      invalid: this.invalid.save(now, toWall),
+      answered: this.answered.save(now, toWall),
+      ...(this.lastCallMono !== undefined && { lastCallAt: this.lastCallMono + toWall }),
+      ...(this.lastError && { lastError: { message: this.lastError.message, at: this.lastError.at + toWall } }),
+    };
+  }
+
+  /**
+   * Loads saved figures as of monotonic `now`; `toMonotonic` maps a saved wall
+   * time to the monotonic time it stands for, already aged by the wall time
+   * since the save. Calls already out of the window are dropped.
+   */
+  static load(saved: SavedTraffic, toMonotonic: number, now: number): TrafficLog {
+    const log = new TrafficLog();
+    log.window.restore(loadWindow(saved.window, toMonotonic), now);
+    log.invalid.load(saved.invalid, toMonotonic, now);
+    log.answered.load(saved.answered, toMonotonic, now);
+    const at = (wall: number) => Math.min(now, wall + toMonotonic);
+    if (saved.lastCallAt !== undefined) log.lastCallMono = at(saved.lastCallAt);
+    if (saved.lastError) log.lastError = { message: sanitizeMessage(saved.lastError.message), at: at(saved.lastError.at) };
+    return log;
+  }
+}
+
+/** More than a traffic window holds: a save with more is damaged. */
+const MAX_SAVED_BUCKETS = 4 * TRAFFIC_BUCKETS;
+const MAX_SAVED_MINUTES = 4 * MINUTES;
+const MAX_SAVED_MESSAGE = 4_000;
+
+function isSavedMinuteCounts(value: unknown): value is SavedMinuteCounts {
+  return (
+    isRecord(value) &&
+    Number.isFinite(value.phaseMs) &&
+    Math.abs(value.phaseMs as number) <= MINUTE_MS &&
+    Array.isArray(value.minutes) &&
+    value.minutes.length <= MAX_SAVED_MINUTES &&
+    value.minutes.every((m) => Array.isArray(m) && m.length === 2 && Number.isInteger(m[0]) && Number.isInteger(m[1]) && m[1] >= 0 && m[1] <= 0xffffffff)
+  );
+}
+
+/** Whether a saved value is a provider's live traffic, whole and of a bounded size. */
+export function isSavedTraffic(value: unknown): value is SavedTraffic {
+  if (!isRecord(value)) return false;
+  const { window, lastError } = value;
+  return (
+    isSavedWindow(window) &&
+    window.bucketMs === TRAFFIC_WINDOW_MS / TRAFFIC_BUCKETS &&
+    window.buckets.length <= MAX_SAVED_BUCKETS &&
+    isSavedMinuteCounts(value.invalid) &&
+    isSavedMinuteCounts(value.answered) &&
+    (value.lastCallAt === undefined || Number.isFinite(value.lastCallAt)) &&
+    (lastError === undefined ||
+      (isRecord(lastError) && typeof lastError.message === 'string' && lastError.message.length <= MAX_SAVED_MESSAGE && Number.isFinite(lastError.at)))
+  );
 }

@@ -253,7 +253,8 @@ export class Runtime implements Disposable {
     this.store = new StateStore({
       memento: host.state,
       key: host.stateKey,
-      state: () => ({ ...this.tracker.serialize(), targets: this.targets }),
+      // What the views show beyond the tracker (the last latencies, connection set-up, live traffic) comes back after a reload too.
+      state: () => ({ ...this.tracker.serialize(), targets: this.targets, traffic: this.traffic.save(), views: this.viewModel.save() }),
       timers,
       onError: (error) => this.log.error(`could not save state: ${describeThrown(error)}`),
     });
@@ -491,7 +492,13 @@ export class Runtime implements Disposable {
   private restore(): void {
     this.restoring = true;
     try {
-      this.tracker.restore(sameTargetsOnly(this.store.load(), this.targets));
+      const saved = sameTargetsOnly(this.store.load(), this.targets);
+      this.tracker.restore(saved);
+      if (isRecord(saved)) {
+        const keep = (id: string) => Object.hasOwn(this.targets, id);
+        this.viewModel.restore(saved.views, keep);
+        if (isRecord(saved.traffic)) this.traffic.restore(Object.fromEntries(Object.entries(saved.traffic).filter(([id]) => keep(id))), saved.savedAt as number);
+      }
     } finally {
       this.restoring = false;
     }
@@ -543,13 +550,21 @@ export class Runtime implements Disposable {
 /**
  * Saved state without the providers whose target changed while the window
  * was closed (settings edited elsewhere): the old circuit says nothing about
- * the new target, and would hold its probes back for a whole cooldown.
+ * the new target, and would hold its probes back for a whole cooldown; nor
+ * do its latencies, connections or live traffic.
  */
 function sameTargetsOnly(saved: unknown, targets: Readonly<Record<string, string>>): unknown {
-  if (!isRecord(saved) || !isRecord(saved.providers) || !isRecord(saved.targets)) return saved;
+  if (!isRecord(saved) || !isRecord(saved.targets)) return saved;
   const before = saved.targets;
-  const providers = Object.fromEntries(Object.entries(saved.providers).filter(([id]) => before[id] === undefined || before[id] === targets[id]));
-  return { ...saved, providers };
+  const same = ([id]: [string, unknown]) => before[id] === undefined || before[id] === targets[id];
+  const only = (section: unknown) => (isRecord(section) ? Object.fromEntries(Object.entries(section).filter(same)) : section);
+  const { views } = saved;
+  return {
+    ...saved,
+    providers: only(saved.providers),
+    traffic: only(saved.traffic),
+    views: isRecord(views) ? { ...views, recent: only(views.recent), connections: only(views.connections) } : views,
+  };
 }
 
 function prefixed(log: ComponentLog, prefix: string): ComponentLog {

@@ -1,6 +1,7 @@
 import type { KeySource } from '../core/provider';
 import type { Timers } from '../core/scheduler';
 import type { ParsedSettings } from '../core/settings';
+import { isRecord } from '../core/settings-ranges';
 import { shownStatus } from '../core/summary';
 import type { ShownStatus } from '../core/summary';
 import type { TrafficSummary } from '../core/traffic';
@@ -21,7 +22,7 @@ export interface ProviderView {
   readonly recentLatencies: readonly number[];
   /** Where the key comes from (never the key); undefined for a provider that is not probed. */
   readonly keySource?: KeySource;
-  /** How its probes connected since this window started; undefined before the first probe. */
+  /** How its probes connected (kept across window reloads); undefined before the first probe. */
   readonly connections?: ConnectionUse;
   /** Live traffic through the local gateway; undefined while the gateway does not route it. */
   readonly traffic?: TrafficSummary;
@@ -57,6 +58,12 @@ export interface ViewModelOptions {
   readonly onError: (error: unknown) => void;
   /** Live-traffic figures, while the local gateway runs and routes the provider. */
   readonly traffic?: (id: string) => TrafficSummary | undefined;
+}
+
+/** What the views remember of probes beyond the tracker's state, saved with it: a reload shows them as they were. */
+export interface SavedViews {
+  readonly recent: Record<string, number[]>;
+  readonly connections: Record<string, ConnectionUse>;
 }
 
 const RECENT_LATENCIES = 20;
@@ -145,6 +152,30 @@ export class ViewModel {
     );
   }
 
+  /** The last latencies and connection figures of each provider, to save. */
+  save(): SavedViews {
+    return { recent: Object.fromEntries(this.recent), connections: Object.fromEntries(this.connections) };
+  }
+
+  /**
+   * Loads saved figures for the providers `keep` accepts (a provider whose
+   * target changed starts afresh). Anything malformed is skipped; never throws.
+   */
+  restore(saved: unknown, keep: (id: string) => boolean): void {
+    if (!isRecord(saved)) return;
+    const { recent, connections } = saved;
+    if (isRecord(recent)) {
+      for (const [id, list] of Object.entries(recent)) {
+        if (keep(id) && Array.isArray(list) && list.length > 0 && list.every(isDuration)) this.recent.set(id, (list as number[]).slice(-RECENT_LATENCIES));
+      }
+    }
+    if (isRecord(connections)) {
+      for (const [id, use] of Object.entries(connections)) {
+        if (keep(id) && isConnectionUse(use)) this.connections.set(id, { probes: use.probes, opened: use.opened, ...(use.lastSetupMs !== undefined && { lastSetupMs: use.lastSetupMs }) });
+      }
+    }
+  }
+
   /** A row changed (undefined: the list). The views hear of it within 250 ms, batched. */
   changed(id: string | undefined): void {
     if (id === undefined) this.pending = undefined;
@@ -164,4 +195,20 @@ export class ViewModel {
     this.timer = undefined;
     this.changes.dispose();
   }
+}
+
+function isDuration(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}
+
+function isConnectionUse(value: unknown): value is ConnectionUse {
+  if (!isRecord(value)) return false;
+  const { probes, opened, lastSetupMs } = value;
+  return (
+    Number.isSafeInteger(probes) &&
+    Number.isSafeInteger(opened) &&
+    (opened as number) >= 0 &&
+    (opened as number) <= (probes as number) &&
+    (lastSetupMs === undefined || isDuration(lastSetupMs))
+  );
 }
