@@ -255,10 +255,13 @@ export class HistoryStore {
     }).then(() => series);
   }
 
-  /** Drops whole days older than HISTORY_DAYS before `now`. */
+  /**
+   * Drops whole days older than HISTORY_DAYS before `now`, but never the 30
+   * days up to the newest day any target has data for: with the clock set
+   * far ahead (a date typed by hand, a VM's clock before its first sync)
+   * every day would read as old, and the whole history would go at once.
+   */
   async prune(now = this.wall()): Promise<void> {
-    // A day goes once all of it is older than the 30 days before now.
-    const firstKept = dayOf(now - HISTORY_DAYS * DAY_MS);
     let targets: string[];
     try {
       targets = (await readdir(this.options.dir)).filter((name) => TARGET.test(name));
@@ -266,6 +269,11 @@ export class HistoryStore {
       if (!isMissing(error)) this.options.log.error(`cannot list ${this.options.dir}: ${errorText(error)}`);
       return;
     }
+    const days = await Promise.all(targets.map(async (target) => (await readdir(join(this.options.dir, target)).catch(unlessMissing([]))).map(dayOfName)));
+    let newest = -Infinity;
+    for (const list of days) for (const day of list) if (day !== undefined && day > newest) newest = day;
+    // A day goes once all of it is older than the 30 days before now.
+    const firstKept = Math.min(dayOf(now - HISTORY_DAYS * DAY_MS), newest - HISTORY_DAYS + 1);
     await Promise.all(targets.map((target) => this.serial(target, () => this.pruneTarget(target, firstKept))));
   }
 

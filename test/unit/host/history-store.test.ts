@@ -128,6 +128,20 @@ describe('history store', () => {
     assert.equal((await readdir(join(dir, TARGET))).length, HISTORY_DAYS);
   });
 
+  it('a clock set years ahead (a date typed by hand) drops no day of the 30 up to the newest data; days older than those still go', async () => {
+    for (let d = 0; d < HISTORY_DAYS + 5; d++) store.appendMinute(TARGET, probe(DAY0 + d * DAY_MS + 600_000));
+    store.appendMinute(OTHER, probe(DAY0 + 2 * DAY_MS));
+    await store.flush();
+    await store.prune(DAY0 + 4 * 365 * DAY_MS);
+    const left = await store.read(TARGET, 0, DAY0 + 400 * DAY_MS);
+    assert.deepEqual(
+      Array.from(left.minutes.at, (at) => (at - DAY0 - 600_000) / DAY_MS),
+      Array.from({ length: HISTORY_DAYS }, (_, d) => d + 5),
+      'the 30 days up to the newest stay; the five before them go',
+    );
+    assert.deepEqual(await readdir(dir), [TARGET], 'a target whose data is older than those 30 days goes');
+  });
+
   it('a record torn by a crash is lost alone, and appending goes on after the good ones', async () => {
     for (let i = 0; i < 3; i++) store.appendMinute(TARGET, probe(DAY0 + i * MINUTE_MS));
     await store.flush();
