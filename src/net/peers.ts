@@ -1,4 +1,4 @@
-import { chmod, mkdir, rm, stat, unlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, rm, stat, unlink } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { FrameDecoder, PROTOCOL_VERSION, encodeFrame } from '../core/peer-protocol';
@@ -558,10 +558,12 @@ async function prepareFolder(path: string): Promise<void> {
   if (bytes > MAX_SOCKET_PATH_BYTES) throw new Error(`the path is ${bytes} bytes long; a socket's may have ${MAX_SOCKET_PATH_BYTES}`);
   const folder = path.slice(0, path.lastIndexOf('/'));
   await mkdir(folder, { recursive: true, mode: 0o700 });
+  // A link there (made by anyone, in a shared temp folder) would have this window make private, and use, a folder elsewhere.
+  const info = await lstat(folder);
+  if (!info.isDirectory()) throw new Error(`${folder} is not a folder (a link?)`);
+  if (typeof process.getuid === 'function' && info.uid !== process.getuid()) throw new Error('the folder belongs to another user');
   // Only this user may reach the socket: the folder is 0700, whatever made it before.
   await chmod(folder, 0o700);
-  const info = await stat(folder);
-  if (typeof process.getuid === 'function' && info.uid !== process.getuid()) throw new Error('the folder belongs to another user');
 }
 
 function tryConnect(path: string): Promise<{ socket?: Socket; code?: string }> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, statSync, symlinkSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -156,6 +156,20 @@ describe('peer link: an endpoint it cannot use', () => {
     assert.equal(w.link.role.kind, 'alone');
     assert.match((w.link.role as { reason: string }).reason, /bytes long/);
     assert.ok(w.warnings.some((m) => m.includes('probes its providers itself')), w.warnings.join('\n'));
+    assert.deepEqual(socketsUnder(dir), []);
+    await w.link.close();
+  });
+
+  it('a socket folder that is a link to another folder: the window probes alone, and leaves that folder as it was', { skip: process.platform === 'win32' }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llm-peers-link-'));
+    const elsewhere = join(dir, 'shared');
+    mkdirSync(elsewhere, { mode: 0o755 });
+    symlinkSync(elsewhere, join(dir, 'ipc'));
+    const w = window('a', join(dir, 'ipc', 'peers.sock'));
+    await w.link.start();
+    assert.equal(w.link.role.kind, 'alone');
+    assert.match((w.link.role as { reason: string }).reason, /is not a folder/);
+    assert.equal(statSync(elsewhere).mode & 0o777, 0o755);
     assert.deepEqual(socketsUnder(dir), []);
     await w.link.close();
   });
