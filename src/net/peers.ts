@@ -186,7 +186,11 @@ export class PeerLink {
       if (this.held.length < MAX_HELD_COMMANDS) this.held.push(message);
     } else if (s.kind === 'leader') this.deliver(s, s.registry.receive(this.options.window, message, this.now()));
     else if (s.kind === 'follower') {
-      if (message.t === 'command') this.unacked.push({ message, at: this.now() });
+      if (message.t === 'command') {
+        // A leader of a version that echoes nothing would let them pile up; older ones are not given again anyway.
+        const now = this.now();
+        this.unacked = [...this.unacked.filter((u) => u.at >= now - this.silentMs), { message, at: now }];
+      }
       write(s.socket, message);
     }
   }
