@@ -89,6 +89,20 @@ export class HistoryHost {
     this.write();
   }
 
+  /**
+   * A circuit restored from saved state is not closed: the change that left
+   * closed was written before the reload. Known again, its open period ends
+   * when its provider is disabled, removed or given another target, as it
+   * would have without the reload (see `forgotten`).
+   */
+  restored(id: string, state: HistoryTransition['to']): void {
+    if (this.stopped || state === 'closed') return;
+    const key = this.options.keyOf(id);
+    if (key === undefined || this.notClosed.has(key)) return;
+    this.notClosed.set(key, { at: this.options.wall(), from: 'closed', to: state });
+    this.circuitOf.set(key, id);
+  }
+
   /** What the store has for these providers in [from, to): the history panel's loader. */
   async load(providers: ReadonlyArray<{ id: string; label: string }>, from: number, to: number): Promise<Array<{ id: string; label: string; series: HistorySeries }>> {
     await this.writing;

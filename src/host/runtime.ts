@@ -479,6 +479,8 @@ export class Runtime implements Disposable {
     this.targets = Object.fromEntries(probed.map((p) => [p.definition.id, probedTarget(p.definition)]));
     if (first) this.restore();
     this.peers.configure(probed.map((p) => ({ definition: p.definition, key: applied.keySources.get(p.definition.id) ?? { kind: 'none' } })));
+    // Once targets have their keys: a circuit restored open is known again to the history, which ends its period if the provider goes.
+    if (first) for (const id of Object.keys(this.targets)) this.history?.restored(id, this.tracker.snapshot(id)?.state ?? 'closed');
     // The gateway adds the user's key only where the user's own settings ask: a workspace's `gatewayKey` would let its scripts spend it.
     const routed = probed.map(({ definition, fromWorkspace }) => ({ ...(fromWorkspace ? withoutGatewayKey(definition) : definition), fromWorkspace }));
     this.traffic.configure(routed, configuration.parsed.gateway.mode);

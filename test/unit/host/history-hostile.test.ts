@@ -263,7 +263,12 @@ class HistoryWindow {
   readonly runtime: Runtime;
 
   /** `startWall`: the wall time when it starts, by default half a minute past 12:00. */
-  constructor(dir: string, startWall = Date.UTC(2026, 10, 26, 12, 0, 30)) {
+  constructor(
+    dir: string,
+    startWall = Date.UTC(2026, 10, 26, 12, 0, 30),
+    /** workspaceState: shared by a window and the one a reload starts in its place. */
+    readonly memento = new MemoryMemento(),
+  ) {
     this.wallOffset = startWall - this.clock.t;
     const wall = () => this.clock.t + this.wallOffset;
     this.store = new HistoryStore({ dir, log: this.log, wall });
@@ -305,7 +310,7 @@ class HistoryWindow {
       isTrusted: () => true,
       readProxySettings: () => ({}),
       reportDiagnostics: () => {},
-      state: new MemoryMemento(),
+      state: this.memento,
       stateKey: 'llmHealth.state',
       timers,
       time: { monotonic: () => this.clock.t, wall, defer: (forget) => setImmediate(forget) },
@@ -377,6 +382,33 @@ describe("history through a window's runtime", () => {
       await w.runtime.stop();
     });
   }
+
+  it('a circuit open across a reload, then its provider removed and added again before it changed, is not charted as open ever since', async () => {
+    const before = new HistoryWindow(dir);
+    before.answers.set('a', { kind: 'server', latencyMs: 50, message: 'HTTP 500' });
+    before.settings = { ...before.settings, providers: [openai('a')] };
+    await before.runtime.start();
+    await before.timers.advance(3 * MINUTE_MS);
+    assert.equal(before.runtime.tracker.snapshot('a')!.state, 'open');
+    await before.runtime.stop();
+    // Reloaded: the circuit comes back open from the saved state, and the provider is removed before it changes.
+    const after = new HistoryWindow(dir, before.wall() + 5_000, before.memento);
+    after.settings = before.settings;
+    await after.runtime.start();
+    await after.timers.advance(1_000);
+    assert.equal(after.runtime.tracker.snapshot('a')!.state, 'open', 'restored open');
+    const editedAt = after.wall();
+    await after.setProviders();
+    await after.timers.advance(2 * MINUTE_MS);
+    await after.setProviders(openai('a'));
+    await after.timers.advance(40 * MINUTE_MS);
+    assert.equal(after.runtime.tracker.snapshot('a')!.state, 'closed');
+    const chart = await after.chart('a');
+    assert.equal(chart.bands.length, 1);
+    assert.ok(chart.bands[0]![1] * 1000 <= editedAt + MINUTE_MS, `the open band ends at the removal, not at ${new Date(chart.bands[0]![1] * 1000).toISOString()}`);
+    assert.ok(chart.incidents.every((incident) => incident.closedAt !== undefined), 'no incident is ongoing');
+    await after.runtime.stop();
+  });
 
   it('a window reloaded in the middle of a minute keeps that minute: every probe made is in the history', async () => {
     const before = new HistoryWindow(dir);
