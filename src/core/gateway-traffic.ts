@@ -113,6 +113,11 @@ export class GatewayTraffic implements GatewayPolicy {
     for (const id of this.logs.keys()) if (!this.routes.has(id)) this.logs.delete(id);
   }
 
+  /** A provider now sent to another target: its live figures were the old one's. */
+  forget(id: string): void {
+    this.logs.delete(id);
+  }
+
   targets(): ReadonlyMap<string, GatewayTarget> {
     return this.routes;
   }

@@ -476,7 +476,12 @@ export class Runtime implements Disposable {
   private applied(applied: AppliedConfiguration, first: boolean): void {
     const { configuration } = applied;
     const probed = configuration.providers.filter((p) => p.notProbed === undefined);
+    const before = this.targets;
     this.targets = Object.fromEntries(probed.map((p) => [p.definition.id, probedTarget(p.definition)]));
+    // As the tracker starts such a provider afresh, so do the figures the views keep beside it.
+    const retargeted = Object.keys(this.targets).filter((id) => before[id] !== undefined && before[id] !== this.targets[id]);
+    this.viewModel.forget(retargeted);
+    for (const id of retargeted) this.traffic.forget(id);
     if (first) this.restore();
     this.peers.configure(probed.map((p) => ({ definition: p.definition, key: applied.keySources.get(p.definition.id) ?? { kind: 'none' } })));
     // Once targets have their keys: a circuit restored open is known again to the history, which ends its period if the provider goes.

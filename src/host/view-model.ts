@@ -91,6 +91,14 @@ export class ViewModel {
     this.onDidChange = this.changes.event;
   }
 
+  /** Providers now probing another target: their sparkline and connection figures were the old one's. */
+  forget(ids: Iterable<string>): void {
+    for (const id of ids) {
+      this.recent.delete(id);
+      this.connections.delete(id);
+    }
+  }
+
   /** Shows a configuration the scheduler has just applied. */
   show(applied: AppliedConfiguration): void {
     this.applied = applied;

@@ -269,6 +269,41 @@ describe('reload: the views beside the tracker show what they showed', () => {
     }
   });
 
+  it('a provider whose target changes by a settings edit, the window open, starts afresh as well; the other keeps its figures', async () => {
+    const server = await upstream();
+    const base = `http://127.0.0.1:${server.port}`;
+    const settings = (changedPath: string) => ({
+      gateway: { enabled: true },
+      probe: { jitter: 0, intervalSeconds: 10 },
+      breaker: { minRequests: 50 },
+      providers: [provider('kept', { baseUrl: `${base}/v1` }), provider('moved', { baseUrl: `http://localhost:${server.port}${changedPath}` })],
+    });
+    const h = new RuntimeHarness(undefined, settings('/v1'));
+    try {
+      h.answers.set('127', { kind: 'success', latencyMs: 50, connectMs: 20 });
+      h.answers.set('localhost', { kind: 'success', latencyMs: 70, connectMs: 30 });
+      await h.runtime.start();
+      await h.advance(2_500);
+      const url = await gatewayRunning(h);
+      for (const id of ['kept', 'moved']) {
+        await call(url, `${id}/chat/completions`, 200);
+        await call(url, `${id}/fail`, 500);
+      }
+      const wall = h.clock.t + h.wallOffset;
+      const before = await read(h, wall);
+      assert.equal(before.rows.moved!.length, 4);
+      h.settings = settings('/v2');
+      await h.runtime.reload();
+      const after = await read(h, wall);
+      assert.deepEqual(after.rows.kept, before.rows.kept, 'the provider that kept its target keeps its figures');
+      assert.deepEqual(after.rows.moved, [{ label: 'Live traffic', value: 'no calls in 5 min', tooltip: after.rows.moved![0]!.tooltip }], 'the moved one: no connection set-up, no traffic, no last traffic error');
+      assert.doesNotMatch(tooltipFigures(after.tooltip).latency[1]!, /[▁▂▃▄▅▆▇█]/, 'moved: no sparkline of the old target');
+    } finally {
+      await h.runtime.stop();
+      await server.close();
+    }
+  });
+
   it('a saved state from before these figures, or with them damaged, loads the rest as before', async () => {
     const h = new RuntimeHarness(undefined, { breaker: { minRequests: 2, cooldownSeconds: 600 }, probe: { jitter: 0, intervalSeconds: 10 } });
     h.setProviders(provider('broken'), provider('good'));
