@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import Module from 'node:module';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -7,6 +6,7 @@ import { parseSettings } from '../../../src/core/settings';
 import { Secrets } from '../../../src/host/secrets';
 import type { MemorySecretStorage } from './memory-secrets';
 import { RuntimeHarness } from './runtime-harness';
+import { installVscodeStub } from './vscode-stub';
 
 /*
  * "LLM Health: Add Provider" as a new user runs it: the quick picks and the
@@ -52,22 +52,7 @@ const script = new Script();
 let storage: MemorySecretStorage | undefined;
 const handlers = new Map<string, Handler>();
 
-const vscodeStub = {
-  l10n: { t: (message: string, ...args: unknown[]) => message.replace(/\{(\d+)\}/g, (_, i: string) => String(args[Number(i)])) },
-  env: { language: 'en' },
-  EventEmitter: class {
-    event = () => ({ dispose() {} });
-    fire(): void {}
-    dispose(): void {}
-  },
-  Disposable: class {
-    constructor(readonly dispose: () => void) {}
-  },
-  ThemeIcon: class {},
-  ThemeColor: class {},
-  TreeItem: class {},
-  TreeItemCollapsibleState: { None: 0, Collapsed: 1 },
-  ConfigurationTarget: { Global: 1, Workspace: 2 },
+installVscodeStub({
   commands: {
     registerCommand: (id: string, handler: Handler) => {
       handlers.set(id, handler);
@@ -104,10 +89,7 @@ const vscodeStub = {
       },
     }),
   },
-};
-
-const load = (Module as unknown as { _load: (request: string, ...rest: unknown[]) => unknown })._load;
-(Module as unknown as { _load: typeof load })._load = (request, ...rest) => (request === 'vscode' ? vscodeStub : load(request, ...rest));
+});
 
 async function started(providers: Array<Record<string, unknown>>): Promise<RuntimeHarness> {
   const { registerCommands } = await import('../../../src/host/commands');

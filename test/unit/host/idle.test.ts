@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import Module from 'node:module';
 import { describe, it } from 'node:test';
 import { RuntimeHarness, provider } from './runtime-harness';
+import { installVscodeStub } from './vscode-stub';
 
 /*
  * A provider probed every 10 minutes with the default 5-minute window: for
@@ -10,36 +10,7 @@ import { RuntimeHarness, provider } from './runtime-harness';
  * though nothing was being checked.
  */
 
-const vscodeStub = {
-  l10n: { t: (message: string, ...args: unknown[]) => message.replace(/\{(\d+)\}/g, (_, i: string) => String(args[Number(i)])) },
-  env: { language: 'en' },
-  EventEmitter: class {
-    event = () => ({ dispose() {} });
-    fire(): void {}
-    dispose(): void {}
-  },
-  TreeItem: class {
-    description?: string;
-    iconPath?: { id: string };
-    constructor(readonly label: string) {}
-  },
-  TreeItemCollapsibleState: { None: 0, Collapsed: 1 },
-  ThemeIcon: class {
-    constructor(readonly id: string) {}
-  },
-  ThemeColor: class {},
-  MarkdownString: class {
-    value = '';
-    appendMarkdown(text: string): this {
-      this.value += text;
-      return this;
-    }
-  },
-  commands: { executeCommand: () => Promise.resolve(undefined) },
-};
-
-const load = (Module as unknown as { _load: (request: string, ...rest: unknown[]) => unknown })._load;
-(Module as unknown as { _load: typeof load })._load = (request, ...rest) => (request === 'vscode' ? vscodeStub : load(request, ...rest));
+installVscodeStub();
 
 describe('a provider probed less often than its window is long', () => {
   it('between probes reads idle, not checking, in the status bar and its row; checking only before its first result', async () => {

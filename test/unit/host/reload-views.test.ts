@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Module from 'node:module';
 import { describe, it, mock } from 'node:test';
 import { MemoryMemento, RuntimeHarness, provider } from './runtime-harness';
+import type { RawSettings } from '../../../src/core/settings';
+import { installVscodeStub } from './vscode-stub';
 
 /*
  * design.md: "after a reload the views show exactly what they showed before
@@ -23,41 +24,7 @@ interface Item {
 
 const items: Item[] = [];
 
-const vscodeStub = {
-  l10n: { t: (message: string, ...args: unknown[]) => message.replace(/\{(\d+)\}/g, (_, i: string) => String(args[Number(i)])) },
-  env: { language: 'en' },
-  EventEmitter: class {
-    event = () => ({ dispose() {} });
-    fire(): void {}
-    dispose(): void {}
-  },
-  TreeItem: class {
-    description?: string;
-    constructor(
-      readonly label: string,
-      readonly collapsibleState: number,
-    ) {}
-  },
-  TreeItemCollapsibleState: { None: 0, Collapsed: 1, Expanded: 2 },
-  ThemeIcon: class {
-    constructor(
-      readonly id: string,
-      readonly color?: unknown,
-    ) {}
-  },
-  ThemeColor: class {
-    constructor(readonly id: string) {}
-  },
-  MarkdownString: class {
-    value = '';
-    isTrusted: unknown;
-    supportThemeIcons = false;
-    appendMarkdown(text: string): this {
-      this.value += text;
-      return this;
-    }
-  },
-  StatusBarAlignment: { Left: 1, Right: 2 },
+installVscodeStub({
   window: {
     createStatusBarItem: (): Item => {
       const item = { show() {}, dispose() {} };
@@ -65,11 +32,7 @@ const vscodeStub = {
       return item;
     },
   },
-  commands: { executeCommand: () => Promise.resolve(undefined) },
-};
-
-const load = (Module as unknown as { _load: (request: string, ...rest: unknown[]) => unknown })._load;
-(Module as unknown as { _load: typeof load })._load = (request, ...rest) => (request === 'vscode' ? vscodeStub : load(request, ...rest));
+});
 
 interface Row {
   readonly label: string;
@@ -226,17 +189,21 @@ describe('reload: the views beside the tracker show what they showed', () => {
     }
   });
 
-  it('a provider whose target changed while the window was closed starts afresh; the other keeps its figures', async () => {
+  /**
+   * Two providers with probes and gateway calls behind them, then "moved"
+   * given another base URL by `change` (across a reload, or in the open
+   * window): the runtime that shows them afterwards.
+   */
+  async function retargeted(change: (h: RuntimeHarness, settings: RawSettings) => Promise<RuntimeHarness>): Promise<void> {
     const server = await upstream();
-    const base = `http://127.0.0.1:${server.port}`;
     const settings = (changedPath: string) => ({
       gateway: { enabled: true },
       probe: { jitter: 0, intervalSeconds: 10 },
       breaker: { minRequests: 50 },
-      providers: [provider('kept', { baseUrl: `${base}/v1` }), provider('moved', { baseUrl: `http://localhost:${server.port}${changedPath}` })],
+      providers: [provider('kept', { baseUrl: `http://127.0.0.1:${server.port}/v1` }), provider('moved', { baseUrl: `http://localhost:${server.port}${changedPath}` })],
     });
     const h = new RuntimeHarness(undefined, settings('/v1'));
-    let next: RuntimeHarness | undefined;
+    let after: RuntimeHarness = h;
     try {
       h.answers.set('127', { kind: 'success', latencyMs: 50, connectMs: 20 });
       h.answers.set('localhost', { kind: 'success', latencyMs: 70, connectMs: 30 });
@@ -250,59 +217,36 @@ describe('reload: the views beside the tracker show what they showed', () => {
       const wall = h.clock.t + h.wallOffset;
       const before = await read(h, wall);
       assert.equal(before.rows.moved!.length, 4, 'the rows this test reads are there');
-      await h.runtime.stop();
+      after = await change(h, settings('/v2'));
+      const shown = await read(after, wall);
+      assert.deepEqual(shown.rows.kept, before.rows.kept, 'the provider that kept its target keeps its figures');
+      assert.deepEqual(shown.rows.moved, [{ label: 'Live traffic', value: 'no calls in 5 min', tooltip: shown.rows.moved![0]!.tooltip }], 'the moved one: no connection set-up, no traffic, no last traffic error');
+      const latency = tooltipFigures(shown.tooltip).latency;
+      assert.match(latency[0]!, /[▁▂▃▄▅▆▇█]$/, 'kept: its sparkline');
+      assert.doesNotMatch(latency[1]!, /[▁▂▃▄▅▆▇█]/, 'moved: none of the old target');
+    } finally {
+      await after.runtime.stop();
+      if (after !== h) await h.runtime.stop();
+      await server.close();
+    }
+  }
 
-      next = new RuntimeHarness(h.memento, settings('/v2'));
+  it('a provider whose target changed while the window was closed starts afresh; the other keeps its figures', () =>
+    retargeted(async (h, settings) => {
+      await h.runtime.stop();
+      const next = new RuntimeHarness(h.memento, settings);
       next.clock.t = h.clock.t;
       await next.runtime.start();
       await gatewayRunning(next);
-      const after = await read(next, wall);
-      assert.deepEqual(after.rows.kept, before.rows.kept, 'the provider that kept its target keeps its figures');
-      assert.deepEqual(after.rows.moved, [{ label: 'Live traffic', value: 'no calls in 5 min', tooltip: after.rows.moved![0]!.tooltip }], 'the moved one: no connection set-up, no traffic, no last traffic error');
-      assert.notDeepEqual(before.rows.moved, after.rows.moved);
-      const latency = tooltipFigures(after.tooltip).latency;
-      assert.match(latency[0]!, /[▁▂▃▄▅▆▇█]$/, 'kept: its sparkline');
-      assert.doesNotMatch(latency[1]!, /[▁▂▃▄▅▆▇█]/, 'moved: none');
-    } finally {
-      await next?.runtime.stop();
-      await server.close();
-    }
-  });
+      return next;
+    }));
 
-  it('a provider whose target changes by a settings edit, the window open, starts afresh as well; the other keeps its figures', async () => {
-    const server = await upstream();
-    const base = `http://127.0.0.1:${server.port}`;
-    const settings = (changedPath: string) => ({
-      gateway: { enabled: true },
-      probe: { jitter: 0, intervalSeconds: 10 },
-      breaker: { minRequests: 50 },
-      providers: [provider('kept', { baseUrl: `${base}/v1` }), provider('moved', { baseUrl: `http://localhost:${server.port}${changedPath}` })],
-    });
-    const h = new RuntimeHarness(undefined, settings('/v1'));
-    try {
-      h.answers.set('127', { kind: 'success', latencyMs: 50, connectMs: 20 });
-      h.answers.set('localhost', { kind: 'success', latencyMs: 70, connectMs: 30 });
-      await h.runtime.start();
-      await h.advance(2_500);
-      const url = await gatewayRunning(h);
-      for (const id of ['kept', 'moved']) {
-        await call(url, `${id}/chat/completions`, 200);
-        await call(url, `${id}/fail`, 500);
-      }
-      const wall = h.clock.t + h.wallOffset;
-      const before = await read(h, wall);
-      assert.equal(before.rows.moved!.length, 4);
-      h.settings = settings('/v2');
+  it('a provider whose target changes by a settings edit, the window open, starts afresh as well; the other keeps its figures', () =>
+    retargeted(async (h, settings) => {
+      h.settings = settings;
       await h.runtime.reload();
-      const after = await read(h, wall);
-      assert.deepEqual(after.rows.kept, before.rows.kept, 'the provider that kept its target keeps its figures');
-      assert.deepEqual(after.rows.moved, [{ label: 'Live traffic', value: 'no calls in 5 min', tooltip: after.rows.moved![0]!.tooltip }], 'the moved one: no connection set-up, no traffic, no last traffic error');
-      assert.doesNotMatch(tooltipFigures(after.tooltip).latency[1]!, /[▁▂▃▄▅▆▇█]/, 'moved: no sparkline of the old target');
-    } finally {
-      await h.runtime.stop();
-      await server.close();
-    }
-  });
+      return h;
+    }));
 
   it('a saved state from before these figures, or with them damaged, loads the rest as before', async () => {
     const h = new RuntimeHarness(undefined, { breaker: { minRequests: 2, cooldownSeconds: 600 }, probe: { jitter: 0, intervalSeconds: 10 } });

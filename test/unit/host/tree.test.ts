@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import Module from 'node:module';
 import { describe, it } from 'node:test';
 import { RuntimeHarness, provider } from './runtime-harness';
+import { installVscodeStub } from './vscode-stub';
 
 /*
  * The Providers view as a new user meets it: rows and their drill-down, read
@@ -9,36 +9,7 @@ import { RuntimeHarness, provider } from './runtime-harness';
  * vscode module it uses stubbed.
  */
 
-const vscodeStub = {
-  l10n: { t: (message: string, ...args: unknown[]) => message.replace(/\{(\d+)\}/g, (_, i: string) => String(args[Number(i)])) },
-  env: { language: 'en' },
-  EventEmitter: class {
-    event = () => ({ dispose() {} });
-    fire(): void {}
-    dispose(): void {}
-  },
-  TreeItem: class {
-    description?: string;
-    constructor(
-      readonly label: string,
-      readonly collapsibleState: number,
-    ) {}
-  },
-  TreeItemCollapsibleState: { None: 0, Collapsed: 1, Expanded: 2 },
-  ThemeIcon: class {
-    constructor(
-      readonly id: string,
-      readonly color?: unknown,
-    ) {}
-  },
-  ThemeColor: class {
-    constructor(readonly id: string) {}
-  },
-  commands: { executeCommand: () => Promise.resolve(undefined) },
-};
-
-const load = (Module as unknown as { _load: (request: string, ...rest: unknown[]) => unknown })._load;
-(Module as unknown as { _load: typeof load })._load = (request, ...rest) => (request === 'vscode' ? vscodeStub : load(request, ...rest));
+installVscodeStub();
 
 interface Row {
   readonly label: string;

@@ -175,12 +175,13 @@ describe('a client\'s key through the gateway, quoted back by the provider', () 
     assertNoKey(shown.snapshot);
   });
 
-  it('the call\'s end as the gateway reports it, before any view: a key cut off at 200 characters is not in it', async () => {
+  /** The stream error of one call, as a gateway with no policy of its own reports the call's end, before any view. */
+  async function streamErrorAfter(path: string, headers: Record<string, string>): Promise<string> {
     const ends: CallEnd[] = [];
     const target: GatewayTarget = { id: 'p', baseUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`, label: 'p', style: 'openai' };
     const bare = await LocalGateway.start({ port: 0, policy: { targets: () => new Map([['p', target]]), begin: () => ({ call: { finish: (end) => ends.push(end) } }) } });
     try {
-      const res = await fetch(`${bare.url}/p/stream-cut`, { headers: { authorization: `Bearer ${KEY}` } });
+      const res = await fetch(`${bare.url}/p${path}`, { headers });
       await res.arrayBuffer();
       await new Promise((resolve) => setImmediate(resolve));
     } finally {
@@ -188,25 +189,19 @@ describe('a client\'s key through the gateway, quoted back by the provider', () 
     }
     const end = ends[0];
     assert.ok(end?.kind === 'response' && end.streamError, JSON.stringify(end));
-    assert.match(end.streamError.message, /^stream error: server_error: the key you sent .* \[redacted\]…$/);
-    assertNoKey(end.streamError.message);
+    return end.streamError.message;
+  }
+
+  it('the call\'s end as the gateway reports it, before any view: a key cut off at 200 characters is not in it', async () => {
+    const message = await streamErrorAfter('/stream-cut', { authorization: `Bearer ${KEY}` });
+    assert.match(message, /^stream error: server_error: the key you sent .* \[redacted\]…$/);
+    assertNoKey(message);
   });
 
   it('the call\'s end as the gateway reports it: a key from another credential header (x-portkey-api-key) quoted in a stream error is not in it', async () => {
-    const ends: CallEnd[] = [];
-    const target: GatewayTarget = { id: 'p', baseUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`, label: 'p', style: 'openai' };
-    const bare = await LocalGateway.start({ port: 0, policy: { targets: () => new Map([['p', target]]), begin: () => ({ call: { finish: (end) => ends.push(end) } }) } });
-    try {
-      const res = await fetch(`${bare.url}/p/stream-portkey`, { headers: { authorization: 'Bearer unrelated-but-sent', 'x-portkey-api-key': PORTKEY } });
-      await res.arrayBuffer();
-      await new Promise((resolve) => setImmediate(resolve));
-    } finally {
-      await bare.close();
-    }
-    const end = ends[0];
-    assert.ok(end?.kind === 'response' && end.streamError, JSON.stringify(end));
-    assert.match(end.streamError.message, /virtual key \[redacted\] has no budget left/);
-    assert.ok(!end.streamError.message.includes('portkey-team'), end.streamError.message);
+    const message = await streamErrorAfter('/stream-portkey', { authorization: 'Bearer unrelated-but-sent', 'x-portkey-api-key': PORTKEY });
+    assert.match(message, /virtual key \[redacted\] has no budget left/);
+    assert.ok(!message.includes('portkey-team'), message);
   });
 
   it('a stream error quoting the request\'s Authorization header in base64: not shown', async () => {
