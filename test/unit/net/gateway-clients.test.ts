@@ -10,14 +10,12 @@ import { AzureOpenAI } from 'openai';
 import OpenAI from 'openai';
 import { gatewayEnvironment } from '../../../src/core/gateway-env';
 import { CIRCUIT_HEADER } from '../../../src/core/gateway-reply';
-import { GatewayTraffic } from '../../../src/core/gateway-traffic';
 import type { GatewayMode } from '../../../src/core/gateway-traffic';
 import type { PresetId, ProviderDefinition } from '../../../src/core/provider';
-import { HealthTracker } from '../../../src/core/tracker';
 import type { CallEnd } from '../../../src/core/traffic';
 import { LocalGateway } from '../../../src/net/gateway';
-import type { GatewayPolicy } from '../../../src/net/gateway';
 import { openAiDefinition } from '../definitions';
+import { RecordedTraffic } from './gateway-policy-fixture';
 
 /*
  * Real clients other than the openai and anthropic SDKs' default ones, with
@@ -45,32 +43,12 @@ const servers: http.Server[] = [];
 const seen = new Map<string, Seen[]>();
 
 let gateway: LocalGateway;
-let tracker: HealthTracker;
-let traffic: GatewayTraffic;
-const clock = { now: () => performance.now() };
-const ends: Array<{ id: string; end: CallEnd }> = [];
+const recorded = new RecordedTraffic();
+const { tracker, traffic, policy } = recorded;
+const endsOf = (id: string, n?: number): Promise<CallEnd[]> => recorded.endsOf(id, n);
+const windowOf = (id: string) => recorded.windowOf(id);
 let definitions: ProviderDefinition[] = [];
 let mode: GatewayMode = 'observe';
-
-/** The real policy, with each call's end also kept for the test to wait on. */
-const policy: GatewayPolicy = {
-  targets: () => traffic.targets(),
-  refused: (reason, status) => traffic.refused(reason, status),
-  begin(target, headers, url) {
-    const begun = traffic.begin(target, headers, url);
-    if ('reply' in begun) return begun;
-    const call = begun.call;
-    return {
-      call: {
-        ...(call.headers && { headers: call.headers }),
-        finish: (end) => {
-          call.finish(end);
-          ends.push({ id: target.id, end });
-        },
-      },
-    };
-  },
-};
 
 /** A provider of `preset` served by `handler` at the root of its own loopback origin. */
 async function provider(id: string, preset: PresetId, handler: Handler, options: { breaker?: { minRequests?: number; cooldownMs?: number }; mode?: GatewayMode } = {}): Promise<void> {
@@ -92,26 +70,6 @@ async function provider(id: string, preset: PresetId, handler: Handler, options:
   tracker.add(id, options.breaker ? { breaker: options.breaker } : {});
   mode = options.mode ?? 'observe';
   traffic.configure(definitions, mode);
-}
-
-/** Waits until the gateway has told the policy how `n` calls of `id` ended. */
-async function endsOf(id: string, n = 1): Promise<CallEnd[]> {
-  const deadline = Date.now() + 5_000;
-  for (;;) {
-    const mine = ends.filter((e) => e.id === id).map((e) => e.end);
-    if (mine.length >= n) return mine;
-    if (Date.now() > deadline) assert.fail(`expected ${n} ended call(s) of ${id}, got ${mine.length}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-/** What the provider's breaker holds: calls by kind, and the last error shown. */
-function windowOf(id: string): { calls: number; kinds: string[]; lastError: string | undefined } {
-  const snapshot = tracker.snapshot(id)!;
-  const kinds = Object.entries(snapshot.byKind)
-    .filter(([, n]) => n > 0)
-    .flatMap(([kind, n]) => Array<string>(n).fill(kind));
-  return { calls: snapshot.calls, kinds, lastError: snapshot.lastError && `${snapshot.lastError.kind}: ${snapshot.lastError.message}` };
 }
 
 function json(res: http.ServerResponse, status: number, body: unknown, headers: http.OutgoingHttpHeaders = {}): void {
@@ -140,8 +98,6 @@ function streamOut(res: http.ServerResponse, contentType: string, pieces: readon
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 before(async () => {
-  tracker = new HealthTracker({ clock, wall: Date.now });
-  traffic = new GatewayTraffic({ tracker, clock, wall: Date.now });
   gateway = await LocalGateway.start({ port: 0, policy });
 });
 

@@ -7,14 +7,12 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { EventStreamWatch } from '../../../src/core/event-stream-watch';
 import { CIRCUIT_HEADER } from '../../../src/core/gateway-reply';
-import { GatewayTraffic } from '../../../src/core/gateway-traffic';
 import type { GatewayMode } from '../../../src/core/gateway-traffic';
 import type { ProviderDefinition } from '../../../src/core/provider';
-import { HealthTracker } from '../../../src/core/tracker';
 import type { CallEnd } from '../../../src/core/traffic';
 import { LocalGateway } from '../../../src/net/gateway';
-import type { GatewayPolicy } from '../../../src/net/gateway';
 import { openAiDefinition } from '../definitions';
+import { RecordedTraffic } from './gateway-policy-fixture';
 
 /*
  * The official SDKs (openai, @anthropic-ai/sdk) with their base URL at the
@@ -46,32 +44,12 @@ let upstreamConnections = 0;
 const upstreamSockets = new Set<Socket>();
 
 let gateway: LocalGateway;
-let tracker: HealthTracker;
-let traffic: GatewayTraffic;
-const clock = { now: () => performance.now() };
-const ends: Array<{ id: string; end: CallEnd }> = [];
+const recorded = new RecordedTraffic();
+const { tracker, traffic, policy } = recorded;
+const endsOf = (id: string, n?: number): Promise<CallEnd[]> => recorded.endsOf(id, n);
+const windowOf = (id: string) => recorded.windowOf(id);
 let definitions: ProviderDefinition[] = [];
 let mode: GatewayMode = 'observe';
-
-/** The real policy, with each call's end also kept for the test to wait on. */
-const policy: GatewayPolicy = {
-  targets: () => traffic.targets(),
-  refused: (reason, status) => traffic.refused(reason, status),
-  begin(target, headers, url) {
-    const begun = traffic.begin(target, headers, url);
-    if ('reply' in begun) return begun;
-    const call = begun.call;
-    return {
-      call: {
-        ...(call.headers && { headers: call.headers }),
-        finish: (end) => {
-          call.finish(end);
-          ends.push({ id: target.id, end });
-        },
-      },
-    };
-  },
-};
 
 /** A provider served by `handler`; `style` picks its API (and the gateway's error format for it). */
 function provider(id: string, style: 'openai' | 'anthropic', handler: Handler, breaker?: { minRequests?: number; cooldownMs?: number }): void {
@@ -92,26 +70,6 @@ const openai = (id: string, options: { maxRetries?: number } = {}) =>
   new OpenAI({ apiKey: 'sk-client-own-key', baseURL: `${gateway.url}/${id}`, maxRetries: options.maxRetries ?? 0 });
 const anthropic = (id: string, options: { maxRetries?: number } = {}) =>
   new Anthropic({ apiKey: 'sk-ant-client-own', baseURL: `${gateway.url}/${id}`, maxRetries: options.maxRetries ?? 0 });
-
-/** Waits until the gateway has told the policy how `n` calls of `id` ended. */
-async function endsOf(id: string, n = 1): Promise<CallEnd[]> {
-  const deadline = Date.now() + 5_000;
-  for (;;) {
-    const mine = ends.filter((e) => e.id === id).map((e) => e.end);
-    if (mine.length >= n) return mine;
-    if (Date.now() > deadline) assert.fail(`expected ${n} ended call(s) of ${id}, got ${mine.length}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-/** What the provider's window holds: calls by kind, and the last error shown. */
-function windowOf(id: string): { calls: number; kinds: string[]; lastError: string | undefined } {
-  const snapshot = tracker.snapshot(id)!;
-  const kinds = Object.entries(snapshot.byKind)
-    .filter(([, n]) => n > 0)
-    .flatMap(([kind, n]) => Array<string>(n).fill(kind));
-  return { calls: snapshot.calls, kinds, lastError: snapshot.lastError && `${snapshot.lastError.kind}: ${snapshot.lastError.message}` };
-}
 
 function sse(events: ReadonlyArray<readonly [string | undefined, unknown]>): string {
   return events.map(([event, data]) => `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`).join('');
@@ -195,8 +153,6 @@ before(async () => {
   });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
-  tracker = new HealthTracker({ clock, wall: Date.now });
-  traffic = new GatewayTraffic({ tracker, clock, wall: Date.now });
   gateway = await LocalGateway.start({ port: 0, policy });
 });
 
