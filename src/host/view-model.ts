@@ -101,11 +101,13 @@ export class ViewModel {
 
   /** Shows a configuration the scheduler has just applied. */
   show(applied: AppliedConfiguration): void {
+    // Re-read settings that came out the same (a proxy edit, a key stored again, an unrelated setting): the views would only redraw the whole list.
+    const same = this.applied !== undefined && fingerprint(this.applied) === fingerprint(applied);
     this.applied = applied;
     const ids = new Set(applied.configuration.providers.map((p) => p.definition.id));
     for (const id of this.recent.keys()) if (!ids.has(id)) this.recent.delete(id);
     for (const id of this.connections.keys()) if (!ids.has(id)) this.connections.delete(id);
-    this.changed(undefined);
+    if (!same) this.changed(undefined);
   }
 
   get settings(): ParsedSettings | undefined {
@@ -203,6 +205,11 @@ export class ViewModel {
     this.timer = undefined;
     this.changes.dispose();
   }
+}
+
+/** A configuration as plain data (settings are JSON), to tell one that changed nothing. */
+function fingerprint(applied: AppliedConfiguration): string {
+  return JSON.stringify([applied.configuration, [...applied.keySources]]);
 }
 
 function isDuration(value: unknown): value is number {
