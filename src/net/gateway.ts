@@ -310,6 +310,7 @@ class ForwardedCall implements Dispatcher.DispatchHandlers {
   private abort: ((error?: Error) => void) | undefined;
   /** Undici's: reads on from the provider after a pause for a slow client. */
   private resume: (() => void) | undefined;
+  /** The last status line: an informational one (1xx) until the answer's own comes. */
   private status: number | undefined;
   private ttfbMs: number | undefined;
   private headers: Record<string, string | string[]> = {};
@@ -356,8 +357,9 @@ class ForwardedCall implements Dispatcher.DispatchHandlers {
   }
 
   onHeaders(status: number, raw: Buffer[], resume: () => void): boolean {
-    if (status < 200) return true;
     this.status = status;
+    // An informational answer (103 Early Hints) goes no further, but the provider did answer: a close or a reset after it cuts that answer short.
+    if (status < 200) return true;
     this.ttfbMs = this.now() - this.started;
     const headers = this.headers;
     const out: string[] = [];

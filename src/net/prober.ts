@@ -166,8 +166,13 @@ class HopRequest implements Dispatcher.DispatchHandlers {
   }
 
   onHeaders(status: number, rawHeaders: Buffer[]): boolean {
-    if (this.settled || status < 200) return true;
+    if (this.settled) return true;
     const { flight } = this;
+    // An informational answer (103 Early Hints) is the server answering: a close or a reset after it cuts that answer short.
+    if (status < 200) {
+      flight.responseStarted = true;
+      return true;
+    }
     flight.ttfbMs ??= flight.elapsed();
     flight.responseStarted = true;
     flight.stage = 'body';
