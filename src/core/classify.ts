@@ -252,15 +252,22 @@ function shownPath(url: URL): string {
   return `${path}${url.search ? '?…' : ''}`;
 }
 
-/** A redirect target shown without credentials, query or fragment. */
+/**
+ * A redirect target shown without credentials, query or fragment. A relative
+ * one (`/v2/models`, as servers commonly send) is shown as given: what it is
+ * relative to is the request's URL, which a gateway call's outcome does not carry.
+ */
 function describeLocation(location: string): string {
   try {
     const url = new URL(location);
     return `${url.protocol}//${url.host}${url.pathname}`;
   } catch {
-    return 'an invalid location';
+    return RELATIVE_REFERENCE.test(location) ? location.split(/[?#]/, 1)[0]! : 'an invalid location';
   }
 }
+
+/** A relative reference (RFC 3986 4.2) with a path: no white space (a header value holds no other control), and no colon before its first slash (that would be a scheme). */
+const RELATIVE_REFERENCE = /^(?=[^?#])[^\s:/?#]*(?:\/[^\s?#]*)?(?:[?#]\S*)?$/;
 
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',

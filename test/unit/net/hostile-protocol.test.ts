@@ -11,7 +11,7 @@ import { Prober } from '../../../src/net/prober';
 
 /*
  * Servers that bend HTTP/1.1 itself, written byte by byte on raw sockets:
- * informational answers before (or instead of) the real one. The
+ * informational answers before (or instead of) the real one, redirects. The
  * same server is probed and called through the gateway; what each says must
  * be true of what the server did.
  */
@@ -24,6 +24,7 @@ const ANSWERS: Readonly<Record<string, (socket: net.Socket) => void>> = {
   '/hints-then-answer': (s) => s.end(EARLY_HINTS.repeat(3) + head(['HTTP/1.1 200 OK', 'Content-Type: application/json', 'Content-Length: 2']) + '{}'),
   '/hints-then-close': (s) => s.end(EARLY_HINTS),
   '/hints-then-reset': (s) => s.write(EARLY_HINTS, () => setTimeout(() => s.resetAndDestroy(), 20)),
+  '/loop': (s) => s.end(head(['HTTP/1.1 302 Found', 'Location: /v1/loop?key=secret', 'Content-Length: 0'])),
 };
 
 interface RawServer {
@@ -79,7 +80,7 @@ interface ClientSaw {
   readonly error?: string;
 }
 
-describe('hostile protocol: informational answers', () => {
+describe('hostile protocol: informational answers and redirects', () => {
   let server: RawServer;
   let prober: Prober;
   let gateway: LocalGateway;
@@ -150,4 +151,13 @@ describe('hostile protocol: informational answers', () => {
     }
   }
 
+  it('a redirect loop through the gateway: the 302 goes to the client as sent, not followed, and the record names its relative target (not "an invalid location")', async () => {
+    server.requests.length = 0;
+    const { saw, record } = await call('/loop', 'GET');
+    assert.equal(saw.status, 302);
+    assert.equal(saw.headers?.location, '/v1/loop?key=secret');
+    assert.deepEqual(server.requests, ['/loop'], 'the gateway did not follow the redirect');
+    assert.equal(record.kind, 'bad_response');
+    assert.equal(record.message, 'HTTP 302 Found redirect to /v1/loop (not followed)');
+  });
 });
