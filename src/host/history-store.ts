@@ -128,11 +128,25 @@ const sizeOf = (fd: number) => new Promise<number>((resolve, reject) => fstatCb(
 const truncateTo = (fd: number, size: number) => new Promise<void>((resolve) => ftruncateCb(fd, size, () => resolve()));
 const closeFile = (fd: number) => new Promise<void>((resolve) => closeFd(fd, () => resolve()));
 
+/** A write that failed after `written` bytes of it reached the file. */
+class PartialWrite extends Error {
+  constructor(
+    readonly failure: unknown,
+    readonly written: number,
+  ) {
+    super(errorText(failure));
+  }
+}
+
 async function writeAll(fd: number, bytes: Uint8Array): Promise<void> {
   let done = 0;
   while (done < bytes.length) {
     const from = done;
-    done += await new Promise<number>((resolve, reject) => writeFd(fd, bytes, from, bytes.length - from, null, (error, written) => (error ? reject(error) : resolve(written))));
+    try {
+      done += await new Promise<number>((resolve, reject) => writeFd(fd, bytes, from, bytes.length - from, null, (error, written) => (error ? reject(error) : resolve(written))));
+    } catch (error) {
+      throw new PartialWrite(error, done);
+    }
   }
 }
 
@@ -142,12 +156,12 @@ async function writeAll(fd: number, bytes: Uint8Array): Promise<void> {
  * those that had reached the file would then count twice.
  */
 async function appendAll(fd: number, bytes: Uint8Array): Promise<void> {
-  const before = await sizeOf(fd);
   try {
     await writeAll(fd, bytes);
   } catch (error) {
-    await truncateTo(fd, before);
-    throw error;
+    // Only a failure asks the file's size: a stat before every append would double a minute's cost.
+    if (error instanceof PartialWrite && error.written > 0) await truncateTo(fd, (await sizeOf(fd)) - error.written);
+    throw error instanceof PartialWrite ? error.failure : error;
   }
 }
 
