@@ -49,10 +49,8 @@ export class HistoryHost {
   private lastPrune = -Infinity;
   /** The latest wall time a call was stamped with or a tick ran at: a later reading before it means the clock stepped back. */
   private latest = -Infinity;
-  /** Per target, the last circuit change written while the circuit is not closed. */
-  private readonly notClosed = new Map<string, HistoryTransition>();
-  /** Per target in `notClosed`, the provider whose circuit it is. */
-  private readonly circuitOf = new Map<string, string>();
+  /** Per target, the last circuit change written while the circuit is not closed, and the provider whose circuit it is. */
+  private readonly notClosed = new Map<string, { readonly transition: HistoryTransition; readonly provider: string }>();
   private writing: Promise<void> = Promise.resolve();
   private stopped = false;
 
@@ -80,12 +78,11 @@ export class HistoryHost {
     if (this.stopped || event.from.state === event.to.state || !this.options.writes(event.provider)) return;
     const key = this.options.keyOf(event.provider);
     if (key === undefined) return;
-    const before = this.notClosed.get(key);
+    const before = this.notClosed.get(key)?.transition;
     // Set back since the circuit left closed, and no tick has seen it yet.
-    if (before !== undefined && event.at < before.at) this.steppedBack(key, before, Math.max(this.latest, before.at), event.at);
+    if (before !== undefined && event.at < before.at) this.steppedBack(key, before, Math.max(this.latest, before.at), event.at, event.provider);
     if (event.at > this.latest) this.latest = event.at;
-    this.circuitOf.set(key, event.provider);
-    this.changed(key, { at: event.at, from: event.from.state, to: event.to.state, ...(cause !== undefined && { cause }) });
+    this.changed(key, { at: event.at, from: event.from.state, to: event.to.state, ...(cause !== undefined && { cause }) }, event.provider);
     this.write();
   }
 
@@ -99,8 +96,7 @@ export class HistoryHost {
     if (this.stopped || state === 'closed') return;
     const key = this.options.keyOf(id);
     if (key === undefined || this.notClosed.has(key)) return;
-    this.notClosed.set(key, { at: this.options.wall(), from: 'closed', to: state });
-    this.circuitOf.set(key, id);
+    this.notClosed.set(key, { transition: { at: this.options.wall(), from: 'closed', to: state }, provider: id });
   }
 
   /** What the store has for these providers in [from, to): the history panel's loader. */
@@ -148,7 +144,7 @@ export class HistoryHost {
     // long as it stepped: they would be held for hours, and lost with the window. All are written now; a minute
     // counted on both sides of the step is written in two parts, which the store adds up.
     const steppedBack = now < this.latest;
-    if (steppedBack) for (const [key, before] of this.notClosed) if (before.at > now) this.steppedBack(key, before, this.latest, now);
+    if (steppedBack) for (const [key, { transition, provider }] of this.notClosed) if (transition.at > now) this.steppedBack(key, transition, this.latest, now, provider);
     this.latest = now;
     this.forgotten(now);
     for (const { target, minute } of this.options.recorder.drain(steppedBack || all ? Infinity : now)) this.options.store.appendMinute(target, minute);
@@ -159,14 +155,11 @@ export class HistoryHost {
     }
   }
 
-  private changed(key: string, transition: HistoryTransition): void {
+  /** Writes a circuit change of provider `provider`'s target. */
+  private changed(key: string, transition: HistoryTransition, provider: string): void {
     this.options.store.appendTransition(key, transition);
-    if (transition.to === 'closed') {
-      this.notClosed.delete(key);
-      this.circuitOf.delete(key);
-    } else {
-      this.notClosed.set(key, transition);
-    }
+    if (transition.to === 'closed') this.notClosed.delete(key);
+    else this.notClosed.set(key, { transition, provider });
   }
 
   /**
@@ -177,15 +170,12 @@ export class HistoryHost {
    * every minute down, from then on.
    */
   private forgotten(now: number): void {
-    for (const [key, before] of this.notClosed) {
-      const id = this.circuitOf.get(key);
-      if (id === undefined) continue;
+    for (const [key, { transition: before, provider: id }] of this.notClosed) {
       if (this.options.keyOf(id) !== key) {
-        this.changed(key, { at: Math.max(now, before.at), from: before.to, to: 'closed' });
+        this.changed(key, { at: Math.max(now, before.at), from: before.to, to: 'closed' }, id);
       } else if (!this.options.writes(id)) {
         // Another window probes it now and writes its circuit's changes: an end written here could cut its next period short.
         this.notClosed.delete(key);
-        this.circuitOf.delete(key);
       }
     }
   }
@@ -198,9 +188,9 @@ export class HistoryHost {
    * from the opening to whenever it next closed: so the period before the
    * step ends where that clock left off, and one starts at the new time.
    */
-  private steppedBack(key: string, before: HistoryTransition, end: number, start: number): void {
+  private steppedBack(key: string, before: HistoryTransition, end: number, start: number, provider: string): void {
     this.options.store.appendTransition(key, { at: end, from: before.to, to: 'closed' });
-    this.changed(key, { at: start, from: 'closed', to: before.to, ...(before.cause !== undefined && { cause: before.cause }) });
+    this.changed(key, { at: start, from: 'closed', to: before.to, ...(before.cause !== undefined && { cause: before.cause }) }, provider);
   }
 
   private write(): void {

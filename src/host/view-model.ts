@@ -76,6 +76,8 @@ const REFRESH_EVERY_MS = 250;
  */
 export class ViewModel {
   private applied: AppliedConfiguration | undefined;
+  /** The shown configuration as plain data (see fingerprint), to tell one read again unchanged. */
+  private shownFingerprint: string | undefined;
   private readonly recent = new Map<string, number[]>();
   private readonly connections = new Map<string, ConnectionUse>();
   private readonly changes: Emitter<ReadonlySet<string> | undefined>;
@@ -102,7 +104,9 @@ export class ViewModel {
   /** Shows a configuration the scheduler has just applied. */
   show(applied: AppliedConfiguration): void {
     // Re-read settings that came out the same (a proxy edit, a key stored again, an unrelated setting): the views would only redraw the whole list.
-    const same = this.applied !== undefined && fingerprint(this.applied) === fingerprint(applied);
+    const shown = fingerprint(applied);
+    const same = shown === this.shownFingerprint;
+    this.shownFingerprint = shown;
     this.applied = applied;
     const ids = new Set(applied.configuration.providers.map((p) => p.definition.id));
     for (const id of this.recent.keys()) if (!ids.has(id)) this.recent.delete(id);
