@@ -45,16 +45,11 @@ export function registerCommands(runtime: Runtime, secrets: Secrets, permissions
       const { definition } = configured;
       const binding = await pickKeyBinding(definition);
       if (binding === undefined) return;
-      const target = binding === 'path' ? `${definition.origin}${keyPathOf(definition) ?? ''}` : definition.origin;
-      const key = await vscode.window.showInputBox({
-        title: vscode.l10n.t('API key for {0}, sent only to {1}', definition.label, target),
-        prompt: vscode.l10n.t('Sent only to {0}. Kept in VS Code secret storage for this origin; keys for other origins stay as they are.', target),
-        password: true,
-        ignoreFocusOut: true,
+      const target = await askAndStoreKey(secrets, definition, definition.label, binding, {
+        prompt: (to) => vscode.l10n.t('Sent only to {0}. Kept in VS Code secret storage for this origin; keys for other origins stay as they are.', to),
         validateInput: (value) => (value.trim() === '' ? vscode.l10n.t('The key is empty.') : undefined),
       });
-      if (key === undefined) return;
-      await secrets.store(definition, key.trim(), binding);
+      if (target === undefined) return;
       // Not awaited: the toast stays until dismissed, the probe should not wait for it.
       void vscode.window.showInformationMessage(vscode.l10n.t('API key for {0} saved in SecretStorage. It is sent only to {1}.', definition.label, target));
       // A new key is the fix for auth failures: start that provider afresh.
@@ -234,16 +229,35 @@ async function askNewProviderKey(secrets: Secrets, entry: Record<string, unknown
   // The service's own URL has one tenant: the question of a path only arises for a URL the user gave.
   const binding = entry['baseUrl'] === undefined ? 'origin' : await pickKeyBinding(definition);
   if (binding === undefined) return false;
+  const target = await askAndStoreKey(secrets, definition, name, binding, {
+    prompt: (to) => vscode.l10n.t('Kept in VS Code secret storage and sent only to {0}. Press Escape to add the provider without a key.', to),
+  });
+  return target !== undefined;
+}
+
+/**
+ * Asks for the provider's key (a password box) and stores it where `binding`
+ * lets it go. Returns where it may be sent, or undefined when none was given
+ * (Escape, or an empty box).
+ */
+async function askAndStoreKey(
+  secrets: Secrets,
+  definition: ProviderDefinition,
+  name: string,
+  binding: KeyBinding,
+  box: { readonly prompt: (target: string) => string; readonly validateInput?: (value: string) => string | undefined },
+): Promise<string | undefined> {
   const target = binding === 'path' ? `${definition.origin}${keyPathOf(definition) ?? ''}` : definition.origin;
   const key = await vscode.window.showInputBox({
     title: vscode.l10n.t('API key for {0}, sent only to {1}', name, target),
-    prompt: vscode.l10n.t('Kept in VS Code secret storage and sent only to {0}. Press Escape to add the provider without a key.', target),
+    prompt: box.prompt(target),
     password: true,
     ignoreFocusOut: true,
+    ...(box.validateInput && { validateInput: box.validateInput }),
   });
-  if (key === undefined || key.trim() === '') return false;
+  if (key === undefined || key.trim() === '') return undefined;
   await secrets.store(definition, key.trim(), binding);
-  return true;
+  return target;
 }
 
 /**
