@@ -274,6 +274,8 @@ export class Prober {
       if (flight.timedOut) return { kind: 'timeout', latencyMs: flight.elapsed(), message: `${UNFINISHED[flight.stage]} within ${input.timeoutMs} ms`, ...ttfb };
       const canceled = this.closed || signal?.aborted === true;
       const failure = classifyError(error, flight.elapsed(), { canceled, responseStarted: flight.responseStarted });
+      // Node calls a connection closed or reset before the handshake's end a reset: the stage says where it broke (a server that does not speak TLS there, a filter that cuts it).
+      if (failure.kind === 'network' && flight.stage === 'tls') return Object.assign({ kind: failure.kind }, ttfb, failure, { message: `${failure.message} during the TLS handshake` });
       return Object.assign({ kind: failure.kind }, ttfb, failure);
     } finally {
       flight.ended = true;

@@ -298,6 +298,19 @@ function tests(): void {
       assert.equal(report.kind, 'tls', JSON.stringify(report));
       assert.match(report.message!, /HANDSHAKE_FAILURE/);
     });
+
+    const cuts: Array<[string, (socket: net.Socket) => void]> = [
+      ['resets', (socket) => socket.resetAndDestroy()],
+      ['closes', (socket) => socket.end()],
+    ];
+    for (const [what, cut] of cuts) {
+      it(`a server that ${what} the connection mid-handshake: network, saying it broke during the TLS handshake`, async () => {
+        const server = await rawServer((socket) => socket.once('data', () => cut(socket)));
+        const report = await child.probe(`https://localhost:${server.port}/v1/models`);
+        assert.equal(report.kind, 'network', JSON.stringify(report));
+        assert.match(report.message!, /^connection reset \(ECONNRESET\) during the TLS handshake$/);
+      });
+    }
   });
 
   describe('gateway to an HTTPS provider (the client speaks plain HTTP to the gateway)', () => {
