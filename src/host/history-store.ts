@@ -271,9 +271,12 @@ export class HistoryStore {
 
   /**
    * Drops whole days older than HISTORY_DAYS before `now`, but never the 30
-   * days up to the newest day any target has data for: with the clock set
-   * far ahead (a date typed by hand, a VM's clock before its first sync)
-   * every day would read as old, and the whole history would go at once.
+   * days up to the newest day before today that any target has data for:
+   * with the clock set far ahead (a date typed by hand, a VM's clock before
+   * its first sync) every day would read as old, and the whole history would
+   * go at once. Today is left out of that newest day: with the clock ahead,
+   * today is the day it reads, which has data from the first minute written
+   * (or the reload) on.
    */
   async prune(now = this.wall()): Promise<void> {
     let targets: string[];
@@ -284,8 +287,9 @@ export class HistoryStore {
       return;
     }
     const days = await Promise.all(targets.map(async (target) => (await readdir(join(this.options.dir, target)).catch(unlessMissing([]))).map(dayOfName)));
+    const today = dayOf(now);
     let newest = -Infinity;
-    for (const list of days) for (const day of list) if (day !== undefined && day > newest) newest = day;
+    for (const list of days) for (const day of list) if (day !== undefined && day < today && day > newest) newest = day;
     // A day goes once all of it is older than the 30 days before now.
     const firstKept = Math.min(dayOf(now - HISTORY_DAYS * DAY_MS), newest - HISTORY_DAYS + 1);
     await Promise.all(targets.map((target) => this.serial(target, () => this.pruneTarget(target, firstKept))));

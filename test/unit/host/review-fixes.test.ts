@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { DAY_MS } from '../../../src/core/history-model';
+import type { HistoryMinute } from '../../../src/core/history-model';
+import { HistoryStore } from '../../../src/host/history-store';
+
+/*
+ * What a review of the last session's changes found, each as the user meets
+ * it: the Add Provider command answered by the test as a user would, the
+ * runtime's views read after settings edits, the history store on a real
+ * folder.
+ */
+
+describe('review fixes: history retention', () => {
+  const TARGET = '0123456789abcdef0123456789abcdef';
+  const DAY0 = Date.UTC(2025, 4, 1);
+  const probe = (at: number): HistoryMinute => ({ at, sources: { probe: { calls: 1, failures: {}, slow: 0 } }, latency: { p50: 250, p95: 250, p99: 250 } });
+  const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+  it('a clock set years ahead keeps the history once a minute was written at its date (a reload writes the minute in progress; the next prune is 6 h on)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'llm-review-history-'));
+    let wall = DAY0;
+    const store = new HistoryStore({ dir, log: silent, wall: () => wall });
+    try {
+      for (let d = 0; d < 10; d++) store.appendMinute(TARGET, probe(DAY0 + d * DAY_MS + 600_000));
+      await store.flush();
+      // The date typed by hand: the window goes on writing its minutes, at that date.
+      wall = DAY0 + 4 * 365 * DAY_MS + 12 * 3_600_000;
+      store.appendMinute(TARGET, probe(wall - 60_000));
+      await store.flush();
+      await store.prune(wall + 6 * 3_600_000);
+      const left = await store.read(TARGET, 0, wall + DAY_MS);
+      assert.equal(left.minutes.length, 11, 'the ten days before the clock was set ahead are all still there');
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
