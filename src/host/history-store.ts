@@ -286,7 +286,8 @@ export class HistoryStore {
       if (!isMissing(error)) this.options.log.error(`cannot list ${this.options.dir}: ${errorText(error)}`);
       return;
     }
-    const days = await Promise.all(targets.map(async (target) => (await readdir(join(this.options.dir, target)).catch(unlessMissing([]))).map(dayOfName)));
+    // One target that cannot be listed (a stray file of a target's name) stops no other's pruning: pruneTarget logs it.
+    const days = await Promise.all(targets.map(async (target) => (await readdir(join(this.options.dir, target)).catch((): string[] => [])).map(dayOfName)));
     const today = dayOf(now);
     let newest = -Infinity;
     for (const list of days) for (const day of list) if (day !== undefined && day < today && day > newest) newest = day;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -34,6 +34,28 @@ describe('review fixes: history retention', () => {
       await store.prune(wall + 6 * 3_600_000);
       const left = await store.read(TARGET, 0, wall + DAY_MS);
       assert.equal(left.minutes.length, 11, 'the ten days before the clock was set ahead are all still there');
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a stray file named like a target\'s folder stops no other target from dropping its days past 30 (the history grew without bound)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'llm-review-history-'));
+    const wall = DAY0 + 40 * DAY_MS + 12 * 3_600_000;
+    const store = new HistoryStore({ dir, log: silent, wall: () => wall });
+    try {
+      for (let d = 0; d <= 40; d++) store.appendMinute(TARGET, probe(DAY0 + d * DAY_MS + 600_000));
+      await store.flush();
+      await writeFile(join(dir, 'fedcba9876543210'), 'not a folder');
+      // As the history host runs it: a failure is logged, and tried again 6 h on.
+      await store.prune().catch(() => undefined);
+      const left = await store.read(TARGET, 0, wall + DAY_MS);
+      assert.deepEqual(
+        Array.from(left.minutes.at, (at) => Math.floor((at - DAY0) / DAY_MS)),
+        Array.from({ length: 31 }, (_, d) => d + 10),
+        'the days up to 30 before now are kept, the ten before them dropped',
+      );
     } finally {
       await store.close();
       await rm(dir, { recursive: true, force: true });
