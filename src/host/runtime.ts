@@ -112,8 +112,17 @@ export class Runtime implements Disposable {
   /** Providers another extension recorded into since the last turn, and the timer that acts on them. */
   private outside: Set<string> | undefined;
   private outsideTimer: unknown;
-  /** What each probed provider probes, saved with the state: a target changed while the window was closed starts afresh. */
+  /** What each probed provider probes now. */
   private targets: Record<string, string> = {};
+  /**
+   * The target each listed provider's view figures (sparkline, connection
+   * set-up) were gathered on. Unlike `targets`, kept while the provider is
+   * listed but not probed (disabled, or an invalid setting half-way through
+   * an edit): the views keep its figures meanwhile, and a base URL changed in
+   * between is still a change of target, in this window or after a reload
+   * (saved as the state's `targets`).
+   */
+  private figuresTargets: Record<string, string> = {};
   private readonly timers: RuntimeHost['timers'];
 
   /** Providers whose rows changed (undefined: the whole list). At most every 250 ms. */
@@ -254,7 +263,8 @@ export class Runtime implements Disposable {
       memento: host.state,
       key: host.stateKey,
       // What the views show beyond the tracker (the last latencies, connection set-up, live traffic) comes back after a reload too.
-      state: () => ({ ...this.tracker.serialize(), targets: this.targets, traffic: this.traffic.save(), views: this.viewModel.save() }),
+      // The targets the views' figures belong to, those of providers listed but not probed too: a reload after a target changed meanwhile drops them.
+      state: () => ({ ...this.tracker.serialize(), targets: this.figuresTargets, traffic: this.traffic.save(), views: this.viewModel.save() }),
       timers,
       onError: (error) => this.log.error(`could not save state: ${describeThrown(error)}`),
     });
@@ -476,8 +486,10 @@ export class Runtime implements Disposable {
   private applied(applied: AppliedConfiguration, first: boolean): void {
     const { configuration } = applied;
     const probed = configuration.providers.filter((p) => p.notProbed === undefined);
-    const before = this.targets;
+    const before = this.figuresTargets;
     this.targets = Object.fromEntries(probed.map((p) => [p.definition.id, probedTarget(p.definition)]));
+    const listed = new Set(configuration.providers.map((p) => p.definition.id));
+    this.figuresTargets = { ...Object.fromEntries(Object.entries(before).filter(([id]) => listed.has(id))), ...this.targets };
     // As the tracker starts such a provider afresh, so do the figures the views keep beside it.
     const retargeted = Object.keys(this.targets).filter((id) => before[id] !== undefined && before[id] !== this.targets[id]);
     this.viewModel.forget(retargeted);

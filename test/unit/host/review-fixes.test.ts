@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { DAY_MS } from '../../../src/core/history-model';
 import type { HistoryMinute } from '../../../src/core/history-model';
 import { HistoryStore } from '../../../src/host/history-store';
+import { RuntimeHarness, provider } from './runtime-harness';
 
 /*
  * What a review of the last session's changes found, each as the user meets
@@ -13,6 +14,63 @@ import { HistoryStore } from '../../../src/host/history-store';
  * runtime's views read after settings edits, the history store on a real
  * folder.
  */
+
+describe('review fixes: views after settings edits', () => {
+  it('a provider disabled, then enabled with another base URL, shows none of its old target\'s sparkline or connection set-up (as one retargeted in one edit)', async () => {
+    const h = new RuntimeHarness(undefined, { probe: { jitter: 0, intervalSeconds: 10 } });
+    h.setProviders(provider('moved'));
+    h.answers.set('moved', { kind: 'success', latencyMs: 70, connectMs: 30 });
+    const view = () => h.runtime.view(h.runtime.find('moved')!);
+    try {
+      await h.runtime.start();
+      await h.advance(35_000);
+      const figures = { recent: view().recentLatencies.length, connections: view().connections };
+      assert.ok(figures.recent >= 3, 'probed: its sparkline has points');
+      assert.notEqual(figures.connections, undefined);
+
+      // Disabled and enabled again on the same target: its figures stay, as before.
+      for (const settings of [provider('moved', { enabled: false }), provider('moved')]) {
+        h.setProviders(settings);
+        await h.runtime.reload();
+      }
+      assert.equal(view().recentLatencies.length, figures.recent, 'the same target keeps its sparkline');
+
+      // Disabled, then back on another base URL (or an edit saved half-way, invalid for a moment, then finished).
+      for (const settings of [provider('moved', { enabled: false }), provider('moved', { baseUrl: 'https://moved.example.com/v2' })]) {
+        h.setProviders(settings);
+        await h.runtime.reload();
+      }
+      assert.deepEqual(view().recentLatencies, [], 'no point of the old target in the sparkline');
+      assert.equal(view().connections, undefined, 'no connection set-up of the old target');
+    } finally {
+      await h.runtime.stop();
+    }
+  });
+
+  it('the same across a reload: disabled when the window closed, on another base URL when it opened', async () => {
+    const settings = { probe: { jitter: 0, intervalSeconds: 10 } };
+    const h = new RuntimeHarness(undefined, settings);
+    h.setProviders(provider('moved'));
+    h.answers.set('moved', { kind: 'success', latencyMs: 70, connectMs: 30 });
+    await h.runtime.start();
+    await h.advance(35_000);
+    assert.ok(h.runtime.view(h.runtime.find('moved')!).recentLatencies.length >= 3);
+    h.setProviders(provider('moved', { enabled: false }));
+    await h.runtime.reload();
+    await h.runtime.stop();
+    const next = new RuntimeHarness(h.memento, settings);
+    next.clock.t = h.clock.t;
+    next.setProviders(provider('moved', { baseUrl: 'https://moved.example.com/v2' }));
+    try {
+      await next.runtime.start();
+      const view = next.runtime.view(next.runtime.find('moved')!);
+      assert.deepEqual(view.recentLatencies, [], 'no point of the old target in the sparkline');
+      assert.equal(view.connections, undefined, 'no connection set-up of the old target');
+    } finally {
+      await next.runtime.stop();
+    }
+  });
+});
 
 describe('review fixes: history retention', () => {
   const TARGET = '0123456789abcdef0123456789abcdef';
