@@ -182,13 +182,16 @@ async function addProvider(runtime: Runtime, secrets: Secrets): Promise<void> {
     },
   });
   if (baseUrl === undefined) return;
+  const config = vscode.workspace.getConfiguration(CONFIG_SECTION);
+  const inspected = config.inspect<unknown[]>('providers');
   // Ids are unique whatever their case (src/core/settings-providers.ts): "openai" beside "OpenAI" would be refused.
-  const taken = new Set(runtime.providers.map((p) => p.definition.id.toLowerCase()));
+  // The list this window does not show counts too (a workspace's list hides the user's): the provider may be saved there,
+  // beside one of the same id, and its key would replace that one's (keys are kept per id and origin).
+  const listed = [...runtime.providers.map((p) => p.definition.id), ...idsIn(inspected?.globalValue), ...idsIn(inspected?.workspaceValue), ...idsIn(inspected?.workspaceFolderValue)];
+  const taken = new Set(listed.map((each) => each.toLowerCase()));
   let id: string = preset.id;
   for (let n = 2; taken.has(id); n++) id = `${preset.id}-${n}`;
   const hasFolder = (vscode.workspace.workspaceFolders?.length ?? 0) > 0;
-  const config = vscode.workspace.getConfiguration(CONFIG_SECTION);
-  const inspected = config.inspect<unknown[]>('providers');
   // Trusted, a workspace's own list replaces the user's (configuration.ts): saved for every window, the provider would not show here.
   const workspaceListWins = vscode.workspace.isTrusted && inspected?.workspaceValue !== undefined;
   const user = {
@@ -216,6 +219,15 @@ async function addProvider(runtime: Runtime, secrets: Secrets): Promise<void> {
       await vscode.commands.executeCommand(COMMANDS.setApiKey, id);
     }
   }
+}
+
+/** The ids of a `llmHealth.providers` list as settings.json holds it (anything else is skipped). */
+function idsIn(list: unknown): string[] {
+  if (!Array.isArray(list)) return [];
+  return list.flatMap((entry: unknown) => {
+    const id = entry !== null && typeof entry === 'object' ? (entry as { id?: unknown }).id : undefined;
+    return typeof id === 'string' ? [id] : [];
+  });
 }
 
 /**
