@@ -199,7 +199,16 @@ async function addProvider(runtime: Runtime, secrets: Secrets): Promise<void> {
     description: workspaceListWins ? vscode.l10n.t('for every other window: this workspace lists its own providers') : vscode.l10n.t('for every window'),
     target: vscode.ConfigurationTarget.Global,
   };
-  const workspace = { label: vscode.l10n.t('Workspace settings'), description: vscode.l10n.t('for this workspace only'), target: vscode.ConfigurationTarget.Workspace };
+  // Trusted, a workspace list started here replaces the user's in this window as well: the user's providers would vanish from it unannounced.
+  const usersHidden = vscode.workspace.isTrusted && inspected?.workspaceValue === undefined ? idsIn(inspected?.globalValue).length : 0;
+  const workspace = {
+    label: vscode.l10n.t('Workspace settings'),
+    description:
+      usersHidden > 0
+        ? vscode.l10n.t('for this workspace only: its own list, shown here in place of your {0} provider(s) from user settings', usersHidden)
+        : vscode.l10n.t('for this workspace only'),
+    target: vscode.ConfigurationTarget.Workspace,
+  };
   const where = hasFolder
     ? await vscode.window.showQuickPick(workspaceListWins ? [workspace, user] : [user, workspace], { placeHolder: vscode.l10n.t('Save the provider in…') })
     : { target: vscode.ConfigurationTarget.Global };

@@ -107,6 +107,31 @@ describe('review fixes: Add Provider', () => {
   });
 });
 
+describe('review fixes: Add Provider, where to save', () => {
+  it('"Workspace settings", in a workspace with no list of its own, says the list started there shows in place of the user\'s providers in this window', async () => {
+    const { registerCommands } = await import('../../../src/host/commands');
+    const usersOwn = [provider('first'), provider('second')];
+    const h = new RuntimeHarness();
+    h.setProviders(...usersOwn);
+    await h.runtime.start();
+    await h.advance(3_000);
+    Object.assign(script, { userProviders: usersOwn, workspaceProviders: undefined, folders: [{}], shown: [] });
+    registerCommands(h.runtime, new Secrets(h.storage, h.log, h.env), {} as never, {} as never, {} as never);
+    try {
+      script.picks = [/^Ollama$/, /^Workspace settings$/];
+      script.input = 'http://localhost:11434';
+      await handlers.get('llmHealth.addProvider')!();
+      const workspace = script.shown[1]!.find((item) => item.label === 'Workspace settings')!;
+      assert.match(workspace.description ?? '', /in place of your 2 provider\(s\) from user settings/);
+      // What it says comes true: this window now reads the workspace's list alone.
+      assert.deepEqual(script.workspaceProviders?.map((p) => (p as { id: string }).id), ['ollama']);
+    } finally {
+      Object.assign(script, { userProviders: undefined, workspaceProviders: undefined, folders: undefined });
+      await h.runtime.stop();
+    }
+  });
+});
+
 describe('review fixes: views after settings edits', () => {
   it('a provider disabled, then enabled with another base URL, shows none of its old target\'s sparkline or connection set-up (as one retargeted in one edit)', async () => {
     const h = new RuntimeHarness(undefined, { probe: { jitter: 0, intervalSeconds: 10 } });
