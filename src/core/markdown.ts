@@ -58,6 +58,17 @@ export function escapeMarkdown(text: string): string {
     .replace(PUNCTUATION, (c) => `\\${c}`);
 }
 
+/**
+ * One line of text for a notification's message. VS Code makes a link of
+ * `[text](https://…)`, `[text](command:…)` or `[text](file:…)` anywhere in
+ * a notification, and runs a command link's command with its arguments on a
+ * click, whatever extension wrote it. A space between `]` and `(` leaves
+ * the text as typed, one space apart, and no link.
+ */
+export function notificationText(text: string, max: number): string {
+  return displayText(text, max).replace(/\](?=\()/g, '] ');
+}
+
 /** At most `max` code points, an ellipsis when cut. */
 export function truncate(text: string, max: number): string {
   // Stryker disable next-line ConditionalExpression,EqualityOperator: a fast path: for text no longer than max the code-point count below returns it whole as well

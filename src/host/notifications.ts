@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { notificationText } from '../core/markdown';
 import { NotificationPolicy } from '../core/notification-policy';
 import type { ParsedSettings } from '../core/settings';
 import type { TransitionEvent } from '../core/tracker';
@@ -17,6 +18,9 @@ export interface NotificationsOptions {
   readonly refusedWithoutKey?: (id: string) => boolean;
 }
 
+/** As long as a label can be (settings-providers.ts). */
+const NAME_CHARS = 80;
+
 /** Shows what the policy says is worth a notification, with the fix one click away. */
 export class Notifications {
   private readonly policy = new NotificationPolicy();
@@ -27,7 +31,8 @@ export class Notifications {
     const announcement = this.policy.decide(event, this.options.level(), this.options.now());
     if (announcement === undefined) return;
     const { provider } = event;
-    const name = this.options.label(provider);
+    // A label is the settings' text: `[Fix](command:…)` in it would be a link that runs the command.
+    const name = notificationText(this.options.label(provider), NAME_CHARS);
     const show = { label: vscode.l10n.t('Show'), command: `${PROVIDERS_VIEW}.focus` };
     switch (announcement) {
       case 'down': {
