@@ -65,11 +65,12 @@ export interface ProberOptions extends ProxySettings {
 }
 
 /** How far a probe got, so a timeout can say what did not finish. */
-type Stage = 'connect' | 'tls' | 'headers' | 'body';
+type Stage = 'connect' | 'tls' | 'proxy' | 'headers' | 'body';
 
 const UNFINISHED: Readonly<Record<Stage, string>> = {
   connect: 'connection not established',
   tls: 'TLS handshake not finished',
+  proxy: 'connection through the proxy not established (tunnel or TLS handshake)',
   headers: 'no response headers',
   body: 'response body not finished',
 };
@@ -161,6 +162,8 @@ class HopRequest implements Dispatcher.DispatchHandlers {
       return;
     }
     this.undiciAbort = abort;
+    // A proxy's connection is open (its tunnel and TLS handshake included) once undici hands it the request.
+    if (this.flight.stage === 'proxy') this.flight.stage = 'headers';
     // Undici names the connection in `sendHeaders` next, synchronously.
     this.prober.writing = this.flight;
   }
@@ -306,10 +309,11 @@ export class Prober {
     let retried = false;
     for (;;) {
       if (visited.at(-1) !== url) visited.push(url);
-      flight.stage = 'headers'; // the connector moves it back while a new connection opens
       flight.responseStarted = false;
       flight.openedConnection = false;
       const dispatcher = this.dispatcherFor(url);
+      // A direct connection's opening is seen by the connector, which moves the stage back while one opens; a proxy's is not, until the request is on it.
+      flight.stage = dispatcher === this.direct ? 'headers' : 'proxy';
       let hop: Hop;
       try {
         hop = await this.send(dispatcher, url, input, flight);

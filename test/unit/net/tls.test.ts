@@ -35,7 +35,7 @@ const FIXTURES = path.resolve(__dirname, '../../../../test/fixtures/tls');
 const KEY = 'sk-tls-test-0123456789abcdef';
 
 type Request =
-  | { readonly op: 'probe'; readonly url: string; readonly timeoutMs: number; readonly key?: string }
+  | { readonly op: 'probe'; readonly url: string; readonly timeoutMs: number; readonly key?: string; readonly proxyUrl?: string }
   | { readonly op: 'route'; readonly id: string; readonly baseUrl: string }
   | { readonly op: 'window'; readonly id: string; readonly calls: number };
 
@@ -47,7 +47,12 @@ interface Window {
 
 /** The child: the compiled prober and gateway, trusting the test CA through NODE_EXTRA_CA_CERTS only. */
 function serveParent(): void {
-  const prober = new Prober();
+  const probers = new Map<string, Prober>();
+  const proberFor = (proxyUrl = '') => {
+    let prober = probers.get(proxyUrl);
+    if (!prober) probers.set(proxyUrl, (prober = new Prober(proxyUrl === '' ? {} : { proxyUrl })));
+    return prober;
+  };
   const recorded = new RecordedTraffic();
   let gateway: Promise<LocalGateway> | undefined;
   let definitions: ProviderDefinition[] = [];
@@ -57,7 +62,7 @@ function serveParent(): void {
         const spec: ProbeSpec = { method: 'GET', url: request.url, headers: {}, expectStatus: [], spendsTokens: false };
         const origin = new URL(request.url).origin;
         const credential = request.key === undefined ? undefined : { origin, headers: { authorization: `Bearer ${request.key}` } };
-        return prober.probe({ spec, timeoutMs: request.timeoutMs, ...(credential && { credential }) });
+        return proberFor(request.proxyUrl).probe({ spec, timeoutMs: request.timeoutMs, ...(credential && { credential }) });
       }
       case 'route': {
         gateway ??= LocalGateway.start({ port: 0, policy: recorded.policy });
@@ -78,7 +83,7 @@ function serveParent(): void {
     );
   });
   process.once('disconnect', () => {
-    void Promise.all([prober.close(), gateway?.then((g) => g.close())]).then(() => process.exit(0));
+    void Promise.all([...[...probers.values()].map((p) => p.close()), gateway?.then((g) => g.close())]).then(() => process.exit(0));
   });
 }
 
@@ -112,8 +117,8 @@ class Child {
     });
   }
 
-  probe(url: string, timeoutMs = 3_000, key?: string): Promise<ProbeReport> {
-    return this.request({ op: 'probe', url, timeoutMs, ...(key !== undefined && { key }) });
+  probe(url: string, timeoutMs = 3_000, key?: string, proxyUrl?: string): Promise<ProbeReport> {
+    return this.request({ op: 'probe', url, timeoutMs, ...(key !== undefined && { key }), ...(proxyUrl !== undefined && { proxyUrl }) });
   }
 
   async close(): Promise<void> {
@@ -205,6 +210,39 @@ async function plainProvider(): Promise<number> {
     await new Promise((resolve) => server.close(resolve));
   });
   return (server.address() as net.AddressInfo).port;
+}
+
+/**
+ * An HTTP proxy that tunnels every CONNECT to 127.0.0.1 at the port asked
+ * (provider.test:<port> is this machine), keeping the CONNECT lines it saw;
+ * `silent` makes it accept a CONNECT and never answer it.
+ */
+async function connectProxy(silent = false): Promise<{ url: string; connects: string[] }> {
+  const connects: string[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = http.createServer((_req, res) => res.writeHead(405).end());
+  server.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
+    connects.push(`${req.method} ${req.url}`);
+    sockets.add(client);
+    client.on('error', () => undefined);
+    if (silent) return;
+    const upstream = net.connect(Number(new URL(`http://${req.url}`).port), '127.0.0.1', () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      upstream.write(head);
+      upstream.pipe(client);
+      client.pipe(upstream);
+    });
+    sockets.add(upstream);
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  closers.push(async () => {
+    for (const socket of sockets) socket.destroy();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  return { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, connects };
 }
 
 /** The client's own call through the gateway (plain HTTP on loopback), as a terminal's SDK makes it. */
@@ -311,6 +349,46 @@ function tests(): void {
         assert.match(report.message!, /^connection reset \(ECONNRESET\) during the TLS handshake$/);
       });
     }
+  });
+
+  describe('prober to an HTTPS provider through a CONNECT proxy', () => {
+    it('the tunnel reaches the provider: healthy, TLS end to end with its SNI, the proxy sees only the CONNECT', async () => {
+      const provider = await httpsProvider('localhost');
+      const proxy = await connectProxy();
+      const report = await child.probe(`https://provider.test:${provider.port}/v1/models`, 3_000, KEY, proxy.url);
+      assert.equal(report.kind, 'success', JSON.stringify(report));
+      assert.deepEqual(proxy.connects, [`CONNECT provider.test:${provider.port}`]);
+      assert.deepEqual(provider.seen, [{ servername: 'provider.test', host: `provider.test:${provider.port}`, authorization: `Bearer ${KEY}`, url: '/v1/models' }]);
+    });
+
+    it('a certificate problem behind the proxy reads as tls', async () => {
+      const provider = await httpsProvider('expired');
+      const proxy = await connectProxy();
+      const report = await child.probe(`https://provider.test:${provider.port}/v1/models`, 3_000, KEY, proxy.url);
+      assert.equal(report.kind, 'tls', JSON.stringify(report));
+      assert.match(report.message!, /CERT_HAS_EXPIRED/);
+    });
+
+    const stalls: Array<[string, () => Promise<{ proxyUrl: string; port: number }>]> = [
+      ['a proxy that never answers the CONNECT', async () => ({ proxyUrl: (await connectProxy(true)).url, port: 443 })],
+      ['a provider that never finishes the handshake behind the proxy', async () => ({ proxyUrl: (await connectProxy()).url, port: (await rawServer((socket) => socket.resume())).port })],
+    ];
+    for (const [what, start] of stalls) {
+      it(`${what} times out saying the connection through the proxy was not established, not that no headers came`, async () => {
+        const { proxyUrl, port } = await start();
+        const report = await child.probe(`https://provider.test:${port}/v1/models`, 300, undefined, proxyUrl);
+        assert.equal(report.kind, 'timeout', JSON.stringify(report));
+        assert.equal(report.message, 'connection through the proxy not established (tunnel or TLS handshake) within 300 ms');
+      });
+    }
+
+    it('a provider that takes the request through the proxy and never answers still says no response headers came', async () => {
+      const provider = await httpsProvider('localhost', () => undefined);
+      const proxy = await connectProxy();
+      const report = await child.probe(`https://provider.test:${provider.port}/v1/models`, 300, undefined, proxy.url);
+      assert.equal(report.kind, 'timeout', JSON.stringify(report));
+      assert.equal(report.message, 'no response headers within 300 ms');
+    });
   });
 
   describe('gateway to an HTTPS provider (the client speaks plain HTTP to the gateway)', () => {
