@@ -59,6 +59,28 @@ export function escapeMarkdown(text: string): string {
 }
 
 /**
+ * VS Code's theme-icon syntax, `$(name)` or `$(name~modifier)`. Quick pick
+ * labels and Markdown with `supportThemeIcons` draw it as an icon, the
+ * Markdown's only after rendering it, so a Markdown escape does not keep it
+ * text; a backslash just before it does, and is not shown.
+ */
+const THEME_ICON = /\$\([A-Za-z0-9-]+(?:~[A-Za-z]+)?\)/g;
+
+/** Text whose `$(name)` shows as typed where VS Code draws theme icons (quick pick labels, descriptions and details). */
+export function themeIconText(text: string): string {
+  return String(text).replace(THEME_ICON, (icon) => `\\${icon}`);
+}
+
+/**
+ * `markdownText` for Markdown that draws theme icons (the status bar
+ * tooltip): a label or message holding `$(error)` reads `$(error)`, not an
+ * icon that passes for one of ours.
+ */
+export function iconMarkdownText(text: string, max: number): string {
+  return escapeMarkdown(themeIconText(displayText(text, max)));
+}
+
+/**
  * One line of text for a notification's message. VS Code makes a link of
  * `[text](https://…)`, `[text](command:…)` or `[text](file:…)` anywhere in
  * a notification, and runs a command link's command with its arguments on a

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { markdownText } from '../core/markdown';
+import { iconMarkdownText } from '../core/markdown';
 import { lastErrorShown, rowActions, summarize as summarizeStatuses } from '../core/summary';
 import type { RowAction, StatusBarSummary } from '../core/summary';
 import type { ProviderSnapshot } from '../core/tracker';
@@ -62,9 +62,9 @@ export function tooltip(
     md.appendMarkdown(`| ${shownLabel} | ${cells.join(' | ')} | ${actionLinks(v.configured.definition.id, s)} |\n`);
     if (s && lastErrorShown(s)) {
       const { message, at } = s.lastError!;
-      errors.push(`$(error) ${label}: ${markdownText(message, LAST_ERROR_CHARS)} — ${relative(at, now)}`);
+      errors.push(`$(error) ${label}: ${iconMarkdownText(message, LAST_ERROR_CHARS)} — ${relative(at, now)}`);
     } else if (!s && v.configured.notProbed) {
-      errors.push(`$(circle-slash) ${label}: ${markdownText(v.configured.notProbed, LAST_ERROR_CHARS)}`);
+      errors.push(`$(circle-slash) ${label}: ${iconMarkdownText(v.configured.notProbed, LAST_ERROR_CHARS)}`);
     }
   }
   if (errors.length > 0) md.appendMarkdown(`\n${vscode.l10n.t('Last error')}:  \n${errors.join('  \n')}\n`);
@@ -74,7 +74,7 @@ export function tooltip(
     md.appendMarkdown(`\n$(radio-tower) ${vscode.l10n.t('Gateway {0} · {1} calls/min', `\`${gateway.url}\``, rate)}\n`);
   }
   if (windows && windows.probedElsewhere.length > 0) {
-    const names = windows.probedElsewhere.map((label) => markdownText(label, CELL_CHARS)).join(', ');
+    const names = windows.probedElsewhere.map((label) => iconMarkdownText(label, CELL_CHARS)).join(', ');
     md.appendMarkdown(`\n$(multiple-windows) ${vscode.l10n.t('Probed by another VS Code window: {0}', names)}\n`);
   } else if (windows?.leads) {
     md.appendMarkdown(`\n$(multiple-windows) ${vscode.l10n.t('This window probes for the other VS Code windows too')}\n`);
@@ -84,7 +84,7 @@ export function tooltip(
 
 /** Escaped and cut, and spaces made unbreakable: a short cell never wraps, the row stays on one line. */
 function cell(text: string): string {
-  return markdownText(text, CELL_CHARS).replace(/ /g, '&nbsp;');
+  return iconMarkdownText(text, CELL_CHARS).replace(/ /g, '&nbsp;');
 }
 
 /**
