@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { HISTORY_RANGES, RANGE_MS, historyCsv } from '../core/history-view';
+import { themeIconText } from '../core/markdown';
 import type { HistoryRange } from '../core/history-view';
 import { HistoryPanel } from './history-panel';
 import type { HistoryAccess } from './history-panel';
@@ -44,7 +45,7 @@ async function exportCsv(access: HistoryAccess, providerId: string | undefined):
       return;
     }
     const picked = await vscode.window.showQuickPick(
-      loaded.map((p) => ({ label: p.label, description: vscode.l10n.t('{0} minute(s) stored', p.series.minutes.length), provider: p })),
+      loaded.map((p) => ({ label: themeIconText(p.label), description: vscode.l10n.t('{0} minute(s) stored', p.series.minutes.length), provider: p })),
       { title: vscode.l10n.t('Export History as CSV'), placeHolder: vscode.l10n.t('Which provider?') },
     );
     chosen = picked?.provider;

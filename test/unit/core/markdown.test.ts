@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { displayText, escapeMarkdown, markdownText, truncate } from '../../../src/core/markdown';
+import { displayText, escapeMarkdown, iconMarkdownText, markdownText, notificationText, themeIconText, truncate } from '../../../src/core/markdown';
 
 // Attack: a provider label in .vscode/settings.json (or a server's error
 // message) that formats, links or runs a command from the trusted tooltip.
@@ -89,6 +89,7 @@ describe('markdownText: a hostile label is inert in the trusted tooltip', () => 
   it('a CR no longer starts a heading; readable text stays readable', () => {
     assert.equal(markdownText('OpenAI\r# prod', MAX), 'OpenAI \\# prod');
     assert.equal(markdownText('a | b', MAX), 'a \\| b');
+    // Enough for plain Markdown; where VS Code draws theme icons (after rendering), see iconMarkdownText.
     assert.equal(markdownText('$(error) down', MAX), '\\$\\(error\\) down');
     assert.equal(markdownText('Azure (EU)', MAX), 'Azure \\(EU\\)');
     assert.equal(markdownText('https://x.example', MAX), 'https\\:\\/\\/x\\.example');
@@ -154,5 +155,23 @@ describe('markdownText through a real Markdown renderer (markdown-it, linkify an
   it('the renderer does link the same strings unescaped (the check can fail)', () => {
     assert.match(md.render('[x](command:llmHealth.resetAll) https://evil.example www.evil.example'), /<a href/);
     assert.match(md.render('OpenAI\r# Heading'), /<h1>/);
+  });
+});
+
+describe('theme icons and notification links in text from outside', () => {
+  it('themeIconText puts a backslash before each $(name) VS Code would draw, and leaves the rest as typed', () => {
+    assert.equal(themeIconText('$(x) $(a b) $(sync~spin) $()'), '\\$(x) $(a b) \\$(sync~spin) $()');
+    assert.equal(themeIconText('no icon'), 'no icon');
+  });
+
+  it('iconMarkdownText keeps the icon text and escapes the Markdown after it', () => {
+    assert.equal(iconMarkdownText('$(check) up', MAX), '\\\\\\$\\(check\\) up');
+  });
+
+  it('notificationText leaves no [text](target) for VS Code to link, and stays one line', () => {
+    assert.equal(notificationText('[a](command:b)', 80), '[a] (command:b)');
+    assert.equal(notificationText('[x](https://e.example) and [y](file:///etc)', 80), '[x] (https://e.example) and [y] (file:///etc)');
+    assert.equal(notificationText('a\n[b](command:c)', 80), 'a [b] (command:c)');
+    assert.equal(notificationText('[a]', 80), '[a]');
   });
 });
