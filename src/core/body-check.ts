@@ -3,6 +3,8 @@ import type { BodyCheck } from './provider';
 /**
  * Checks a response body; returns what is wrong, or undefined when it passes.
  * `truncated` says the body was cut at the prober's cap, so JSON cannot be read.
+ * A body that is a JSON array is read as a list's `data`: a path that begins
+ * with `data` (the OpenAI-style model list's) goes on inside the array.
  */
 export function checkBody(check: BodyCheck | undefined, body: string, truncated: boolean): string | undefined {
   if (check === undefined) return undefined;
@@ -17,7 +19,10 @@ export function checkBody(check: BodyCheck | undefined, body: string, truncated:
   } catch {
     return 'body is not valid JSON';
   }
-  for (const key of check.jsonPath.split('.').filter((k) => k !== '')) {
+  let keys = check.jsonPath.split('.').filter((k) => k !== '');
+  // OpenAI's list is {"object":"list","data":[…]}; Together and Azure AI model inference (GitHub Models) answer /models with the array itself.
+  if (Array.isArray(value) && keys[0] === 'data') keys = keys.slice(1);
+  for (const key of keys) {
     if (value === null || typeof value !== 'object' || !Object.prototype.hasOwnProperty.call(value, key)) {
       return `JSON has no ${check.jsonPath}`;
     }
