@@ -42,8 +42,9 @@ export function classifyHttp(result: HttpResult, now: number): Outcome {
     if (result.bodyProblem !== undefined) return { kind: 'bad_response', latencyMs, message: `HTTP ${status}: ${result.bodyProblem}` };
     return { kind: 'success', latencyMs };
   }
-  const error = result.body !== undefined && (status === 400 || status === 429 || status === 503) ? errorOf(result.body) : undefined;
-  const refused = status === 400 && error ? refusedSetting(error) : undefined;
+  const parsed = result.body !== undefined && READ_BODY_OF.has(status) ? jsonObjectOf(result.body) : undefined;
+  const error = parsed && errorOf(parsed);
+  const refused = parsed && (status === 400 || status === 403) ? refusedSetting(status, parsed, error) : undefined;
   const kind = refused?.kind ?? kindOfStatus(status);
   let message = `HTTP ${status}${STATUS_TEXT[status] ? ` ${STATUS_TEXT[status]}` : ''}`;
   if (refused) message += `: ${refused.what}`;
@@ -55,14 +56,20 @@ export function classifyHttp(result: HttpResult, now: number): Outcome {
   return { kind, latencyMs, message };
 }
 
+/** The statuses whose JSON error body is read: what it says can change the kind or the wait. */
+const READ_BODY_OF: ReadonlySet<number> = new Set([400, 403, 429, 503]);
+
 /**
  * 402 is the account's, as 401 and 403 are the key's: OpenRouter answers it
  * when the credits run out ("insufficient credits"), and retrying does not
- * fix it, topping the account up does.
+ * fix it, topping the account up does. A probe's request is fixed, so a 405
+ * says its URL is not the endpoint the user meant (a base URL pasted with
+ * /chat/completions on it, TGI's POST-only root): the setting is wrong, as
+ * with a 404, and the user is shown the fix rather than an outage.
  */
 export function kindOfStatus(status: number): OutcomeKind {
   if (status === 401 || status === 402 || status === 403) return 'auth';
-  if (status === 404) return 'not_found';
+  if (status === 404 || status === 405) return 'not_found';
   if (status === 429) return 'rate_limited';
   if (status === 503 || status === 529) return 'overloaded';
   if (status >= 500 && status < 600) return 'server';
@@ -81,6 +88,7 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   402: 'Payment Required',
   403: 'Forbidden',
   404: 'Not Found',
+  405: 'Method Not Allowed',
   408: 'Request Timeout',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
@@ -91,16 +99,27 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
 };
 
 /**
- * A 400 that refuses a setting rather than a request: a probe's request is
- * fixed, so what a provider refuses there is the key or the URL the user
- * gave, which a retry does not fix. Google answers a wrong or expired key with
- * 400 INVALID_ARGUMENT and an ErrorInfo whose reason is API_KEY_INVALID (its
- * 401/403 are for OAuth and a missing key); Azure OpenAI answers an
- * api-version it does not serve with 400 {"error":{"code":"BadRequest",
- * "message":"API version not supported"}}. Only the provider's fixed codes are
- * read, never its free text into a message: an error body can quote the key.
+ * A 400 or 403 that refuses a setting rather than a request: a probe's
+ * request is fixed, so what a provider refuses there is the key or the URL
+ * the user gave, which a retry does not fix. Google answers a wrong or expired
+ * key with 400 INVALID_ARGUMENT and an ErrorInfo whose reason is
+ * API_KEY_INVALID (its 401/403 are for OAuth and a missing key); xAI answers
+ * one with 400 {"code":"Client specified an invalid argument","error":
+ * "Incorrect API key provided: xa***Nx. …"} (once with the text
+ * percent-encoded); Azure OpenAI answers an api-version it does not serve
+ * with 400 {"error":{"code":"BadRequest","message":"API version not
+ * supported"}}; AWS API Gateway (in front of bedrock-access-gateway and other
+ * Lambda-hosted servers) answers a path no route has with 403
+ * {"message":"Missing Authentication Token"}, which reads as a key problem
+ * and is a URL one. Only the provider's fixed texts are matched, never
+ * passed into a message: an error body can quote the key.
  */
-function refusedSetting(error: ErrorBody): { readonly kind: OutcomeKind; readonly what: string } | undefined {
+function refusedSetting(status: number, body: JsonObject, error: ErrorBody | undefined): { readonly kind: OutcomeKind; readonly what: string } | undefined {
+  if (status === 403) {
+    return body.message === 'Missing Authentication Token' ? { kind: 'not_found', what: 'no such path, or one that needs AWS signing (API Gateway: Missing Authentication Token)' } : undefined;
+  }
+  if (typeof body.error === 'string' && /^Incorrect API key provided\b/.test(body.error.replace(/%20/g, ' '))) return { kind: 'auth', what: 'API key not valid' };
+  if (error === undefined) return undefined;
   const { details, message, code } = error;
   const reasons = Array.isArray(details) ? details.map((d: unknown) => (d !== null && typeof d === 'object' ? (d as { reason?: unknown }).reason : undefined)) : [];
   if (reasons.includes('API_KEY_INVALID')) return { kind: 'auth', what: 'API key not valid' };
@@ -108,21 +127,28 @@ function refusedSetting(error: ErrorBody): { readonly kind: OutcomeKind; readonl
   return undefined;
 }
 
-/** The `error` object of a JSON error body, as Google, OpenAI and Azure put it; undefined for anything else. */
+/** The `error` object of a JSON error body, as Google, OpenAI and Azure put it. */
 interface ErrorBody {
   readonly details?: unknown;
   readonly message?: unknown;
   readonly code?: unknown;
 }
 
-function errorOf(body: string): ErrorBody | undefined {
+type JsonObject = Readonly<Record<string, unknown>>;
+
+/** A short JSON error body's top-level object; undefined for anything else. */
+function jsonObjectOf(body: string): JsonObject | undefined {
   if (body.length > MAX_ERROR_BODY || !body.trimStart().startsWith('{')) return undefined;
-  let error: unknown;
   try {
-    error = (JSON.parse(body) as { error?: unknown } | null)?.error;
+    const parsed: unknown = JSON.parse(body);
+    return parsed !== null && typeof parsed === 'object' ? (parsed as JsonObject) : undefined;
   } catch {
     return undefined;
   }
+}
+
+function errorOf(body: JsonObject): ErrorBody | undefined {
+  const error = body.error;
   return error !== null && typeof error === 'object' ? (error as ErrorBody) : undefined;
 }
 

@@ -201,6 +201,19 @@ describe('Hugging Face TGI', () => {
     assert.equal(down.status, 'down');
   });
 
+  it('the custom preset on the bare root (POST-only: GET answers 405) reads misconfigured, not down', async () => {
+    const base = await serve((req, res) => {
+      if (req.url === '/' && req.method !== 'POST') {
+        res.writeHead(405, { allow: 'POST', 'content-length': '0' });
+        res.end();
+      } else json(res, 200, { object: 'list', data: [{ id: 'tgi', object: 'model' }] });
+    });
+    const s = await seen(provider('p', 'custom', base), { key: '' });
+    assert.equal(s.report.kind, 'not_found', JSON.stringify(s.report));
+    assert.equal(s.report.message, 'HTTP 405 Method Not Allowed');
+    assert.equal(s.status, 'misconfigured');
+  });
+
   it('not streamed: 422 validation is the caller\'s, 424 a failed generation counts against the server', async () => {
     const base = await serve((req, res) => {
       if (req.url!.startsWith('/v1/')) json(res, 422, { error: 'Input validation error: `temperature` must be strictly positive', error_type: 'validation' });
@@ -312,6 +325,19 @@ describe('model lists that are a bare array (Together, GitHub Models)', () => {
 
 // docs.x.ai: a wrong key is a 400 {"code":"Client specified an invalid argument","error":"Incorrect API key provided: …"}.
 describe('xAI', () => {
+  it('a wrong key (400 "Incorrect API key provided") reads misconfigured, not down', async () => {
+    for (const text of ['Incorrect API key provided: xa***Nx. You can obtain an API key from https://console.x.ai.', 'Incorrect%20API%20key%20provided:%20xa***Nx.%20You%20can%20obtain%20an%20API%20key%20from%20https://console.x.ai.']) {
+      const base = await serve((req, res) => {
+        if (bearer(req) !== KEY) json(res, 400, { code: 'Client specified an invalid argument', error: text });
+        else json(res, 200, { object: 'list', data: [{ id: 'grok-3-mini', object: 'model', owned_by: 'xai' }] });
+      });
+      const s = await seen(provider('p', 'openai', `${base}/v1`), { key: 'xai-wrong-key' });
+      assert.equal(s.report.kind, 'auth', text);
+      assert.equal(s.report.message, 'HTTP 400 Bad Request: API key not valid');
+      assert.equal(s.status, 'misconfigured');
+      assert.equal((await seen(provider('p', 'openai', `${base}/v1`))).status, 'healthy');
+    }
+  });
 
   it('any other 400 stays a bad response', async () => {
     const base = await serve((_req, res) => json(res, 400, { code: 'Client specified an invalid argument', error: 'Model grok-9 does not exist or your team does not have access to it.' }));
@@ -399,3 +425,23 @@ describe('Cloudflare Workers AI', () => {
   });
 });
 
+// github.com/aws-samples/bedrock-access-gateway behind Amazon API Gateway.
+describe('bedrock-access-gateway behind AWS API Gateway', () => {
+  it('healthy under /api/v1; API Gateway\'s 403 "Forbidden" reads misconfigured; its "Missing Authentication Token" (no such path) says so', async () => {
+    const base = await serve((req, res) => {
+      const amz = { 'x-amzn-requestid': 'a1b2c3d4-5678-90ab-cdef-EXAMPLE11111', 'x-amzn-errortype': 'ForbiddenException' };
+      if (!req.url!.startsWith('/api/v1/')) json(res, 403, { message: 'Missing Authentication Token' }, { ...amz, 'x-amzn-errortype': 'MissingAuthenticationTokenException' });
+      else if (req.headers['x-api-key'] === undefined && bearer(req) !== KEY) json(res, 403, { message: 'Forbidden' }, amz);
+      else json(res, 200, { object: 'list', data: [{ id: 'anthropic.claude-3-5-sonnet-20241022-v2:0', created: 1, object: 'model', owned_by: 'bedrock' }] });
+    });
+    assert.equal((await seen(provider('p', 'openai', `${base}/api/v1`))).status, 'healthy');
+    const forbidden = await seen(provider('p', 'openai', `${base}/api/v1`), { key: 'wrong' });
+    assert.equal(forbidden.report.kind, 'auth');
+    assert.equal(forbidden.report.message, 'HTTP 403 Forbidden');
+    assert.equal(forbidden.status, 'misconfigured');
+    const wrongPath = await seen(provider('p', 'openai', `${base}/prod`));
+    assert.equal(wrongPath.report.kind, 'not_found');
+    assert.equal(wrongPath.report.message, 'HTTP 403 Forbidden: no such path, or one that needs AWS signing (API Gateway: Missing Authentication Token)');
+    assert.equal(wrongPath.status, 'misconfigured');
+  });
+});
