@@ -176,7 +176,12 @@ const MAX_ERROR_BODY = 16 * 1024;
  * How long the provider asks us to wait, in ms: `retry-after-ms` (or Azure's
  * `x-ms-retry-after-ms`) wins, then `Retry-After` (seconds or an HTTP date); otherwise the latest of the rate-limit reset headers
  * (`x-ratelimit-reset*`, `anthropic-ratelimit-*-reset`), since a probe must
- * not hammer a provider that said to hold off.
+ * not hammer a provider that said to hold off. A reset whose own remaining
+ * count (`x-ratelimit-remaining*`, `anthropic-ratelimit-*-remaining`) is
+ * above 0 is of a limit not reached: it is left out while another is in.
+ * Cerebras sends every limit's reset with a 429, its daily one hours away
+ * (`x-ratelimit-reset-requests-day: 33011.38`) when the limit reached is the
+ * minute's tokens (`x-ratelimit-remaining-tokens-minute: 0`, reset in 11 s).
  */
 export function retryAfterMs(headers: Headers, now: number): number | undefined {
   // In milliseconds, more precise than Retry-After where both come (OpenAI, Azure OpenAI); the official SDKs read it first too.
@@ -190,13 +195,22 @@ export function retryAfterMs(headers: Headers, now: number): number | undefined 
     if (wait !== undefined) return wait;
   }
   let latest: number | undefined;
+  let latestReached: number | undefined;
   for (const [name, value] of Object.entries(headers)) {
     if (!/^(x-ratelimit-reset|anthropic-ratelimit-.*-reset$)/.test(name)) continue;
     // Stryker disable next-line StringLiteral: an absent value and any text that is not a wait both read as no wait
     const wait = parseWait(first(value) ?? '', now);
-    if (wait !== undefined && (latest === undefined || wait > latest)) latest = wait;
+    if (wait === undefined) continue;
+    if (latest === undefined || wait > latest) latest = wait;
+    if (!leftOver(headers, name) && (latestReached === undefined || wait > latestReached)) latestReached = wait;
   }
-  return latest;
+  return latestReached ?? latest;
+}
+
+/** Whether the limit a reset header belongs to says it has calls or tokens left: its remaining count is above 0. */
+function leftOver(headers: Headers, resetName: string): boolean {
+  const remaining = first(headers[resetName.replace('reset', 'remaining')])?.trim();
+  return remaining !== undefined && /^\d+(\.\d+)?$/.test(remaining) && Number(remaining) > 0;
 }
 
 const MAX_WAIT_MS = 24 * 3600_000;

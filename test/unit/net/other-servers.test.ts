@@ -346,6 +346,28 @@ describe('xAI', () => {
   });
 });
 
+// inference-docs.cerebras.ai/support/rate-limits: every limit's reset in seconds, the daily one included.
+describe('Cerebras', () => {
+  it('a 429 on the minute\'s tokens waits for that limit\'s reset, not the daily one hours away', async () => {
+    const base = await serve((_req, res) =>
+      json(res, 429, { message: 'Tokens per minute limit exceeded - too many tokens processed.', type: 'too_many_tokens_error', param: 'quota', code: 'token_quota_exceeded' }, {
+        'x-ratelimit-limit-requests-day': '14400',
+        'x-ratelimit-limit-tokens-minute': '60000',
+        'x-ratelimit-remaining-requests-day': '14371',
+        'x-ratelimit-remaining-tokens-minute': '0',
+        'x-ratelimit-reset-requests-day': '33011.382867097855',
+        'x-ratelimit-reset-tokens-minute': '11.382867097855',
+      }),
+    );
+    const s = await seen(provider('p', 'openai', `${base}/v1`), { times: 1 });
+    assert.equal(s.report.kind, 'rate_limited');
+    assert.equal(s.report.retryAfterMs, 11_383);
+    assert.equal(s.report.message, 'HTTP 429 Too Many Requests, retry after 11.4 s');
+    assert.equal(s.status, 'rate-limited');
+    assert.equal(s.rateLimitedUntil, s.clock.now() + 11_383);
+  });
+});
+
 // docs.fireworks.ai: the OpenAI-compatible API lives under /inference/v1.
 describe('Fireworks', () => {
   it('a base URL under /inference/v1, with or without a trailing slash, probes and forwards under it', async () => {
