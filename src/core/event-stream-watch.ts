@@ -170,7 +170,9 @@ export class EventStreamWatch {
       this.event = field.value;
       return;
     }
-    if (field.name === 'data' && (FAILURE_EVENTS.has(this.event) || FAILURE_OBJECT.test(field.value))) this.found = describe(field.value);
+    // llama.cpp's llama-server sends a failure as a field of its own, `error: {"code":500,"message":…,"type":"server_error"}`, which an event stream reader ignores.
+    if (field.name === 'error') this.found = describe(field.value, true);
+    else if (field.name === 'data' && (FAILURE_EVENTS.has(this.event) || FAILURE_OBJECT.test(field.value))) this.found = describe(field.value);
   }
 
   private endEvent(): void {
@@ -276,17 +278,19 @@ function fieldOf(line: string): { name: string; value: string } | undefined {
  * Providers name the error in different fields: Anthropic its `type`, OpenAI
  * its `type` and `code` (`"type":"requests","code":"rate_limit_exceeded"`),
  * Gemini its `status` and an HTTP `code`, Azure OpenAI that `code` as a
- * string (`"code":"429"`); each is read for the kind. The Responses API
+ * string (`"code":"429"`), Hugging Face TGI an `error_type` next to its
+ * `error` text; each is read for the kind. The Responses API
  * puts `code` and `message` at the top of its `error` event and in
- * `response.error` of `response.failed`. The message is a server's text,
- * which may quote the caller's key: key-like strings are taken out.
+ * `response.error` of `response.failed`. `bare`: the data is the error
+ * object itself (llama-server's `error:` field). The message is a server's
+ * text, which may quote the caller's key: key-like strings are taken out.
  */
-function describe(data: string): StreamError {
+function describe(data: string, bare = false): StreamError {
   let type = '';
   let message = '';
   let kind: OutcomeKind = 'server';
   let invalid = false;
-  const error = errorIn(data);
+  const error = errorIn(data, bare);
   if (typeof error === 'string') message = error;
   else if (error !== undefined) {
     // The Responses API's `error` event is its own error object, whose type says only that.
@@ -314,25 +318,30 @@ interface ErrorFields {
   readonly message?: unknown;
 }
 
-/** The error an event's data describes: its `error`, a failed response's `response.error`, or the event itself when its type is "error". */
-function errorIn(data: string): string | ErrorFields | undefined {
+/**
+ * The error an event's data describes: its `error` (with TGI's `error_type`
+ * beside an `error` text), a failed response's `response.error`, or the event
+ * itself when its type is "error" or it is `bare`.
+ */
+function errorIn(data: string, bare: boolean): string | ErrorFields | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(data);
   } catch {
     // Cut off at MAX_LINE (a failed response quotes its whole output after its error), or not JSON.
-    return errorInCut(data);
+    return errorInCut(data, bare);
   }
-  if (parsed === null || typeof parsed !== 'object') return undefined;
-  const event = parsed as { error?: unknown; type?: unknown; response?: { error?: unknown } | null };
+  if (parsed === null || typeof parsed !== 'object') return bare && typeof parsed === 'string' ? parsed : undefined;
+  if (bare) return parsed as ErrorFields;
+  const event = parsed as { error?: unknown; error_type?: unknown; type?: unknown; response?: { error?: unknown } | null };
   const error = event.error ?? (event.type === 'response.failed' ? event.response?.error : event.type === 'error' ? event : undefined);
-  if (typeof error === 'string') return error;
+  if (typeof error === 'string') return typeof event.error_type === 'string' ? { type: event.error_type, message: error } : error;
   return error !== null && typeof error === 'object' ? (error as ErrorFields) : undefined;
 }
 
-/** The string fields of the first `"error":{…}` in JSON cut short, as far as they came whole. */
-function errorInCut(data: string): ErrorFields | undefined {
-  const start = /"error"\s*:\s*\{/.exec(data);
+/** The string fields of the first `"error":{…}` (or, `bare`, of the object itself) in JSON cut short, as far as they came whole. */
+function errorInCut(data: string, bare: boolean): ErrorFields | undefined {
+  const start = bare ? /^\s*\{/.exec(data) : /"error"\s*:\s*\{/.exec(data);
   if (start === null) return undefined;
   const fields: Record<string, string> = {};
   // One member whose value is a string, a number or a literal; an object or array inside ends the look.
@@ -356,12 +365,13 @@ const DESCRIBED = new Set(['type', 'code', 'status', 'message']);
  * Whether an error names the request as the fault: OpenAI's and Anthropic's
  * `invalid_request_error`, the Responses API's `invalid_prompt` and image
  * codes (`invalid_image`, `image_too_large`…), `context_length_exceeded`,
- * Google's `INVALID_ARGUMENT` and a 400, 413 or 422. Asked only of an error
+ * Google's `INVALID_ARGUMENT`, the `error_type`s TGI answers 422 for
+ * (`validation`, `template_error`, `tool_error`…) and a 400, 413 or 422. Asked only of an error
  * that names no overload, rate limit or key.
  */
 function invalidRequest(names: string, status: number | undefined): boolean {
   if (status === 400 || status === 413 || status === 422) return true;
-  return /invalid|image|context_length|content_policy|too_large/i.test(names);
+  return /invalid|validation|template|tool_error|image|context_length|content_policy|too_large/i.test(names);
 }
 
 function kindOfErrorType(names: string, status: number | undefined): OutcomeKind {

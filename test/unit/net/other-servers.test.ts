@@ -182,6 +182,33 @@ describe('llama.cpp llama-server', () => {
     const withPath = await seen(provider('p', 'custom', `${base}/v1/`, { path: '/models' }));
     assert.equal(withPath.status, 'healthy');
   });
+
+  it('a failure inside a stream, sent as its own `error:` field, is a failed call of its kind; a prompt over the context is the caller\'s', async () => {
+    const failures: Readonly<Record<string, string>> = {
+      '/v1/chat/completions': `${CHUNK('Hel')}error: {"code":500,"message":"Compute error.","type":"server_error"}\n\ndata: [DONE]\n\n`,
+      '/v1/overloaded/chat/completions': `error: {"code":503,"message":"Loading model","type":"unavailable_error"}\n\ndata: [DONE]\n\n`,
+      '/v1/context/chat/completions': `error: {"code":400,"message":"the request exceeds the available context size, try increasing it","type":"exceed_context_size_error"}\n\ndata: [DONE]\n\n`,
+    };
+    const base = await serve((req, res) => events(res, failures[req.url!] ?? CHUNK('?')));
+    route(provider('llama', 'openai', `${base}/v1`));
+    const first = await call('llama', '/chat/completions', CHAT);
+    assert.equal(first.status, 200);
+    // The client gets the stream as the server sent it.
+    assert.equal(first.body, failures['/v1/chat/completions']);
+    await recorded.endsOf('llama');
+    assert.deepEqual(recorded.windowOf('llama'), { calls: 1, kinds: ['server'], lastError: 'server: HTTP 200, then stream error: server_error: Compute error.' });
+
+    route(provider('llama-loading', 'openai', `${base}/v1/overloaded`));
+    await call('llama-loading', '/chat/completions', CHAT);
+    await recorded.endsOf('llama-loading');
+    assert.deepEqual(recorded.windowOf('llama-loading').kinds, ['overloaded']);
+
+    route(provider('llama-context', 'openai', `${base}/v1/context`));
+    await call('llama-context', '/chat/completions', CHAT);
+    await recorded.endsOf('llama-context');
+    assert.equal(recorded.windowOf('llama-context').calls, 0, 'not counted against the server');
+    assert.equal(recorded.traffic.summary('llama-context')!.invalidRequests, 1);
+  });
 });
 
 // github.com/huggingface/text-generation-inference router: {"error","error_type"}; a stream's failures come inside its 200.
@@ -212,6 +239,30 @@ describe('Hugging Face TGI', () => {
     assert.equal(s.report.kind, 'not_found', JSON.stringify(s.report));
     assert.equal(s.report.message, 'HTTP 405 Method Not Allowed');
     assert.equal(s.status, 'misconfigured');
+  });
+
+  it('a streamed call: a validation error inside the stream is the caller\'s, "Model is overloaded" is overloaded, a generation error a failure', async () => {
+    const streams: Readonly<Record<string, string>> = {
+      '/validation/v1/chat/completions': 'data:{"error":"Input validation error: `inputs` tokens + `max_new_tokens` must be <= 4096. Given: 4000 `inputs` tokens and 500 `max_new_tokens`","error_type":"validation"}\n\n',
+      '/overloaded/v1/chat/completions': 'data:{"error":"Model is overloaded","error_type":"overloaded"}\n\n',
+      '/generation/v1/chat/completions': `${CHUNK('Hel')}data:{"error":"Request failed during generation: Server error: CUDA out of memory","error_type":"generation"}\n\n`,
+    };
+    const base = await serve((req, res) => events(res, streams[req.url!] ?? CHUNK('?')));
+    route(provider('tgi-validation', 'openai', `${base}/validation/v1`));
+    await call('tgi-validation', '/chat/completions', CHAT);
+    await recorded.endsOf('tgi-validation');
+    assert.equal(recorded.windowOf('tgi-validation').calls, 0, 'a bad request is not the server failing');
+    assert.equal(recorded.traffic.summary('tgi-validation')!.invalidRequests, 1);
+
+    route(provider('tgi-overloaded', 'openai', `${base}/overloaded/v1`));
+    await call('tgi-overloaded', '/chat/completions', CHAT);
+    await recorded.endsOf('tgi-overloaded');
+    assert.deepEqual(recorded.windowOf('tgi-overloaded'), { calls: 1, kinds: ['overloaded'], lastError: 'overloaded: HTTP 200, then stream error: overloaded: Model is overloaded' });
+
+    route(provider('tgi-generation', 'openai', `${base}/generation/v1`));
+    await call('tgi-generation', '/chat/completions', CHAT);
+    await recorded.endsOf('tgi-generation');
+    assert.deepEqual(recorded.windowOf('tgi-generation').kinds, ['server']);
   });
 
   it('not streamed: 422 validation is the caller\'s, 424 a failed generation counts against the server', async () => {
