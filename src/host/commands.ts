@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { notificationText, themeIconText } from '../core/markdown';
 import { PRESETS } from '../core/presets';
 import { PRESET_IDS, keyPathOf } from '../core/provider';
 import { parseSettings } from '../core/settings';
@@ -51,7 +52,7 @@ export function registerCommands(runtime: Runtime, secrets: Secrets, permissions
       });
       if (target === undefined) return;
       // Not awaited: the toast stays until dismissed, the probe should not wait for it.
-      void vscode.window.showInformationMessage(vscode.l10n.t('API key for {0} saved in SecretStorage. It is sent only to {1}.', definition.label, target));
+      void vscode.window.showInformationMessage(vscode.l10n.t('API key for {0} saved in SecretStorage. It is sent only to {1}.', notificationText(definition.label, 80), target));
       // A new key is the fix for auth failures: start that provider afresh.
       await runtime.reload();
       runtime.reset(definition.id);
@@ -65,7 +66,7 @@ export function registerCommands(runtime: Runtime, secrets: Secrets, permissions
       await runtime.reload();
       runtime.reset(before.definition.id);
       const configured = runtime.find(before.definition.id);
-      const label = configured?.definition.label ?? before.definition.label;
+      const label = notificationText(configured?.definition.label ?? before.definition.label, 80);
       const source = configured ? runtime.view(configured).keySource : undefined;
       void vscode.window.showInformationMessage(
         source?.kind === 'env'
@@ -88,9 +89,9 @@ export function registerCommands(runtime: Runtime, secrets: Secrets, permissions
       const decisions = permissions.decisions();
       const picked = await vscode.window.showQuickPick(
         asked.map((a) => ({
-          label: a.providerLabel,
+          label: themeIconText(a.providerLabel),
           description: decisionLabel(decisions[permissionKey(a.request)]?.decision),
-          detail: requestText(a.request),
+          detail: themeIconText(requestText(a.request)),
           asked: a,
         })),
         { title: vscode.l10n.t('Ask again about…'), ignoreFocusOut: true },
@@ -104,7 +105,7 @@ export function registerCommands(runtime: Runtime, secrets: Secrets, permissions
         return;
       }
       const picked = await vscode.window.showQuickPick(
-        allowed.map((request) => ({ label: requestText(request), request })),
+        allowed.map((request) => ({ label: themeIconText(requestText(request)), request })),
         { title: vscode.l10n.t('Revoke what this workspace was allowed'), canPickMany: true, ignoreFocusOut: true },
       );
       if (!picked || picked.length === 0) return;
@@ -147,7 +148,7 @@ async function pickProvider(runtime: Runtime, placeHolder: string, includeNotPro
   const items = runtime
     .views()
     .filter((v) => includeNotProbed || v.snapshot !== undefined)
-    .map((v) => ({ label: v.configured.definition.label, description: describe(v), detail: v.configured.definition.baseUrl, id: v.configured.definition.id }));
+    .map((v) => ({ label: themeIconText(v.configured.definition.label), description: describe(v), detail: themeIconText(v.configured.definition.baseUrl), id: v.configured.definition.id }));
   if (items.length === 0) {
     void vscode.window.showInformationMessage(vscode.l10n.t('No LLM providers are configured.'));
     return undefined;
@@ -291,7 +292,7 @@ async function pickKeyBinding(definition: ProviderDefinition): Promise<KeyBindin
   if (pathPrefix === undefined) return 'origin';
   const items: (vscode.QuickPickItem & { binding: KeyBinding })[] = [
     { label: definition.origin, description: vscode.l10n.t('any path on this origin'), binding: 'origin' },
-    { label: `${definition.origin}${pathPrefix}`, description: vscode.l10n.t('only under this path, for a gateway with several tenants on one origin'), binding: 'path' },
+    { label: themeIconText(`${definition.origin}${pathPrefix}`), description: vscode.l10n.t('only under this path, for a gateway with several tenants on one origin'), binding: 'path' },
   ];
   const picked = await vscode.window.showQuickPick(items, {
     title: vscode.l10n.t('Where may the API key for {0} be sent?', definition.label),

@@ -45,6 +45,10 @@ class Script {
   /** Where each update went (1 user, 2 workspace). */
   readonly targets: number[] = [];
   folders: unknown[] | undefined;
+  /** The information messages shown, in order. */
+  readonly messages: string[] = [];
+  /** The items of every quick pick shown, in order. */
+  readonly shownItems: Array<Array<{ label: string; detail?: string }>> = [];
 }
 
 const script = new Script();
@@ -61,7 +65,8 @@ installVscodeStub({
     executeCommand: () => Promise.resolve(undefined),
   },
   window: {
-    showQuickPick: (items: Array<{ label: string }>) => {
+    showQuickPick: (items: Array<{ label: string; detail?: string }>) => {
+      script.shownItems.push(items);
       const want = script.picks.shift();
       return Promise.resolve(want ? items.find((i) => want.test(i.label)) : undefined);
     },
@@ -70,7 +75,10 @@ installVscodeStub({
       script.inputOptions = options;
       return Promise.resolve(script.input);
     },
-    showInformationMessage: () => Promise.resolve(undefined),
+    showInformationMessage: (message: string) => {
+      script.messages.push(message);
+      return Promise.resolve(undefined);
+    },
   },
   workspace: {
     isTrusted: true,
@@ -187,6 +195,42 @@ describe('commands: Add Provider', () => {
     await handlers.get('llmHealth.addProvider')!();
     assert.equal((script.written.at(-1)!.at(-1) as { id: string }).id, 'anthropic');
     assert.equal(storage!.values.size, 0);
+    await h.runtime.stop();
+  });
+});
+
+describe('commands: a label from a workspace is text in their messages and picks', () => {
+  // VS Code links [text](command:…) in any notification and runs the command on a click; quick picks draw $(name) as an icon.
+  const LINK = /\[[^\]]+\]\((?:https?:\/\/|command:|file:)/i;
+  const UNESCAPED_ICON = /(?<!\\)\$\([A-Za-z0-9-]+\)/;
+  const label = '$(pass-filled) [Reset all](command:llmHealth.resetAll)';
+
+  it('Set API Key and Clear API Key: the provider picker shows the label as typed, and neither toast has a working link', async () => {
+    const h = await started([{ id: 'team', preset: 'openai', label, baseUrl: 'http://127.0.0.1:9/$(check)/v1' }]);
+    script.picks = [/Reset all/, /^http/];
+    script.key = 'sk-test-0123456789abcdef';
+    // The command probes with the new key at the end, on the harness's fake time.
+    const setting = handlers.get('llmHealth.setApiKey')!() as Promise<void>;
+    await h.advance(1_000);
+    await setting;
+    const picker = script.shownItems.find((items) => items.some((i) => i.label.includes('Reset all')))!;
+    assert.ok(picker, 'the provider picker was shown');
+    for (const item of picker) {
+      assert.doesNotMatch(item.label, UNESCAPED_ICON, item.label);
+      assert.doesNotMatch(item.detail ?? '', UNESCAPED_ICON, item.detail);
+    }
+    const saved = script.messages.find((m) => m.startsWith('API key for'))!;
+    assert.ok(saved, 'the key was saved');
+    assert.match(saved, /Reset all/);
+    assert.doesNotMatch(saved, LINK, saved);
+    const clearing = handlers.get('llmHealth.clearApiKey')!('team') as Promise<void>;
+    await h.advance(1_000);
+    await clearing;
+    const cleared = script.messages.find((m) => m.includes('cleared from SecretStorage'))!;
+    assert.ok(cleared, 'the key was cleared');
+    assert.match(cleared, /Reset all/);
+    assert.doesNotMatch(cleared, LINK, cleared);
+    script.key = undefined;
     await h.runtime.stop();
   });
 });
