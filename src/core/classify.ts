@@ -62,14 +62,14 @@ const READ_BODY_OF: ReadonlySet<number> = new Set([400, 403, 429, 503]);
 /**
  * 402 is the account's, as 401 and 403 are the key's: OpenRouter answers it
  * when the credits run out ("insufficient credits"), and retrying does not
- * fix it, topping the account up does. A probe's request is fixed, so a 405
- * says its URL is not the endpoint the user meant (a base URL pasted with
- * /chat/completions on it, TGI's POST-only root): the setting is wrong, as
- * with a 404, and the user is shown the fix rather than an outage.
+ * fix it, topping the account up does. A 405 (a POST-only URL probed with
+ * GET: a base URL pasted with /chat/completions on it, TGI's root) stays a
+ * bad response, as design.md's taxonomy has it (not_found is 404); its
+ * message names the method so the user sees what is wrong.
  */
 export function kindOfStatus(status: number): OutcomeKind {
   if (status === 401 || status === 402 || status === 403) return 'auth';
-  if (status === 404 || status === 405) return 'not_found';
+  if (status === 404) return 'not_found';
   if (status === 429) return 'rate_limited';
   if (status === 503 || status === 529) return 'overloaded';
   if (status >= 500 && status < 600) return 'server';
@@ -343,6 +343,19 @@ const NETWORK_TEXT: Readonly<Record<string, string>> = {
   ETIMEDOUT: 'timed out',
 };
 
+/** What a TLS code means to a user: which certificate problem, or that the server does not speak TLS there. */
+const TLS_TEXT: Readonly<Record<string, string>> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed certificate',
+  SELF_SIGNED_CERT_IN_CHAIN: 'certificate from an untrusted root (a proxy or antivirus inspecting HTTPS?)',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'certificate from an unknown authority',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'certificate from an unknown authority',
+  UNABLE_TO_GET_ISSUER_CERT: 'certificate from an unknown authority',
+  CERT_HAS_EXPIRED: 'certificate expired',
+  CERT_NOT_YET_VALID: "certificate not yet valid (is this machine's clock right?)",
+  ERR_TLS_CERT_ALTNAME_INVALID: 'certificate is for another host name',
+  ERR_SSL_WRONG_VERSION_NUMBER: 'the server did not answer in TLS (plain HTTP on an https URL?)',
+};
+
 /**
  * Errors that mean the server answered, but not in HTTP: a garbage status
  * line, bad chunking, a flood of headers, a body shorter than it said. The
@@ -382,7 +395,7 @@ export function classifyError(error: unknown, latencyMs: number, context: ErrorC
     const name = (e as { name?: unknown }).name;
     if (code && TIMEOUT_CODES.has(code)) return { kind: 'timeout', latencyMs, message: `${NETWORK_TEXT[code] ?? 'timed out'} (${code})` };
     if (name === 'TimeoutError') return { kind: 'timeout', latencyMs, message: 'timed out' };
-    if (code && isTlsCode(code)) return { kind: 'tls', latencyMs, message: `TLS error (${code})` };
+    if (code && isTlsCode(code)) return { kind: 'tls', latencyMs, message: `${TLS_TEXT[code] ?? 'TLS error'} (${code})` };
     if (code?.startsWith('HPE_') || name === 'HTTPParserError') {
       return { kind: 'bad_response', latencyMs, message: `malformed HTTP response${code ? ` (${code})` : ''}` };
     }

@@ -301,9 +301,24 @@ describe('classifyError: exact messages', () => {
   });
 
   it('TLS failures name their code', () => {
-    for (const code of ['ERR_TLS_HANDSHAKE_FAILED', 'ERR_SSL_WRONG_VERSION_NUMBER', 'EPROTO', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'SELF_SIGNED_CERT_IN_CHAIN']) {
+    for (const code of ['ERR_TLS_HANDSHAKE_FAILED', 'EPROTO', 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE']) {
       expect(err(code), 'tls', `TLS error (${code})`);
     }
+  });
+
+  it('a certificate problem says which, beside its code', () => {
+    const said: Record<string, string> = {
+      DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed certificate',
+      SELF_SIGNED_CERT_IN_CHAIN: 'certificate from an untrusted root (a proxy or antivirus inspecting HTTPS?)',
+      UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'certificate from an unknown authority',
+      UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'certificate from an unknown authority',
+      UNABLE_TO_GET_ISSUER_CERT: 'certificate from an unknown authority',
+      CERT_HAS_EXPIRED: 'certificate expired',
+      CERT_NOT_YET_VALID: "certificate not yet valid (is this machine's clock right?)",
+      ERR_TLS_CERT_ALTNAME_INVALID: 'certificate is for another host name',
+      ERR_SSL_WRONG_VERSION_NUMBER: 'the server did not answer in TLS (plain HTTP on an https URL?)',
+    };
+    for (const [code, text] of Object.entries(said)) expect(err(code), 'tls', `${text} (${code})`);
   });
 
   it('codes that only look like TLS ones are not', () => {
