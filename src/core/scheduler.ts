@@ -4,7 +4,7 @@ import type { ProviderDefinition } from './provider';
 import { DueHeap } from './due-heap';
 import type { DueEntry } from './due-heap';
 import { diffProviders } from './provider-diff';
-import type { HealthOptions, HealthTracker, Permit, Rejection } from './tracker';
+import type { Disposable, HealthOptions, HealthTracker, Permit, Rejection, TransitionEvent } from './tracker';
 
 /** setTimeout/clearTimeout as the host has them; tests pass a fake. */
 export interface Timers {
@@ -24,7 +24,8 @@ export interface ProbeEvent {
 }
 
 /** What the scheduler asks of the health tracker: the host passes its HealthTracker. */
-export type ProbeTracker = Pick<HealthTracker, 'add' | 'remove' | 'reset' | 'notBefore' | 'admit' | 'record' | 'release' | 'halfOpenAt' | 'circuitState' | 'offline' | 'setOffline'>;
+export type ProbeTracker = Pick<HealthTracker, 'add' | 'remove' | 'reset' | 'notBefore' | 'admit' | 'record' | 'release' | 'halfOpenAt' | 'circuitState' | 'offline' | 'setOffline'> &
+  Partial<Pick<HealthTracker, 'onDidChange'>>;
 
 export interface SchedulerOptions {
   /** Monotonic: every time the scheduler uses comes from here. */
@@ -158,6 +159,8 @@ export class Scheduler {
   private jitter: number;
   /** Intervals are multiplied by this (more than 1 while no window has focus). */
   private factor = 1;
+  /** While started: the tracker's transitions, for circuits that open without a probe of this scheduler. */
+  private transitions: Disposable | undefined;
 
   constructor(private readonly options: SchedulerOptions) {
     this.concurrency = Math.max(1, options.concurrency);
@@ -222,6 +225,7 @@ export class Scheduler {
 
   start(): void {
     this.stopped = false;
+    this.transitions ??= this.options.tracker.onDidChange?.((event) => this.transitioned(event));
     this.wake();
   }
 
@@ -308,6 +312,8 @@ export class Scheduler {
    */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.transitions?.dispose();
+    this.transitions = undefined;
     this.disarm();
     // Taken first: a canceled run must not end the round and record what it held.
     const round = this.round;
@@ -536,6 +542,21 @@ export class Scheduler {
       round.awaited--;
     }
     this.decideRound();
+  }
+
+  /**
+   * A circuit opened by something other than a probe's result here (real
+   * traffic through the gateway or the API, another window's outcome, a lower
+   * threshold): its half-open probe goes when the cooldown ends, not at the
+   * interval it had, which could leave it half-open with no trial for minutes.
+   * After a probe's own result, `end` would align it the same way.
+   */
+  private transitioned(event: TransitionEvent): void {
+    if (event.to.state !== 'open' || this.stopped) return;
+    const slot = this.slots.get(event.provider);
+    if (slot === undefined || slot.run) return;
+    this.align(slot);
+    this.arm(this.waiting.peek()?.dueAt ?? Infinity, this.options.clock.now());
   }
 
   /** A provider that cannot answer in this round (refused, removed, canceled) is not waited for. */

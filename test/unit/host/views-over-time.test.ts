@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it, mock } from 'node:test';
+import { RuntimeHarness, provider } from './runtime-harness';
+import { installVscodeStub } from './vscode-stub';
+
+/*
+ * design.md, "Time": the views stay true as time passes with nothing probed
+ * or reported. Read as a user reads them: the status bar item as the real
+ * StatusBar last set it (it redraws on the runtime's change events only, so
+ * a change nobody announced stays unseen there), and the tree's rows and
+ * drill-down as VS Code asks for them. Relative times are reckoned from
+ * Date.now(), which follows the harness's wall clock here.
+ */
+
+interface Item {
+  text?: string;
+  tooltip?: { value: string };
+  show(): void;
+  dispose(): void;
+}
+
+const items: Item[] = [];
+
+installVscodeStub({
+  window: {
+    createStatusBarItem: (): Item => {
+      const item = { show() {}, dispose() {} };
+      items.push(item);
+      return item;
+    },
+  },
+});
+
+interface Row {
+  readonly label: string;
+  readonly value: string;
+}
+
+/** What each test opened: closed after it, passed or failed (the tree's countdown is a real interval). */
+const open: Array<() => Promise<void>> = [];
+
+beforeEach(() => mock.restoreAll());
+afterEach(async () => {
+  for (const close of open.splice(0)) await close();
+  mock.restoreAll();
+});
+
+/** A runtime with the status bar and the tree on it, Date.now() on its wall clock. */
+async function views(settings: Record<string, unknown>, ...providers: Array<Record<string, unknown>>) {
+  const { StatusBar } = await import('../../../src/host/status-bar');
+  const { ProvidersTree } = await import('../../../src/host/tree');
+  const h = new RuntimeHarness(undefined, settings);
+  mock.method(Date, 'now', () => h.clock.t + h.wallOffset);
+  h.setProviders(...providers);
+  const bar = new StatusBar(h.runtime);
+  const item = items.at(-1)!;
+  const tree = new ProvidersTree(h.runtime);
+  open.push(async () => {
+    bar.dispose();
+    tree.dispose();
+    await h.runtime.stop();
+  });
+  const node = (id: string) => tree.getChildren().find((n) => (n as unknown as { id: string }).id === id)!;
+  return {
+    h,
+    /** What the status bar shows now. */
+    bar: () => item.text,
+    /** A provider's row: its description. */
+    row: (id: string) => (tree.getTreeItem(node(id)) as unknown as { description: string }).description,
+    /** A row of a provider's drill-down, by label. */
+    stat: (id: string, label: string) => (tree.getChildren(node(id)) as unknown as Row[]).find((r) => r.label === label)?.value,
+    /** Calls reported through the public API, as another extension records them. */
+    report: (id: string, kind: 'success' | 'server', n: number) => {
+      for (let i = 0; i < n; i++) {
+        const permit = h.runtime.tracker.admit(id);
+        assert.ok(permit.admitted);
+        h.runtime.tracker.record(permit, kind === 'success' ? { kind, latencyMs: 50 } : { kind, latencyMs: 50, message: 'HTTP 500' });
+        h.runtime.recordedOutside(id);
+      }
+    },
+    /** How long until the provider's open circuit turns half-open, on the runtime's clock. */
+    untilHalfOpen: (id: string) => h.runtime.tracker.halfOpenAt(id)! - h.runtime.steady.now(),
+  };
+}
+
+describe('views over time: an open circuit', () => {
+  it('opened by real traffic (probed every 300 s): counts down, turns half-open at the cooldown and its trial probe goes then, not at the next interval', async () => {
+    const v = await views({ probe: { jitter: 0, intervalSeconds: 300 } }, provider('a'));
+    await v.h.runtime.start();
+    await v.h.advance(3_000);
+    assert.equal(v.bar(), '$(check) LLM 1/1');
+    // Another extension's calls fail: the circuit opens without a probe (4 failures of 5 calls).
+    v.report('a', 'server', 4);
+    await v.h.advance(1_000);
+    assert.equal(v.bar(), '$(error) LLM 1 down');
+    const wait = v.untilHalfOpen('a');
+    assert.ok(wait > 20_000 && wait < 40_000, `${wait} ms of cooldown`);
+    assert.equal(v.stat('a', 'Circuit'), `open · half-open in ${Math.round(wait / 1000)} s`);
+    assert.equal(v.stat('a', 'Next probe'), `in ${Math.round(wait / 1000)} s`, 'the trial probe, at the cooldown');
+    await v.h.advance(10_000);
+    assert.equal(v.stat('a', 'Circuit'), `open · half-open in ${Math.round((wait - 10_000) / 1000)} s`);
+
+    const probes = v.h.probes.length;
+    await v.h.advance(wait - 10_000 + 1_000);
+    assert.equal(v.h.probes.length, probes + 1, 'the trial probe went at the cooldown');
+    assert.equal(v.bar(), '$(check) LLM 1/1', 'closed by its trial, and the status bar with it');
+    assert.equal(v.stat('a', 'Circuit'), 'closed');
+    assert.equal(v.stat('a', 'Next probe'), 'in 4 min 59 s');
+  });
+});
