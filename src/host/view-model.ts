@@ -139,11 +139,10 @@ export class ViewModel {
     const keySource = probed ? this.applied?.keySources.get(id) : undefined;
     const traffic = probed ? this.options.traffic?.(id) : undefined;
     const snapshot = probed ? tracker.snapshot(id) : undefined;
-    const windowMs = this.applied?.configuration.parsed.health.breaker.windowMs ?? Infinity;
     return {
       configured,
       snapshot,
-      ...(snapshot && { shown: shownStatus(snapshot, windowMs) }),
+      ...(snapshot && { shown: shownStatus(snapshot, this.agedOutAfter()) }),
       nextProbeAt: nextProbeAt === undefined ? undefined : toWall(nextProbeAt),
       probing: probed && (scheduler?.isProbing(id) ?? false),
       recentLatencies: this.recent.get(id) ?? [],
@@ -151,6 +150,19 @@ export class ViewModel {
       ...(keySource && { keySource }),
       ...(traffic && { traffic }),
     };
+  }
+
+  /**
+   * How old a provider's last result is, at least, once its window has
+   * emptied: the window drops a whole bucket at a time, so the last result
+   * leaves up to a bucket before it is a full window old. At that moment the
+   * provider reads idle: asked for the full window, it read "checking", and
+   * the status bar with it, until something else happened to redraw them
+   * (with nothing due meanwhile, the next probe).
+   */
+  private agedOutAfter(): number {
+    const breaker = this.applied?.configuration.parsed.health.breaker;
+    return breaker ? breaker.windowMs - breaker.windowMs / breaker.bucketCount : Infinity;
   }
 
   /** A probe ended with this latency (canceled ones are not passed). */

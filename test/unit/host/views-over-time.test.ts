@@ -83,6 +83,25 @@ async function views(settings: Record<string, unknown>, ...providers: Array<Reco
   };
 }
 
+describe('views over time: a window that empties between probes', () => {
+  it('a degraded provider whose failure ages out of its 60 s window (probed every 300 s) reads idle when it does, not checking until the next probe', async () => {
+    const v = await views({ probe: { jitter: 0, intervalSeconds: 300 }, breaker: { windowSeconds: 60, buckets: 6 } }, provider('a'));
+    v.h.answers.set('a', { kind: 'server', latencyMs: 100, message: 'HTTP 500' });
+    await v.h.runtime.start();
+    await v.h.advance(3_000);
+    assert.equal(v.bar(), '$(warning) LLM 0/1', 'one failed probe: degraded');
+    const seen = new Set<string>();
+    for (let s = 3; s < 120; s++) {
+      await v.h.advance(1_000);
+      seen.add(v.bar()!);
+    }
+    // The window emptied between 50 and 60 s after the failure; nothing was probed or reported since.
+    assert.deepEqual([...seen], ['$(warning) LLM 0/1', '$(check) LLM 0/1 · 1 idle'], 'never "checking": nothing is being checked');
+    assert.equal(v.row('a'), 'idle');
+    assert.match(v.stat('a', 'Next probe')!, /^in 3 min \d+ s$/);
+  });
+});
+
 describe('views over time: an open circuit', () => {
   it('opened by real traffic (probed every 300 s): counts down, turns half-open at the cooldown and its trial probe goes then, not at the next interval', async () => {
     const v = await views({ probe: { jitter: 0, intervalSeconds: 300 } }, provider('a'));
