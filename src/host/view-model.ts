@@ -143,7 +143,8 @@ export class ViewModel {
       configured,
       snapshot,
       ...(snapshot && { shown: shownStatus(snapshot, this.agedOutAfter()) }),
-      nextProbeAt: nextProbeAt === undefined ? undefined : toWall(nextProbeAt),
+      // Due and waiting for a place among `probe.concurrency`: due now, not "4 s ago".
+      nextProbeAt: nextProbeAt === undefined ? undefined : toWall(Math.max(nextProbeAt, tracker.now())),
       probing: probed && (scheduler?.isProbing(id) ?? false),
       recentLatencies: this.recent.get(id) ?? [],
       ...(this.connections.has(id) && { connections: this.connections.get(id) }),

@@ -127,3 +127,19 @@ describe('views over time: an open circuit', () => {
     assert.equal(v.stat('a', 'Next probe'), 'in 4 min 59 s');
   });
 });
+
+describe('views over time: the next probe', () => {
+  it('a provider due while the others take every place (probe.concurrency) reads due now, not "4 s ago", and its row moves on with its probe', async () => {
+    const v = await views({ probe: { jitter: 0, intervalSeconds: 60, concurrency: 1 } }, provider('a'), provider('b'));
+    (v.h as { probeLatencyMs: number }).probeLatencyMs = 8_000;
+    await v.h.runtime.start();
+    await v.h.advance(1_500);
+    assert.equal(v.stat('a', 'Next probe'), 'probing now');
+    // b was due at the same moment as a, and waits for a's place.
+    await v.h.advance(4_000);
+    assert.equal(v.stat('b', 'Next probe'), 'just now');
+    await v.h.advance(4_200);
+    assert.equal(v.stat('b', 'Next probe'), 'probing now');
+    assert.equal(v.stat('a', 'Next probe'), 'in 59 s');
+  });
+});
