@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
-import { tmpdir } from 'node:os';
+import { tmpdir, uptime } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { SteadyClock } from '../core/clock';
+import type { Timers } from '../core/scheduler';
 import { describeDiagnostic } from '../core/settings-ranges';
 import type { Diagnostic } from '../core/settings-ranges';
 import { pendingPermissions, readConfiguration, readProxySettings } from './configuration';
@@ -27,7 +29,7 @@ export function vscodeRuntimeHost(context: vscode.ExtensionContext, permissions:
     reportDiagnostics: (diagnostics) => reportDiagnostics(diagnostics, shown, log),
     state: context.workspaceState,
     stateKey: STATE_KEY,
-    timers: { setTimeout: (callback, ms) => setTimeout(callback, ms), clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout) },
+    timers: steadyTimers(steadyNow()),
     gateway: {
       ports: {
         get: () => context.workspaceState.get<number>(GATEWAY_PORT_KEY),
@@ -38,6 +40,51 @@ export function vscodeRuntimeHost(context: vscode.ExtensionContext, permissions:
     peers: { path: peerEndpoint(context.globalStorageUri.fsPath), focused: vscode.window.state.focused },
     // Machine-wide, as the targets are: the window that probes a target writes its history.
     history: new HistoryStore({ dir: join(context.globalStorageUri.fsPath, 'history'), log: historyLog }),
+  };
+}
+
+/** Node's own timers. */
+const NODE_TIMERS: Timers = { setTimeout: (callback, ms) => setTimeout(callback, ms), clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout) };
+
+/** A wait longer than this looks at the clock at least this often: what fell due during a sleep runs this long after waking, at most. */
+const SLEEP_CHECK_MS = 10_000;
+
+/** A wait cut into steps (see steadyTimers): the step now pending. */
+class SteppedWait {
+  step: unknown;
+}
+
+/** The runtime's monotonic clock as RuntimeHost's default time makes it: one that counts a sleep, not a wall clock set forward. */
+function steadyNow(): () => number {
+  const clock = new SteadyClock({ monotonic: () => performance.timeOrigin + performance.now(), wall: Date.now, uptime: () => uptime() * 1000 });
+  return () => clock.now();
+}
+
+/**
+ * Timers that keep time with the steady clock (see SteadyClock), which
+ * counts a sleep. Node's timers run on a monotonic clock that stands still
+ * while the machine sleeps: a cooldown's or the next probe's timer armed
+ * before a night asleep fired minutes after waking, and until then an open
+ * circuit whose cooldown was long over was not probed and the views said the
+ * next probe was due "8 h ago". A wait longer than SLEEP_CHECK_MS is taken in
+ * steps of at most that, each asking `now` how much of it is left; shorter
+ * ones are Node's timers as they are.
+ */
+export function steadyTimers(now: () => number, timers: Timers = NODE_TIMERS, checkEveryMs = SLEEP_CHECK_MS): Timers {
+  return {
+    setTimeout: (callback, ms) => {
+      if (!(ms > checkEveryMs)) return timers.setTimeout(callback, ms);
+      const due = now() + ms;
+      const wait = new SteppedWait();
+      const check = () => {
+        const left = due - now();
+        if (left > 0) wait.step = timers.setTimeout(check, Math.min(left, checkEveryMs));
+        else callback();
+      };
+      wait.step = timers.setTimeout(check, checkEveryMs);
+      return wait;
+    },
+    clearTimeout: (handle) => timers.clearTimeout(handle instanceof SteppedWait ? handle.step : handle),
   };
 }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
+import type { Timers } from '../../../src/core/scheduler';
 import { RuntimeHarness, provider } from './runtime-harness';
 import { installVscodeStub } from './vscode-stub';
 
@@ -35,6 +36,9 @@ interface Row {
   readonly label: string;
   readonly value: string;
 }
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
 
 /** What each test opened: closed after it, passed or failed (the tree's countdown is a real interval). */
 const open: Array<() => Promise<void>> = [];
@@ -141,5 +145,46 @@ describe('views over time: the next probe', () => {
     await v.h.advance(4_200);
     assert.equal(v.stat('b', 'Next probe'), 'probing now');
     assert.equal(v.stat('a', 'Next probe'), 'in 59 s');
+  });
+});
+
+describe('views over time: a machine asleep', () => {
+  /**
+   * The host's timers as runtime-host.ts makes them, over the harness's fake
+   * ones: like Node's, those stand still while the machine sleeps (the
+   * harness moves its wall clock alone), as CLOCK_MONOTONIC does.
+   */
+  async function hostTimers(h: RuntimeHarness): Promise<void> {
+    const { steadyTimers } = await import('../../../src/host/runtime-host');
+    const fake: Timers = { setTimeout: h.timers.setTimeout.bind(h.timers), clearTimeout: h.timers.clearTimeout.bind(h.timers) };
+    const host = steadyTimers(() => h.runtime.steady.now(), fake);
+    h.timers.setTimeout = host.setTimeout;
+    h.timers.clearTimeout = host.clearTimeout;
+  }
+
+  it('after a night asleep, what fell due is applied on waking, once: the trial of a circuit whose cooldown ended, the probe due, and the views say so', async () => {
+    const v = await views({ probe: { jitter: 0, intervalSeconds: 300 } }, provider('a'), provider('b'));
+    await hostTimers(v.h);
+    await v.h.runtime.start();
+    await v.h.advance(100_000);
+    v.report('b', 'server', 4);
+    await v.h.advance(1_000);
+    assert.equal(v.bar(), '$(error) LLM 1 down');
+    const before = v.h.probes.length;
+    v.h.transitions.length = 0;
+
+    // Asleep 8 hours: the wall clock runs on, the monotonic one and its timers stand still.
+    v.h.wallOffset += 8 * HOUR;
+    await v.h.advance(11_000);
+    const woken = v.h.probes.slice(before).map((p) => p.id).sort();
+    assert.deepEqual(woken, ['a', 'b'], 'each probed once on waking, within seconds');
+    assert.equal(v.bar(), '$(check) LLM 2/2');
+    assert.match(v.stat('a', 'Next probe')!, /^in 4 min \d+ s$/, 'not "7 h 58 min ago"');
+    assert.equal(v.stat('b', 'Circuit'), 'closed');
+    assert.deepEqual(
+      v.h.transitions.filter((e) => e.provider === 'b').map((e) => `${e.to.state}/${e.to.status}`),
+      ['half-open/degraded', 'closed/healthy'],
+      'each change once, no burst',
+    );
   });
 });
