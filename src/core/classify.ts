@@ -59,6 +59,11 @@ export function classifyHttp(result: HttpResult, now: number): Outcome {
 /** The statuses whose JSON error body is read: what it says can change the kind or the wait. */
 const READ_BODY_OF: ReadonlySet<number> = new Set([400, 403, 429, 503]);
 
+/** Whether `classifyHttp` reads the body of an answer with this status (a reader keeps it, up to its own cap, only then). */
+export function readsBodyOf(status: number): boolean {
+  return READ_BODY_OF.has(status);
+}
+
 /**
  * 402 is the account's, as 401 and 403 are the key's: OpenRouter answers it
  * when the credits run out ("insufficient credits"), and retrying does not

@@ -18,7 +18,16 @@ import { SlidingWindow } from './window';
 /** How a forwarded call ended; times in ms from the request's arrival, on a monotonic clock. */
 export type CallEnd =
   /** The provider answered and its body reached the client whole, or up to an in-stream error (the client may hang up on it). */
-  | { readonly kind: 'response'; readonly status: number; readonly headers: Headers; readonly ttfbMs: number; readonly totalMs: number; readonly streamError?: StreamError }
+  | {
+      readonly kind: 'response';
+      readonly status: number;
+      readonly headers: Headers;
+      readonly ttfbMs: number;
+      readonly totalMs: number;
+      readonly streamError?: StreamError;
+      /** The start of a whole (not streamed) answer whose status `readsBodyOf`: its error's fixed codes can say more than the status. Read, never kept. */
+      readonly body?: string;
+    }
   /** Connecting, sending or receiving failed; `status` once the status line had come. */
   | { readonly kind: 'failed'; readonly error: unknown; readonly status?: number; readonly ttfbMs?: number; readonly totalMs: number }
   /** The client hung up first. */
@@ -53,8 +62,9 @@ export function verdictOf(end: CallEnd, now: number): CallVerdict {
       return { record: { ...outcome, kind: outcome.kind, ...(message !== undefined && { message }) }, ttfbMs: end.ttfbMs };
     }
     case 'response': {
-      if (INVALID_REQUEST.has(end.status)) return { skip: 'invalid-request', status: end.status };
-      const outcome = classifyHttp({ status: end.status, headers: end.headers, latencyMs: end.ttfbMs }, now);
+      const outcome = classifyHttp({ status: end.status, headers: end.headers, latencyMs: end.ttfbMs, ...(end.body !== undefined && { body: end.body }) }, now);
+      // A request the provider refused as the caller's is not held against it, unless what it refused is the key or the URL (Gemini's 400 API_KEY_INVALID, xAI's 400 'Incorrect API key'): that is the provider's setting, as for a probe.
+      if (INVALID_REQUEST.has(end.status) && outcome.kind !== 'auth' && outcome.kind !== 'not_found') return { skip: 'invalid-request', status: end.status };
       if (outcome.kind === 'success' && end.streamError) {
         if (end.streamError.invalidRequest) return { skip: 'invalid-request' };
         return { record: { kind: end.streamError.kind, latencyMs: end.ttfbMs, message: `HTTP ${end.status}, then ${end.streamError.message}` }, ttfbMs: end.ttfbMs };

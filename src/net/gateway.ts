@@ -13,6 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Agent, ProxyAgent } from 'undici';
 import type { Dispatcher } from 'undici';
+import { readsBodyOf } from '../core/classify';
 import { EventStreamWatch } from '../core/event-stream-watch';
 import type { StreamError } from '../core/event-stream-watch';
 import { errorBody, refusalReply } from '../core/gateway-reply';
@@ -300,6 +301,9 @@ interface CallsInFlight {
   closing: boolean;
 }
 
+/** How much of an error answer's body the gateway reads for the classifier: a JSON error is far shorter. */
+const ERROR_BODY_BYTES = 16 * 1024;
+
 /**
  * One call on its way: undici's handler of the provider's answer, which goes
  * to the client as it comes, the provider paused while the client is slow to
@@ -315,6 +319,9 @@ class ForwardedCall implements Dispatcher.DispatchHandlers {
   private ttfbMs: number | undefined;
   private headers: Record<string, string | string[]> = {};
   private watch: EventStreamWatch | undefined;
+  /** The start of a whole answer whose status the classifier reads the body of (an error): up to ERROR_BODY_BYTES, read when the call ends, never kept. */
+  private errorBody: Buffer[] | undefined;
+  private errorBytes = 0;
   /** The answer streams and its headers were flushed: its chunks may be framed here (see `framed`). */
   private streaming = false;
   /** Where `resume` waits for a 'drain', until it comes or the call ends. */
@@ -383,13 +390,17 @@ class ForwardedCall implements Dispatcher.DispatchHandlers {
       this.res.flushHeaders();
       process.nextTick(uncork, this.res);
       this.streaming = true;
-    }
+    } else if (readsBodyOf(status)) this.errorBody = [];
     this.resume = resume;
     return true;
   }
 
   onData(chunk: Buffer): boolean {
     this.watch?.push(chunk);
+    if (this.errorBody !== undefined && this.errorBytes < ERROR_BODY_BYTES) {
+      this.errorBody.push(chunk);
+      this.errorBytes += chunk.length;
+    }
     const res = this.res;
     const socket = res.socket;
     if (this.streaming && socket !== null && framesItself(res, socket)) {
@@ -416,7 +427,16 @@ class ForwardedCall implements Dispatcher.DispatchHandlers {
   }
 
   private response(streamError: StreamError | undefined): CallEnd {
-    return { kind: 'response', status: this.status!, headers: this.headers, ttfbMs: this.ttfbMs!, totalMs: this.now() - this.started, ...(streamError && { streamError: this.withoutKeys(streamError) }) };
+    const body = this.errorBody && Buffer.concat(this.errorBody).subarray(0, ERROR_BODY_BYTES).toString('utf8');
+    return {
+      kind: 'response',
+      status: this.status!,
+      headers: this.headers,
+      ttfbMs: this.ttfbMs!,
+      totalMs: this.now() - this.started,
+      ...(streamError && { streamError: this.withoutKeys(streamError) }),
+      ...(body !== undefined && { body }),
+    };
   }
 
   onError(error: Error): void {

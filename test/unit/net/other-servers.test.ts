@@ -394,6 +394,35 @@ describe('xAI', () => {
     const s = await seen(provider('p', 'openai', `${base}/v1`));
     assert.equal(s.report.kind, 'bad_response');
   });
+
+  it('through the gateway: a wrong key counts against the provider as misconfigured; a request it refused as the caller\'s is still not counted', async () => {
+    const base = await serve((req, res) => {
+      if (bearer(req) !== 'xai-right-key') json(res, 400, { code: 'Client specified an invalid argument', error: 'Incorrect API key provided: xa***Nx. You can obtain an API key from https://console.x.ai.' });
+      else json(res, 400, { code: 'Client specified an invalid argument', error: 'Model grok-9 does not exist or your team does not have access to it.' });
+    });
+    route(provider('xai-key', 'openai', `${base}/v1`));
+    const wrong = await call('xai-key', '/chat/completions', { model: 'grok-3-mini', messages: [] });
+    assert.equal(wrong.status, 400, 'the client gets the provider\'s answer as it was');
+    assert.match(wrong.body, /Incorrect API key/);
+    await recorded.endsOf('xai-key');
+    assert.deepEqual(recorded.windowOf('xai-key').kinds, ['auth']);
+    assert.equal(recorded.windowOf('xai-key').lastError, 'auth: HTTP 400 Bad Request: API key not valid');
+    assert.doesNotMatch(JSON.stringify(recorded.windowOf('xai-key')), new RegExp(KEY));
+
+    route(provider('xai-model', 'openai', `${base}/v1`));
+    const res = await new Promise<number>((resolve, reject) => {
+      const req = http.request(`${gateway.url}/xai-model/chat/completions`, { method: 'POST', headers: { authorization: 'Bearer xai-right-key', 'content-type': 'application/json' } }, (r) => {
+        r.resume();
+        r.on('end', () => resolve(r.statusCode!));
+      });
+      req.on('error', reject);
+      req.end('{}');
+    });
+    assert.equal(res, 400);
+    await recorded.endsOf('xai-model');
+    assert.equal(recorded.windowOf('xai-model').calls, 0, 'a model the caller mistyped is not the provider\'s failure');
+    assert.equal(recorded.traffic.summary('xai-model')!.invalidRequests, 1);
+  });
 });
 
 // inference-docs.cerebras.ai/support/rate-limits: every limit's reset in seconds, the daily one included.
