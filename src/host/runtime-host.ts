@@ -3,6 +3,7 @@ import { tmpdir, uptime } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { SteadyClock } from '../core/clock';
+import { notificationText } from '../core/markdown';
 import type { Timers } from '../core/scheduler';
 import { describeDiagnostic } from '../core/settings-ranges';
 import type { Diagnostic } from '../core/settings-ranges';
@@ -122,7 +123,7 @@ function terminalEnvironment(collection: vscode.GlobalEnvironmentVariableCollect
 }
 
 /** Every problem is logged; errors not shown before are also shown once, with a way to the settings. */
-function reportDiagnostics(diagnostics: readonly Diagnostic[], shown: Set<string>, log: ComponentLog): void {
+export function reportDiagnostics(diagnostics: readonly Diagnostic[], shown: Set<string>, log: ComponentLog): void {
   for (const d of diagnostics) log.warn(`settings: ${describeDiagnostic(d)}`);
   const fresh = diagnostics
     .filter((d) => (d.severity ?? 'error') === 'error')
@@ -132,7 +133,8 @@ function reportDiagnostics(diagnostics: readonly Diagnostic[], shown: Set<string
   for (const text of fresh) shown.add(text);
   const openSettings = vscode.l10n.t('Open Settings');
   const message = fresh.length === 1 ? fresh[0]! : vscode.l10n.t('{0} problems in settings, e.g. {1}', fresh.length, fresh[0]!);
-  void vscode.window.showWarningMessage(vscode.l10n.t('LLM Provider Health: {0}', message), openSettings).then((choice) => {
+  // A header name or value from a workspace's settings is quoted here: no [text](command:…) of it may become a link.
+  void vscode.window.showWarningMessage(vscode.l10n.t('LLM Provider Health: {0}', notificationText(message, 1000)), openSettings).then((choice) => {
     if (choice === openSettings) void vscode.commands.executeCommand('workbench.action.openSettings', CONFIG_SECTION);
   });
 }

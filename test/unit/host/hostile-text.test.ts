@@ -134,6 +134,23 @@ describe('hostile text: notifications', () => {
   });
 });
 
+describe('hostile text: the settings warning', () => {
+  it('a header name in a workspace\'s settings holding [text](command:…) is quoted in the warning, and is no link there', async () => {
+    const { parseSettings } = await import('../../../src/core/settings');
+    const { reportDiagnostics } = await import('../../../src/host/runtime-host');
+    const log = { info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Parameters<typeof reportDiagnostics>[2];
+    for (const name of ['[Fix](command:llmHealth.resetAll)', '[x](https://evil.example)']) {
+      const { diagnostics } = parseSettings({ providers: [{ id: 'p', preset: 'openai', headers: { [name]: 'x' } }] });
+      assert.ok(diagnostics.some((d) => JSON.stringify(d).includes(name)), `the settings refuse ${name}, quoting it: ${JSON.stringify(diagnostics)}`);
+      shown.length = 0;
+      reportDiagnostics(diagnostics, new Set(), log);
+      assert.equal(shown.length, 1, JSON.stringify(shown));
+      assert.match(shown[0]!, /Fix|evil/, 'the warning still quotes it');
+      assert.doesNotMatch(shown[0]!, NOTIFICATION_LINK, shown[0]);
+    }
+  });
+});
+
 /** Chromium as the e2e suites use it (scripts/code-server.mjs installs it), driven by playwright-core. */
 const CHROMIUM = '/usr/bin/chromium';
 
