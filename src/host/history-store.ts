@@ -191,8 +191,11 @@ const unlessMissing =
  * version's, and this window's minutes of that day are not kept. Nothing
  * here throws for what a file holds.
  *
- * One window writes a target at a time (the one that probes it); each
- * target's reads and writes run one after another.
+ * The window that probes a target writes its minutes; others may append to
+ * the same day file too (API reports of a target they do not probe, the
+ * minute in progress when a window reloads), each minute in one append of
+ * whole records. Within this store, each target's reads and writes run one
+ * after another.
  */
 export class HistoryStore {
   private readonly pending = new Map<string, HistoryRecord[]>();
