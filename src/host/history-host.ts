@@ -33,6 +33,18 @@ export interface HistoryHostOptions {
   readonly log: ComponentLog;
 }
 
+/**
+ * A target whose circuit is not closed in this window: the last change
+ * written for it (or, restored or not written, the circuit's state), the
+ * providers of this window with that target whose circuit is not closed, and
+ * whether this window wrote the target's changes when it last looked.
+ */
+interface OpenTarget {
+  readonly transition: HistoryTransition;
+  readonly providers: Set<string>;
+  writing: boolean;
+}
+
 /** Prune old days this often (and once at start). */
 const PRUNE_EVERY_MS = 6 * 60 * MINUTE_MS;
 
@@ -49,8 +61,8 @@ export class HistoryHost {
   private lastPrune = -Infinity;
   /** The latest wall time a call was stamped with or a tick ran at: a later reading before it means the clock stepped back. */
   private latest = -Infinity;
-  /** Per target, the last circuit change written while the circuit is not closed, and the provider whose circuit it is. */
-  private readonly notClosed = new Map<string, { readonly transition: HistoryTransition; readonly provider: string }>();
+  /** Per target whose circuit is not closed in this window: see `OpenTarget`. */
+  private readonly notClosed = new Map<string, OpenTarget>();
   private writing: Promise<void> = Promise.resolve();
   private stopped = false;
 
@@ -65,9 +77,12 @@ export class HistoryHost {
    * window probes (the store adds up the parts of a minute two windows wrote).
    */
   record(id: string, source: HistorySource, outcome: Outcome): void {
-    if (this.stopped || (source !== 'api' && !this.options.writes(id))) return;
+    if (this.stopped) return;
+    const writing = this.options.writes(id);
     const key = this.options.keyOf(id);
     if (key === undefined) return;
+    this.looked(key, writing);
+    if (source !== 'api' && !writing) return;
     const at = this.options.wall();
     if (at > this.latest) this.latest = at;
     this.options.recorder.record(key, source, outcome, at);
@@ -75,14 +90,27 @@ export class HistoryHost {
 
   /** A circuit state change (status-only changes are not history). */
   transition(event: TransitionEvent, cause: OutcomeKind | 'manual' | undefined): void {
-    if (this.stopped || event.from.state === event.to.state || !this.options.writes(event.provider)) return;
+    if (this.stopped || event.from.state === event.to.state) return;
     const key = this.options.keyOf(event.provider);
     if (key === undefined) return;
-    const before = this.notClosed.get(key)?.transition;
+    const writing = this.options.writes(event.provider);
+    const transition: HistoryTransition = { at: event.at, from: event.from.state, to: event.to.state, ...(cause !== undefined && { cause }) };
+    const target = this.notClosed.get(key);
+    if (!writing) {
+      // Another window writes the target's changes; this window keeps track of its own circuit, in case probing comes back here.
+      this.track(key, event.provider, transition, false);
+      return;
+    }
     // Set back since the circuit left closed, and no tick has seen it yet.
-    if (before !== undefined && event.at < before.at) this.steppedBack(key, before, Math.max(this.latest, before.at), event.at, event.provider);
+    if (target?.writing === true && event.at < target.transition.at) this.steppedBack(key, target, Math.max(this.latest, target.transition.at), event.at);
     if (event.at > this.latest) this.latest = event.at;
-    this.changed(key, { at: event.at, from: event.from.state, to: event.to.state, ...(cause !== undefined && { cause }) }, event.provider);
+    // Another provider of this window with the same target still has its circuit not closed: the target's period goes on.
+    if (transition.to === 'closed' && target !== undefined && [...target.providers].some((id) => id !== event.provider && this.options.keyOf(id) === key)) {
+      this.track(key, event.provider, transition, true);
+      return;
+    }
+    this.options.store.appendTransition(key, transition);
+    this.track(key, event.provider, transition, true);
     this.write();
   }
 
@@ -95,8 +123,11 @@ export class HistoryHost {
   restored(id: string, state: HistoryTransition['to']): void {
     if (this.stopped || state === 'closed') return;
     const key = this.options.keyOf(id);
-    if (key === undefined || this.notClosed.has(key)) return;
-    this.notClosed.set(key, { transition: { at: this.options.wall(), from: 'closed', to: state }, provider: id });
+    if (key === undefined) return;
+    const target = this.notClosed.get(key);
+    // Whether this window writes the target is known only now: a window joining the others (just reloaded) writes nothing until told it probes.
+    if (target === undefined) this.track(key, id, { at: this.options.wall(), from: 'closed', to: state }, this.options.writes(id));
+    else target.providers.add(id);
   }
 
   /** What the store has for these providers in [from, to): the history panel's loader. */
@@ -144,7 +175,7 @@ export class HistoryHost {
     // long as it stepped: they would be held for hours, and lost with the window. All are written now; a minute
     // counted on both sides of the step is written in two parts, which the store adds up.
     const steppedBack = now < this.latest;
-    if (steppedBack) for (const [key, { transition, provider }] of this.notClosed) if (transition.at > now) this.steppedBack(key, transition, this.latest, now, provider);
+    if (steppedBack) for (const [key, target] of this.notClosed) if (target.writing && target.transition.at > now) this.steppedBack(key, target, this.latest, now);
     this.latest = now;
     this.forgotten(now);
     for (const { target, minute } of this.options.recorder.drain(steppedBack || all ? Infinity : now)) this.options.store.appendMinute(target, minute);
@@ -155,28 +186,51 @@ export class HistoryHost {
     }
   }
 
-  /** Writes a circuit change of provider `provider`'s target. */
-  private changed(key: string, transition: HistoryTransition, provider: string): void {
-    this.options.store.appendTransition(key, transition);
-    if (transition.to === 'closed') this.notClosed.delete(key);
-    else this.notClosed.set(key, { transition, provider });
+  /**
+   * Keeps this window's view of the target's circuits after provider `id`'s
+   * change `transition`: the target's open period goes on while any of its
+   * providers here has a circuit not closed.
+   */
+  private track(key: string, id: string, transition: HistoryTransition, writing: boolean): void {
+    const target = this.notClosed.get(key);
+    if (transition.to === 'closed') {
+      target?.providers.delete(id);
+      if (target === undefined || target.providers.size === 0) this.notClosed.delete(key);
+      else target.writing = writing;
+      return;
+    }
+    const providers = target?.providers ?? new Set<string>();
+    providers.add(id);
+    // A change not written leaves the period's last written change as it was, unless this window wrote none.
+    this.notClosed.set(key, { transition: writing || target === undefined ? transition : target.transition, providers, writing });
+  }
+
+  /** Whether this window writes the target, as a call of one of its providers just showed. */
+  private looked(key: string, writing: boolean): void {
+    const target = this.notClosed.get(key);
+    if (target !== undefined) target.writing = writing;
   }
 
   /**
    * Circuits that went without a change of state: their provider was
    * disabled, removed, renamed or given another target. Its circuit went with
    * it (one that comes back starts closed, and may never change again), so
-   * the target's open period ends now; else the chart would show it open, and
-   * every minute down, from then on.
+   * once no provider of this window has the target with its circuit not
+   * closed, the target's open period ends now; else the chart would show it
+   * open, and every minute down, from then on. Only if this window wrote the
+   * target's changes when it last looked: another window that probes it
+   * writes its own circuit's changes, and an end written here would cut its
+   * period short.
    */
   private forgotten(now: number): void {
-    for (const [key, { transition: before, provider: id }] of this.notClosed) {
-      if (this.options.keyOf(id) !== key) {
-        this.changed(key, { at: Math.max(now, before.at), from: before.to, to: 'closed' }, id);
-      } else if (!this.options.writes(id)) {
-        // Another window probes it now and writes its circuit's changes: an end written here could cut its next period short.
-        this.notClosed.delete(key);
+    for (const [key, target] of this.notClosed) {
+      for (const id of target.providers) {
+        if (this.options.keyOf(id) === key) target.writing = this.options.writes(id);
+        else target.providers.delete(id);
       }
+      if (target.providers.size > 0) continue;
+      this.notClosed.delete(key);
+      if (target.writing) this.options.store.appendTransition(key, { at: Math.max(now, target.transition.at), from: target.transition.to, to: 'closed' });
     }
   }
 
@@ -188,9 +242,12 @@ export class HistoryHost {
    * from the opening to whenever it next closed: so the period before the
    * step ends where that clock left off, and one starts at the new time.
    */
-  private steppedBack(key: string, before: HistoryTransition, end: number, start: number, provider: string): void {
+  private steppedBack(key: string, target: OpenTarget, end: number, start: number): void {
+    const before = target.transition;
+    const reopened: HistoryTransition = { at: start, from: 'closed', to: before.to, ...(before.cause !== undefined && { cause: before.cause }) };
     this.options.store.appendTransition(key, { at: end, from: before.to, to: 'closed' });
-    this.changed(key, { at: start, from: 'closed', to: before.to, ...(before.cause !== undefined && { cause: before.cause }) }, provider);
+    this.options.store.appendTransition(key, reopened);
+    this.notClosed.set(key, { ...target, transition: reopened });
   }
 
   private write(): void {

@@ -1,0 +1,198 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { HistoryRecorder } from '../../../src/core/history-recorder';
+import { DAY_MS, MINUTE_MS } from '../../../src/core/history-model';
+import { historyChartPoints } from '../../../src/core/history-view';
+import type { ProbeResult } from '../../../src/core/outcome';
+import { parseSettings } from '../../../src/core/settings';
+import type { RawSettings } from '../../../src/core/settings';
+import type { ProbeInput, ProberOptions } from '../../../src/net/prober';
+import type { ConfiguredProvider } from '../../../src/host/configuration';
+import type { ProbeClient } from '../../../src/host/configuration-pipeline';
+import { HistoryHost } from '../../../src/host/history-host';
+import { HistoryStore } from '../../../src/host/history-store';
+import { Runtime } from '../../../src/host/runtime';
+import type { RuntimeHost } from '../../../src/host/runtime';
+import { Secrets } from '../../../src/host/secrets';
+import { FakeClock } from '../fake-clock';
+import { FakeTimers } from '../fake-timers';
+import { MemorySecretStorage, memoryLog } from './memory-secrets';
+import { MemoryMemento } from './runtime-harness';
+
+const TARGET = '0123456789abcdef0123456789abcdef';
+const START = Date.UTC(2026, 10, 26, 12, 0, 10);
+
+/** A window's runtime with a real history store in `dir`: probes answer from `answers` (by host name) after 100 ms of fake time. */
+class HistoryWindow {
+  readonly clock = new FakeClock(1_000_000);
+  readonly timers = new FakeTimers(this.clock);
+  readonly answers = new Map<string, ProbeResult>();
+  readonly log = memoryLog();
+  settings: RawSettings = { probe: { jitter: 0, intervalSeconds: 60 }, breaker: { minRequests: 2, cooldownSeconds: 30 } };
+  readonly runtime: Runtime;
+  private readonly wallOffset: number;
+
+  /** `startWall`: the wall time when it starts; `memento`: workspaceState, shared by a window and the one a reload starts in its place. */
+  constructor(
+    dir: string,
+    startWall = Date.UTC(2026, 10, 26, 12, 0, 30),
+    readonly memento = new MemoryMemento(),
+  ) {
+    this.wallOffset = startWall - this.clock.t;
+    const wall = () => this.wall();
+    const timers = this.timers;
+    const answers = this.answers;
+    class Prober implements ProbeClient {
+      constructor(_options: ProberOptions) {}
+      probe(input: ProbeInput): Promise<ProbeResult> {
+        const host = new URL(input.spec.url).hostname.split('.')[0]!;
+        return new Promise((resolve) => {
+          const timer = timers.setTimeout(() => resolve(answers.get(host) ?? { kind: 'success', latencyMs: 100 }), 100);
+          input.signal?.addEventListener('abort', () => {
+            timers.clearTimeout(timer);
+            resolve({ kind: 'canceled', latencyMs: 0 });
+          });
+        });
+      }
+      setProxy(): void {}
+      close(): Promise<void> {
+        return Promise.resolve();
+      }
+    }
+    const host: RuntimeHost = {
+      readConfiguration: () => {
+        const parsed = parseSettings(this.settings);
+        const providers: ConfiguredProvider[] = parsed.providers.map((definition) => ({ definition, fromWorkspace: false, envAllowed: true }));
+        return { parsed, providers };
+      },
+      isTrusted: () => true,
+      readProxySettings: () => ({}),
+      reportDiagnostics: () => {},
+      state: this.memento,
+      stateKey: 'llmHealth.state',
+      timers,
+      time: { monotonic: () => this.clock.t, wall, defer: (forget) => setImmediate(forget) },
+      env: {},
+      random: () => 0.5,
+      history: new HistoryStore({ dir, log: this.log, wall }),
+    };
+    this.runtime = new Runtime(host, new Secrets(new MemorySecretStorage(), this.log, {}), this.log, async () => ({ Prober }));
+  }
+
+  wall(): number {
+    return this.clock.t + this.wallOffset;
+  }
+
+  setProviders(...providers: Array<Record<string, unknown>>): Promise<void> {
+    this.settings = { ...this.settings, providers };
+    return this.runtime.reload();
+  }
+
+  /** The provider's chart over the last hour, as the panel draws it. */
+  async chart(id: string): Promise<ReturnType<typeof historyChartPoints>> {
+    const now = this.wall();
+    const [loaded] = await this.runtime.historyOf(now - DAY_MS, now + 1, [id]);
+    return historyChartPoints(loaded!.series, '1h', now);
+  }
+}
+
+/** Providers named `id` for the server `host`: without a key, every one of them is the same target. */
+const openai = (id: string, host = id) => ({ id, preset: 'openai', baseUrl: `https://${host}.example.com/v1` });
+
+describe('open periods in the history', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'llm-history-periods-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Two windows' history hosts on one store folder: `leader` probes the target, the other window hears it. */
+  function twoWindows() {
+    const clock = new FakeClock(0);
+    const timers = new FakeTimers(clock);
+    const wall = () => START + clock.t;
+    const keys = new Map([['a', TARGET]]);
+    let followerWrites = false;
+    const windowOf = (keyOf: (id: string) => string | undefined, writes: () => boolean) =>
+      new HistoryHost({ store: new HistoryStore({ dir, log: memoryLog() }), recorder: new HistoryRecorder({ slowCallMs: () => 5_000 }), keyOf, writes, wall, timers, log: memoryLog() });
+    const leader = windowOf(() => TARGET, () => !followerWrites);
+    const follower = windowOf((id) => keys.get(id), () => followerWrites);
+    const change = (window: HistoryHost, from: 'closed' | 'open', to: 'closed' | 'open') =>
+      window.transition({ provider: 'a', at: wall(), from: { state: from, status: 'down' }, to: { state: to, status: 'down' } }, to === 'open' ? 'server' : undefined);
+    /** The chart over the last hour, once both windows are closed. */
+    const chart = async () => {
+      await Promise.all([leader.stop(), follower.stop()]);
+      const reader = new HistoryStore({ dir, log: memoryLog() });
+      const series = await reader.read(TARGET, 0, Infinity);
+      await reader.close();
+      return historyChartPoints(series, '1h', wall());
+    };
+    return { timers, wall, keys, leader, follower, change, chart, setFollowerWrites: (writes: boolean) => (followerWrites = writes) };
+  }
+
+  it("a provider removed in a window just reloaded beside the one that probes it does not end that window's open period", async () => {
+    const { timers, wall, keys, leader, follower, change, chart } = twoWindows();
+    change(leader, 'closed', 'open');
+    await timers.advance(MINUTE_MS);
+    // The second window reloads: its circuit comes back open while it joins the others, and its user removes the provider at once.
+    follower.restored('a', 'open');
+    keys.delete('a');
+    await timers.advance(5 * MINUTE_MS);
+
+    const shown = await chart();
+    assert.equal(shown.incidents.length, 1);
+    assert.equal(shown.incidents[0]!.closedAt, undefined, "the first window's circuit is still open: its incident is ongoing");
+    assert.equal(shown.bands.length, 1);
+    assert.equal(shown.bands[0]![1] * 1000, wall(), 'the open band runs to now');
+  });
+
+  it("a provider removed in a window that just stopped probing its target does not end the new prober's open period", async () => {
+    const { timers, wall, keys, leader, follower, change, chart, setFollowerWrites } = twoWindows();
+    setFollowerWrites(true);
+    change(follower, 'closed', 'open');
+    await timers.advance(MINUTE_MS + 30_000);
+    // The first window takes the target over (the leader moved it), sends its probe, and the user removes the provider in the second, all before its next minute.
+    setFollowerWrites(false);
+    for (const window of [leader, follower]) window.record('a', 'probe', { kind: 'server', latencyMs: 40, message: 'HTTP 500' });
+    keys.delete('a');
+    await timers.advance(5 * MINUTE_MS);
+
+    const shown = await chart();
+    assert.equal(shown.incidents.length, 1);
+    assert.equal(shown.incidents[0]!.closedAt, undefined, 'the circuit is still open where the target is probed: its incident is ongoing');
+    assert.equal(shown.bands[0]![1] * 1000, wall(), 'the open band runs to now');
+  });
+
+  const ends: Array<[string, (w: HistoryWindow) => Promise<void> | void]> = [
+    ['removed', (w) => w.setProviders(openai('a'))],
+    ['reset', (w) => w.runtime.reset('b')],
+  ];
+  for (const [edit, end] of ends) {
+    it(`of two providers of one target, one ${edit} while both circuits are open: the other's open period goes on in the chart`, async () => {
+      const w = new HistoryWindow(dir);
+      // Cooldowns of 10 minutes: the circuit stays open, untried, for the rest of the test.
+      w.settings = { ...w.settings, breaker: { minRequests: 2, cooldownSeconds: 600 }, providers: [openai('a'), openai('b', 'a')] };
+      w.answers.set('a', { kind: 'server', latencyMs: 50, message: 'HTTP 500' });
+      await w.runtime.start();
+      await w.timers.advance(3 * MINUTE_MS);
+      assert.equal(w.runtime.tracker.snapshot('a')!.state, 'open');
+      assert.equal(w.runtime.tracker.snapshot('b')!.state, 'open');
+      await end(w);
+      await w.timers.advance(5 * MINUTE_MS);
+      assert.equal(w.runtime.tracker.snapshot('a')!.state, 'open', "a's circuit is still open");
+
+      const chart = await w.chart('a');
+      assert.equal(chart.incidents.length, 1);
+      assert.equal(chart.incidents[0]!.closedAt, undefined, "a's incident is ongoing");
+      assert.equal(chart.bands.length, 1);
+      assert.equal(chart.bands[0]![1] * 1000, w.wall(), 'the open band runs to now');
+      assert.equal(chart.uptime, 0, 'every minute since the circuit opened reads down');
+      await w.runtime.stop();
+    });
+  }
+});
