@@ -45,6 +45,9 @@ interface OpenTarget {
   writing: boolean;
 }
 
+/** A target's key, as src/host/peer-host.ts names it. */
+const TARGET_KEY = /^[0-9a-f]{32}$/;
+
 /** Prune old days this often (and once at start). */
 const PRUNE_EVERY_MS = 6 * 60 * MINUTE_MS;
 
@@ -128,6 +131,37 @@ export class HistoryHost {
     // Whether this window writes the target is known only now: a window joining the others (just reloaded) writes nothing until told it probes.
     if (target === undefined) this.track(key, id, { at: this.options.wall(), from: 'closed', to: state }, this.options.writes(id));
     else target.providers.add(id);
+  }
+
+  /**
+   * The targets whose open period this window writes, and their circuit's
+   * state, for the saved state: a provider removed or given another target
+   * while the window is closed has no circuit on the next start to end its
+   * period with (see `restoredTargets`).
+   */
+  openTargets(): Record<string, HistoryTransition['to']> {
+    const open: Record<string, HistoryTransition['to']> = {};
+    for (const [key, target] of this.notClosed) if (target.writing) open[key] = target.transition.to;
+    return open;
+  }
+
+  /**
+   * What `openTargets` said when the window was closed at `savedAt`, given
+   * once saved circuits are `restored`: a target that no provider of this
+   * window has now with its circuit not closed lost its provider while the
+   * window was closed (removed, disabled, given another target); its open
+   * period ends where this window stopped watching it, or the chart would
+   * show it open, and every minute down, from then on.
+   */
+  restoredTargets(saved: unknown, savedAt: number): void {
+    if (this.stopped || typeof saved !== 'object' || saved === null) return;
+    const at = Number.isFinite(savedAt) ? savedAt : this.options.wall();
+    for (const [key, state] of Object.entries(saved)) {
+      // Saved state is read back from storage: a key names a folder of the store.
+      if (!TARGET_KEY.test(key) || (state !== 'open' && state !== 'half-open' && state !== 'isolated') || this.notClosed.has(key)) continue;
+      this.options.store.appendTransition(key, { at, from: state, to: 'closed' });
+    }
+    this.write();
   }
 
   /** What the store has for these providers in [from, to): the history panel's loader. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -195,4 +195,77 @@ describe('open periods in the history', () => {
       await w.runtime.stop();
     });
   }
+  describe('a provider edited while the window was closed', () => {
+    /** A window's history host with these providers' targets, on the store folder, its calls and changes its own. */
+    const windowOf = (wall: () => number, timers: FakeTimers, keys: Record<string, string>) =>
+      new HistoryHost({ store: new HistoryStore({ dir, log: memoryLog() }), recorder: new HistoryRecorder({ slowCallMs: () => 5_000 }), keyOf: (id) => keys[id], writes: () => true, wall, timers, log: memoryLog() });
+
+    /** A window whose circuit of `a` opened, then closed; the saved state goes through JSON, as workspaceState does. */
+    async function closedWhileOpen() {
+      const clock = new FakeClock(0);
+      const timers = new FakeTimers(clock);
+      const wall = () => START + clock.t;
+      const before = windowOf(wall, timers, { a: TARGET });
+      before.transition({ provider: 'a', at: wall(), from: { state: 'closed', status: 'down' }, to: { state: 'open', status: 'down' } }, 'server');
+      await timers.advance(2 * MINUTE_MS);
+      const saved: unknown = JSON.parse(JSON.stringify(before.openTargets()));
+      const savedAt = wall();
+      await before.stop();
+      clock.t += 5 * MINUTE_MS;
+      return { timers, wall, saved, savedAt };
+    }
+
+    async function chartOf(window: HistoryHost, now: number) {
+      await window.stop();
+      const reader = new HistoryStore({ dir, log: memoryLog() });
+      const series = await reader.read(TARGET, 0, Infinity);
+      await reader.close();
+      return historyChartPoints(series, '1h', now);
+    }
+
+    it('renamed (the same target, its circuit closed): the open period ends where the window stopped, and the healthy minutes since read up', async () => {
+      const { timers, wall, saved, savedAt } = await closedWhileOpen();
+      const after = windowOf(wall, timers, { renamed: TARGET });
+      after.restored('renamed', 'closed');
+      after.restoredTargets(saved, savedAt);
+      for (let i = 0; i < 40; i++) {
+        after.record('renamed', 'probe', { kind: 'success', latencyMs: 100 });
+        await timers.advance(MINUTE_MS);
+      }
+
+      const chart = await chartOf(after, wall());
+      assert.deepEqual(
+        chart.bands.map(([, end]) => end * 1000),
+        [savedAt],
+        'the open band ends when the window closed',
+      );
+      assert.equal(chart.incidents.length, 1);
+      assert.equal(chart.incidents[0]!.closedAt, savedAt, 'the incident is over');
+      assert.ok(chart.uptime !== undefined && chart.uptime > 0.85, `40 minutes of good probes read as up (uptime ${chart.uptime})`);
+    });
+
+    it('kept, its circuit restored open: the open period goes on', async () => {
+      const { timers, wall, saved, savedAt } = await closedWhileOpen();
+      const after = windowOf(wall, timers, { a: TARGET });
+      after.restored('a', 'open');
+      after.restoredTargets(saved, savedAt);
+      await timers.advance(5 * MINUTE_MS);
+
+      const chart = await chartOf(after, wall());
+      assert.equal(chart.incidents.length, 1);
+      assert.equal(chart.incidents[0]!.closedAt, undefined, 'the incident is ongoing');
+    });
+
+    it('saved state that is not what openTargets wrote writes nothing', async () => {
+      const { timers, wall, savedAt } = await closedWhileOpen();
+      const after = windowOf(wall, timers, {});
+      after.restoredTargets({ '../../outside': 'open', [TARGET]: 'closed', ['f'.repeat(32)]: 7 }, savedAt);
+      after.restoredTargets('open', savedAt);
+      await timers.advance(MINUTE_MS);
+
+      const chart = await chartOf(after, wall());
+      assert.equal(chart.incidents[0]!.closedAt, undefined, 'the incident is ongoing');
+      assert.deepEqual((await readdir(dir)).sort(), [TARGET], 'no other folder');
+    });
+  });
 });
