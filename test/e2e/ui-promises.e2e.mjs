@@ -312,6 +312,42 @@ export const tests = [
     },
   },
   {
+    name: 'a row\'s context menu holds the rest, for that row: Isolate Provider isolates it (named, uncoloured), its inline Reset Circuit releases it',
+    async run({ page }) {
+      await dismissNotifications(page);
+      await openHealthView(page);
+      await treeRow(page, OPENAI.label).click({ button: 'right' });
+      const menu = page.locator('.context-view .monaco-menu');
+      await menu.waitFor({ state: 'visible' });
+      const items = await until('the row\'s context menu', async () => {
+        const labels = (await menu.locator('.action-item .action-label').allInnerTexts()).map((t) => t.trim()).filter(Boolean);
+        return { ok: labels.includes('Isolate Provider'), seen: labels };
+      });
+      for (const expected of ['Probe Now', 'Isolate Provider', 'Set API Key', 'Clear API Key', 'Show History', 'Copy Snapshot as JSON', 'Export History as CSV', 'Open Provider Settings']) {
+        assert(items.includes(expected), `the context menu of a healthy row offers ${expected}: ${JSON.stringify(items)}`);
+      }
+      assert(!items.includes('Reset Circuit'), `nothing to reset on a closed circuit: ${JSON.stringify(items)}`);
+      // VS Code's menus run an item on the mouse-up of a press that began on it; pointing at it and Enter is as a user does too.
+      await menu.locator('.action-item .action-label', { hasText: 'Isolate Provider' }).hover();
+      await until('Isolate Provider focused in the menu', async () => {
+        const focused = await menu.locator('.action-item.focused .action-label').allInnerTexts();
+        return { ok: focused.some((t) => t.trim() === 'Isolate Provider'), seen: focused };
+      });
+      await page.keyboard.press('Enter');
+      await menu.waitFor({ state: 'hidden' });
+      const s = await waitForStatus(page, { text: 'LLM 2/3 · 1 isolated', icon: 'check' });
+      assert(!s.error && !s.warning && !/down/.test(s.ariaLabel), `isolated is the user's choice, no outage: ${JSON.stringify(s)}`);
+      await until(`the ${OPENAI.label} row to read isolated`, async () => {
+        const r = await providerRow(page, OPENAI.label);
+        return { ok: r?.description.startsWith('isolated') === true, seen: r };
+      });
+      const row = treeRow(page, OPENAI.label);
+      await row.hover();
+      await row.locator('.actions .action-label[aria-label^="Reset Circuit"]').click();
+      await waitForStatus(page, ALL_HEALTHY, { nudge: probeAll(page) });
+    },
+  },
+  {
     name: 'every provider removed from the settings: the rows go, the welcome view comes back, the status bar reads a neutral "LLM"',
     async run({ page, writeWorkspaceSettings }) {
       await dismissNotifications(page);
