@@ -134,6 +134,16 @@ export class HistoryHost {
   }
 
   /**
+   * The probed providers are about to change (settings applied): whether this
+   * window writes each target not closed is noted while its providers still
+   * have it, so the end `forgotten` writes for one that goes is never another
+   * window's to write (probing may have moved since this window last looked).
+   */
+  configuring(): void {
+    for (const [key, target] of this.notClosed) for (const id of target.providers) if (this.options.keyOf(id) === key) target.writing = this.options.writes(id);
+  }
+
+  /**
    * The targets whose open period this window writes, and their circuit's
    * state, for the saved state: a provider removed or given another target
    * while the window is closed has no circuit on the next start to end its
@@ -257,11 +267,9 @@ export class HistoryHost {
    * period short.
    */
   private forgotten(now: number): void {
+    this.configuring();
     for (const [key, target] of this.notClosed) {
-      for (const id of target.providers) {
-        if (this.options.keyOf(id) === key) target.writing = this.options.writes(id);
-        else target.providers.delete(id);
-      }
+      for (const id of target.providers) if (this.options.keyOf(id) !== key) target.providers.delete(id);
       if (target.providers.size > 0) continue;
       this.notClosed.delete(key);
       if (target.writing) this.options.store.appendTransition(key, { at: Math.max(now, target.transition.at), from: target.transition.to, to: 'closed' });

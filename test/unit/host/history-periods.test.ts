@@ -168,6 +168,23 @@ describe('open periods in the history', () => {
     assert.equal(shown.bands[0]![1] * 1000, wall(), 'the open band runs to now');
   });
 
+  it('a provider removed in a window that stopped probing its target moments before (no call heard since) does not end the new prober\'s open period', async () => {
+    const { timers, wall, keys, follower, change, chart, setFollowerWrites } = twoWindows();
+    setFollowerWrites(true);
+    change(follower, 'closed', 'open');
+    await timers.advance(MINUTE_MS + 30_000);
+    // The first window takes the target over; the user removes the provider in the second before either probes it: the runtime tells the history first.
+    setFollowerWrites(false);
+    follower.configuring();
+    keys.delete('a');
+    await timers.advance(5 * MINUTE_MS);
+
+    const shown = await chart();
+    assert.equal(shown.incidents.length, 1);
+    assert.equal(shown.incidents[0]!.closedAt, undefined, 'the circuit is still open where the target is probed: its incident is ongoing');
+    assert.equal(shown.bands[0]![1] * 1000, wall(), 'the open band runs to now');
+  });
+
   const ends: Array<[string, (w: HistoryWindow) => Promise<void> | void]> = [
     ['removed', (w) => w.setProviders(openai('a'))],
     ['reset', (w) => w.runtime.reset('b')],
