@@ -217,7 +217,7 @@ export const tests = [
     },
   },
   {
-    name: 'inline actions: Probe Now on a row probes that provider at once; a down row offers Reset Circuit, which closes it, and the red goes',
+    name: 'inline actions: Probe Now on a row probes that provider at once; a down row drills down into its figures and offers Reset Circuit, which closes it, and the red goes',
     async run({ page, fleet }) {
       await dismissNotifications(page);
       await openHealthView(page);
@@ -240,6 +240,28 @@ export const tests = [
         const r = await providerRow(page, BACKUP.label);
         return { ok: r?.description.startsWith('open') === true, seen: r };
       });
+      // Its drill-down, as design.md lists it: the figures, not only the row names.
+      const stats = await drillDown(page, BACKUP.label);
+      const expected = {
+        Circuit: /^open · half-open in \d+ min( \d+ s)?$/,
+        Status: /^down$/,
+        'Error rate': /^\d+% \(\d+ of \d+ calls\)$/,
+        Latency: /^avg \d+ ms · p50 \d+ ms$/,
+        'Tail latency': /^p95 \d+ ms · p99 \d+ ms$/,
+        'Slow calls': /^0 \(0%\)$/,
+        'Overloaded (503/529)': /^[1-9]\d*$/,
+        'Last error': /^overloaded · (just now|\d+ s ago)$/,
+        Message: /503/,
+        'Last success': /(just now|ago)$/,
+        'Next probe': /^(in \d+ min( \d+ s)?|in \d+ s)$/,
+        Probe: /^GET \/backup\/v1\/models$/,
+        Origin: new RegExp(`^${fleetUrl.replace(/[.]/g, '\\.')}$`),
+      };
+      for (const [name, pattern] of Object.entries(expected)) {
+        const row = stats.find((r) => r.name === name);
+        assert(row && pattern.test(row.description), `the drill-down's "${name}" should match ${pattern}, saw ${JSON.stringify(row)} in ${JSON.stringify(stats)}`);
+      }
+      await treeRow(page, BACKUP.label).locator('.monaco-tl-twistie').click();
       const open = await inlineActions(page, BACKUP.label);
       assert(open.some((a) => /^Reset Circuit/.test(a)), `an open row offers Reset Circuit inline: ${JSON.stringify(open)}`);
       fleet.setMode(BACKUP.id, { kind: 'healthy' });
@@ -363,6 +385,22 @@ export const tests = [
     },
   },
 ];
+
+/** Expands provider row `label` and returns its statistic rows (`{ name, description }`) once they show. */
+async function drillDown(page, label) {
+  const row = treeRow(page, label);
+  if ((await row.getAttribute('aria-expanded')) !== 'true') await row.locator('.monaco-tl-twistie').click();
+  return until(`the statistics of ${label}`, async () => {
+    const all = await treeRows(page);
+    const i = all.findIndex((r) => r.level === 1 && r.name === label);
+    const out = [];
+    for (const r of all.slice(i + 1)) {
+      if (r.level === 1) break;
+      out.push({ name: r.name, description: r.description });
+    }
+    return { ok: i >= 0 && out.some((r) => r.name === 'Origin'), seen: out };
+  });
+}
 
 function toast(page, text) {
   return page.locator('.notification-toast').filter({ hasText: text });
