@@ -264,7 +264,8 @@ export class Runtime implements Disposable {
       key: host.stateKey,
       // What the views show beyond the tracker (the last latencies, connection set-up, live traffic) comes back after a reload too.
       // The targets the views' figures belong to, those of providers listed but not probed too: a reload after a target changed meanwhile drops them.
-      state: () => ({ ...this.tracker.serialize(), targets: this.figuresTargets, traffic: this.traffic.save(), views: this.viewModel.save() }),
+      // The targets whose open period this window writes: one whose provider goes while the window is closed has its period ended at the next start.
+      state: () => ({ ...this.tracker.serialize(), targets: this.figuresTargets, traffic: this.traffic.save(), views: this.viewModel.save(), history: this.history?.openTargets() }),
       timers,
       onError: (error) => this.log.error(`could not save state: ${describeThrown(error)}`),
     });
@@ -495,9 +496,16 @@ export class Runtime implements Disposable {
     this.viewModel.forget(retargeted);
     for (const id of retargeted) this.traffic.forget(id);
     if (first) this.restore();
+    // Before the peers hear of the new targets: which open periods this window writes is decided on the targets it had.
+    this.history?.configuring();
     this.peers.configure(probed.map((p) => ({ definition: p.definition, key: applied.keySources.get(p.definition.id) ?? { kind: 'none' } })));
     // Once targets have their keys: a circuit restored open is known again to the history, which ends its period if the provider goes.
-    if (first) for (const id of Object.keys(this.targets)) this.history?.restored(id, this.tracker.snapshot(id)?.state ?? 'closed');
+    if (first) {
+      for (const id of Object.keys(this.targets)) this.history?.restored(id, this.tracker.snapshot(id)?.state ?? 'closed');
+      // A target saved open whose provider went (removed, disabled, retargeted) while the window was closed: its period ends where the window stopped.
+      const saved = this.store.load();
+      if (isRecord(saved)) this.history?.restoredTargets(saved.history, saved.savedAt as number);
+    }
     // The gateway adds the user's key only where the user's own settings ask: a workspace's `gatewayKey` would let its scripts spend it.
     const routed = probed.map(({ definition, fromWorkspace }) => ({ ...(fromWorkspace ? withoutGatewayKey(definition) : definition), fromWorkspace }));
     this.traffic.configure(routed, configuration.parsed.gateway.mode);

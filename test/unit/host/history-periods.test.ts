@@ -212,6 +212,30 @@ describe('open periods in the history', () => {
       await w.runtime.stop();
     });
   }
+  it('in the running extension: a provider renamed while the window was closed with its circuit open; the open band ends where the window stopped, not now', async () => {
+    const memento = new MemoryMemento();
+    const before = new HistoryWindow(dir, undefined, memento);
+    before.settings = { ...before.settings, breaker: { minRequests: 2, cooldownSeconds: 600 }, providers: [openai('a')] };
+    before.answers.set('a', { kind: 'server', latencyMs: 50, message: 'HTTP 500' });
+    await before.runtime.start();
+    await before.timers.advance(3 * MINUTE_MS);
+    assert.equal(before.runtime.tracker.snapshot('a')!.state, 'open');
+    const closedAt = before.wall();
+    await before.runtime.stop();
+
+    // The user renames the provider (same server, so the same history) before opening the window again.
+    const after = new HistoryWindow(dir, closedAt + 5 * MINUTE_MS, memento);
+    after.settings = { ...after.settings, providers: [openai('renamed', 'a')] };
+    await after.runtime.start();
+    await after.timers.advance(10 * MINUTE_MS);
+    const chart = await after.chart('renamed');
+    assert.equal(chart.bands.length, 1, JSON.stringify(chart.bands));
+    assert.ok(chart.bands[0]![1] * 1000 <= closedAt, `the open band ends by the time the window closed, not ${new Date(chart.bands[0]![1] * 1000).toISOString()}`);
+    assert.equal(chart.incidents.length, 1);
+    assert.notEqual(chart.incidents[0]!.closedAt, undefined, 'the incident is over');
+    await after.runtime.stop();
+  });
+
   describe('a provider edited while the window was closed', () => {
     /** A window's history host with these providers' targets, on the store folder, its calls and changes its own. */
     const windowOf = (wall: () => number, timers: FakeTimers, keys: Record<string, string>) =>
