@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { parseSettings } from '../../../src/core/settings';
 import { Secrets } from '../../../src/host/secrets';
 import type { MemorySecretStorage } from './memory-secrets';
-import { RuntimeHarness } from './runtime-harness';
+import { RuntimeHarness, provider } from './runtime-harness';
 import { installVscodeStub } from './vscode-stub';
 
 /*
@@ -48,7 +48,7 @@ class Script {
   /** The information messages shown, in order. */
   readonly messages: string[] = [];
   /** The items of every quick pick shown, in order. */
-  readonly shownItems: Array<Array<{ label: string; detail?: string }>> = [];
+  readonly shownItems: Array<Array<{ label: string; description?: string; detail?: string }>> = [];
 }
 
 const script = new Script();
@@ -65,7 +65,7 @@ installVscodeStub({
     executeCommand: () => Promise.resolve(undefined),
   },
   window: {
-    showQuickPick: (items: Array<{ label: string; detail?: string }>) => {
+    showQuickPick: (items: Array<{ label: string; description?: string; detail?: string }>) => {
       script.shownItems.push(items);
       const want = script.picks.shift();
       return Promise.resolve(want ? items.find((i) => want.test(i.label)) : undefined);
@@ -232,5 +232,71 @@ describe('commands: a label from a workspace is text in their messages and picks
     assert.doesNotMatch(cleared, LINK, cleared);
     script.key = undefined;
     await h.runtime.stop();
+  });
+});
+
+describe('review fixes: Add Provider', () => {
+  it('in a workspace whose own list hides the user\'s, a provider saved in user settings gets an id of its own: it neither sits beside the user\'s "openai" (refused in every other window) nor replaces that one\'s key', async () => {
+    const { registerCommands } = await import('../../../src/host/commands');
+    const team = { id: 'team', preset: 'openai', baseUrl: 'https://llm.team.example.com/v1' };
+    const h = new RuntimeHarness();
+    // This window shows the workspace's list, which replaces the user's here.
+    h.setProviders(team);
+    await h.runtime.start();
+    await h.advance(3_000);
+    const secrets = new Secrets(h.storage, h.log, h.env);
+    // The user's own OpenAI provider, probed with its key in every other window.
+    const usersOwn = [{ id: 'openai', preset: 'openai' }];
+    const usersOpenai = parseSettings({ providers: usersOwn }).providers[0]!;
+    await secrets.store(usersOpenai, 'sk-the-users-own-key-0123456789');
+    Object.assign(script, { userProviders: usersOwn, workspaceProviders: [team], folders: [{}] });
+    registerCommands(h.runtime, secrets, {} as never, {} as never, {} as never);
+    try {
+      script.picks = [/^OpenAI$/, /^User settings$/];
+      script.input = 'https://api.openai.com/v1';
+      script.key = 'sk-typed-for-the-new-provider-9876543210';
+      await handlers.get('llmHealth.addProvider')!();
+
+      // What every other window now reads from user settings.
+      const parsed = parseSettings({ providers: script.userProviders });
+      assert.deepEqual(
+        parsed.diagnostics.filter((d) => d.severity !== 'warning').map((d) => `${d.path}: ${d.message}`),
+        [],
+        'user settings hold no provider the settings refuse',
+      );
+      assert.equal(parsed.providers.length, 2, 'both providers are probed there');
+      const kept = await secrets.credential(usersOpenai, true);
+      assert.equal(kept.credential?.headers['authorization'], 'Bearer sk-the-users-own-key-0123456789', "the user's provider keeps its own key");
+      const added = parsed.providers.find((p) => p.id !== 'openai')!;
+      assert.equal((await secrets.credential(added, true)).credential?.headers['authorization'], 'Bearer sk-typed-for-the-new-provider-9876543210');
+    } finally {
+      Object.assign(script, { userProviders: undefined, workspaceProviders: undefined, folders: undefined, key: undefined });
+      await h.runtime.stop();
+    }
+  });
+});
+
+describe('review fixes: Add Provider, where to save', () => {
+  it('"Workspace settings", in a workspace with no list of its own, says the list started there shows in place of the user\'s providers in this window', async () => {
+    const { registerCommands } = await import('../../../src/host/commands');
+    const usersOwn = [provider('first'), provider('second')];
+    const h = new RuntimeHarness();
+    h.setProviders(...usersOwn);
+    await h.runtime.start();
+    await h.advance(3_000);
+    Object.assign(script, { userProviders: usersOwn, workspaceProviders: undefined, folders: [{}] });
+    registerCommands(h.runtime, new Secrets(h.storage, h.log, h.env), {} as never, {} as never, {} as never);
+    try {
+      script.picks = [/^Ollama$/, /^Workspace settings$/];
+      script.input = 'http://localhost:11434';
+      await handlers.get('llmHealth.addProvider')!();
+      const workspace = script.shownItems.at(-1)!.find((item) => item.label === 'Workspace settings')!;
+      assert.match(workspace.description ?? '', /in place of your 2 provider\(s\) from user settings/);
+      // What it says comes true: this window now reads the workspace's list alone.
+      assert.deepEqual(script.workspaceProviders?.map((p) => (p as { id: string }).id), ['ollama']);
+    } finally {
+      Object.assign(script, { userProviders: undefined, workspaceProviders: undefined, folders: undefined });
+      await h.runtime.stop();
+    }
   });
 });

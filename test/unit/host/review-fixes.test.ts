@@ -5,132 +5,14 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DAY_MS } from '../../../src/core/history-model';
 import type { HistoryMinute } from '../../../src/core/history-model';
-import { parseSettings } from '../../../src/core/settings';
 import { HistoryStore } from '../../../src/host/history-store';
-import { Secrets } from '../../../src/host/secrets';
 import { RuntimeHarness, provider } from './runtime-harness';
-import { installVscodeStub } from './vscode-stub';
 
 /*
  * What a review of the last session's changes found, each as the user meets
- * it: the Add Provider command answered by the test as a user would, the
- * runtime's views read after settings edits, the history store on a real
- * folder.
+ * it: the runtime's views read after settings edits, the history store on a
+ * real folder (the Add Provider findings are in commands-add-provider.test.ts).
  */
-
-type Handler = (...args: unknown[]) => unknown;
-
-/** The answers of the quick picks and input boxes, and the settings' two lists of providers. */
-const script = {
-  picks: [] as RegExp[],
-  input: undefined as string | undefined,
-  key: undefined as string | undefined,
-  userProviders: undefined as unknown[] | undefined,
-  workspaceProviders: undefined as unknown[] | undefined,
-  folders: undefined as unknown[] | undefined,
-  /** The items of each quick pick shown, in order. */
-  shown: [] as Array<Array<{ label: string; description?: string }>>,
-};
-const handlers = new Map<string, Handler>();
-
-installVscodeStub({
-  commands: {
-    registerCommand: (id: string, handler: Handler) => {
-      handlers.set(id, handler);
-      return { dispose() {} };
-    },
-    executeCommand: () => Promise.resolve(undefined),
-  },
-  window: {
-    showQuickPick: (items: Array<{ label: string; description?: string }>) => {
-      script.shown.push(items);
-      const want = script.picks.shift();
-      return Promise.resolve(want ? items.find((i) => want.test(i.label)) : undefined);
-    },
-    showInputBox: (options: { password?: boolean }) => Promise.resolve(options.password ? script.key : script.input),
-    showInformationMessage: () => Promise.resolve(undefined),
-  },
-  workspace: {
-    isTrusted: true,
-    get workspaceFolders() {
-      return script.folders;
-    },
-    getConfiguration: () => ({
-      inspect: () => ({ globalValue: script.userProviders, workspaceValue: script.workspaceProviders }),
-      update: (_key: string, value: unknown[], target: number) => {
-        if (target === 1) script.userProviders = value;
-        else script.workspaceProviders = value;
-        return Promise.resolve();
-      },
-    }),
-  },
-});
-
-describe('review fixes: Add Provider', () => {
-  it('in a workspace whose own list hides the user\'s, a provider saved in user settings gets an id of its own: it neither sits beside the user\'s "openai" (refused in every other window) nor replaces that one\'s key', async () => {
-    const { registerCommands } = await import('../../../src/host/commands');
-    const team = { id: 'team', preset: 'openai', baseUrl: 'https://llm.team.example.com/v1' };
-    const h = new RuntimeHarness();
-    // This window shows the workspace's list, which replaces the user's here.
-    h.setProviders(team);
-    await h.runtime.start();
-    await h.advance(3_000);
-    const secrets = new Secrets(h.storage, h.log, h.env);
-    // The user's own OpenAI provider, probed with its key in every other window.
-    const usersOwn = [{ id: 'openai', preset: 'openai' }];
-    const usersOpenai = parseSettings({ providers: usersOwn }).providers[0]!;
-    await secrets.store(usersOpenai, 'sk-the-users-own-key-0123456789');
-    Object.assign(script, { userProviders: usersOwn, workspaceProviders: [team], folders: [{}] });
-    registerCommands(h.runtime, secrets, {} as never, {} as never, {} as never);
-    try {
-      script.picks = [/^OpenAI$/, /^User settings$/];
-      script.input = 'https://api.openai.com/v1';
-      script.key = 'sk-typed-for-the-new-provider-9876543210';
-      await handlers.get('llmHealth.addProvider')!();
-
-      // What every other window now reads from user settings.
-      const parsed = parseSettings({ providers: script.userProviders });
-      assert.deepEqual(
-        parsed.diagnostics.filter((d) => d.severity !== 'warning').map((d) => `${d.path}: ${d.message}`),
-        [],
-        'user settings hold no provider the settings refuse',
-      );
-      assert.equal(parsed.providers.length, 2, 'both providers are probed there');
-      const kept = await secrets.credential(usersOpenai, true);
-      assert.equal(kept.credential?.headers['authorization'], 'Bearer sk-the-users-own-key-0123456789', "the user's provider keeps its own key");
-      const added = parsed.providers.find((p) => p.id !== 'openai')!;
-      assert.equal((await secrets.credential(added, true)).credential?.headers['authorization'], 'Bearer sk-typed-for-the-new-provider-9876543210');
-    } finally {
-      Object.assign(script, { userProviders: undefined, workspaceProviders: undefined, folders: undefined, key: undefined });
-      await h.runtime.stop();
-    }
-  });
-});
-
-describe('review fixes: Add Provider, where to save', () => {
-  it('"Workspace settings", in a workspace with no list of its own, says the list started there shows in place of the user\'s providers in this window', async () => {
-    const { registerCommands } = await import('../../../src/host/commands');
-    const usersOwn = [provider('first'), provider('second')];
-    const h = new RuntimeHarness();
-    h.setProviders(...usersOwn);
-    await h.runtime.start();
-    await h.advance(3_000);
-    Object.assign(script, { userProviders: usersOwn, workspaceProviders: undefined, folders: [{}], shown: [] });
-    registerCommands(h.runtime, new Secrets(h.storage, h.log, h.env), {} as never, {} as never, {} as never);
-    try {
-      script.picks = [/^Ollama$/, /^Workspace settings$/];
-      script.input = 'http://localhost:11434';
-      await handlers.get('llmHealth.addProvider')!();
-      const workspace = script.shown[1]!.find((item) => item.label === 'Workspace settings')!;
-      assert.match(workspace.description ?? '', /in place of your 2 provider\(s\) from user settings/);
-      // What it says comes true: this window now reads the workspace's list alone.
-      assert.deepEqual(script.workspaceProviders?.map((p) => (p as { id: string }).id), ['ollama']);
-    } finally {
-      Object.assign(script, { userProviders: undefined, workspaceProviders: undefined, folders: undefined });
-      await h.runtime.stop();
-    }
-  });
-});
 
 describe('review fixes: views after settings edits', () => {
   it('a provider disabled, then enabled with another base URL, shows none of its old target\'s sparkline or connection set-up (as one retargeted in one edit)', async () => {
