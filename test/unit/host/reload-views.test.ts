@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { describe, it, mock } from 'node:test';
 import { MemoryMemento, RuntimeHarness, provider } from './runtime-harness';
 import type { RawSettings } from '../../../src/core/settings';
-import { installVscodeStub } from './vscode-stub';
+import { installVscodeStub, statusBarWindow } from './vscode-stub';
+import type { StubStatusBarItem } from './vscode-stub';
 
 /*
  * design.md: "after a reload the views show exactly what they showed before
@@ -16,23 +17,9 @@ import { installVscodeStub } from './vscode-stub';
  * runtime on the same workspaceState, as a window reload does).
  */
 
-interface Item {
-  tooltip?: { value: string };
-  show(): void;
-  dispose(): void;
-}
+const items: StubStatusBarItem[] = [];
 
-const items: Item[] = [];
-
-installVscodeStub({
-  window: {
-    createStatusBarItem: (): Item => {
-      const item = { show() {}, dispose() {} };
-      items.push(item);
-      return item;
-    },
-  },
-});
+installVscodeStub({ window: statusBarWindow(items) });
 
 interface Row {
   readonly label: string;

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import type { Timers } from '../../../src/core/scheduler';
 import { RuntimeHarness, provider } from './runtime-harness';
-import { installVscodeStub } from './vscode-stub';
+import { installVscodeStub, statusBarWindow } from './vscode-stub';
+import type { StubStatusBarItem } from './vscode-stub';
 
 /*
  * design.md, "Time": the views stay true as time passes with nothing probed
@@ -13,24 +14,9 @@ import { installVscodeStub } from './vscode-stub';
  * Date.now(), which follows the harness's wall clock here.
  */
 
-interface Item {
-  text?: string;
-  tooltip?: { value: string };
-  show(): void;
-  dispose(): void;
-}
+const items: StubStatusBarItem[] = [];
 
-const items: Item[] = [];
-
-installVscodeStub({
-  window: {
-    createStatusBarItem: (): Item => {
-      const item = { show() {}, dispose() {} };
-      items.push(item);
-      return item;
-    },
-  },
-});
+installVscodeStub({ window: statusBarWindow(items) });
 
 interface Row {
   readonly label: string;

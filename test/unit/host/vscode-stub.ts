@@ -58,3 +58,22 @@ export function installVscodeStub(extra: Record<string, unknown> = {}): void {
   const load = (Module as unknown as { _load: (request: string, ...rest: unknown[]) => unknown })._load;
   (Module as unknown as { _load: typeof load })._load = (request, ...rest) => (request === 'vscode' ? stub : load(request, ...rest));
 }
+
+/** A status bar item as the views leave it: what they last wrote into it. */
+export interface StubStatusBarItem {
+  text?: string;
+  tooltip?: { value: string };
+  show(): void;
+  dispose(): void;
+}
+
+/** A `window` whose createStatusBarItem keeps each item it makes in `items`, for a test to read. */
+export function statusBarWindow(items: StubStatusBarItem[]): { createStatusBarItem: () => StubStatusBarItem } {
+  return {
+    createStatusBarItem: () => {
+      const item: StubStatusBarItem = { show() {}, dispose() {} };
+      items.push(item);
+      return item;
+    },
+  };
+}
