@@ -210,6 +210,7 @@ export const tests = [
       await openHealthView(page);
       const r = await providerRow(page, OPENAI.label);
       assert(r?.description.startsWith('misconfigured'), `the misconfigured row keeps its name: ${JSON.stringify(r)}`);
+      await assertIcon(page, OPENAI.label, 'key', 'notificationsInfoIcon-foreground');
       // The view's title bar: Reset All Circuits starts every provider afresh.
       fleet.setMode(OPENAI.id, { kind: 'healthy' });
       await page.locator('.part.sidebar .title-actions .action-label[aria-label^="Reset All Circuits"]').click();
@@ -221,6 +222,7 @@ export const tests = [
     async run({ page, fleet }) {
       await dismissNotifications(page);
       await openHealthView(page);
+      await assertIcon(page, ANTHROPIC.label, 'pass-filled', 'testing-iconPassed');
       const closed = await inlineActions(page, ANTHROPIC.label);
       assert(closed.some((a) => /^Probe Now/.test(a)) && !closed.some((a) => /^Reset Circuit/.test(a)), `a closed row offers Probe Now, not Reset Circuit: ${JSON.stringify(closed)}`);
       const quiet = await quietCount(fleet, ANTHROPIC.id);
@@ -240,6 +242,7 @@ export const tests = [
         const r = await providerRow(page, BACKUP.label);
         return { ok: r?.description.startsWith('open') === true, seen: r };
       });
+      await assertIcon(page, BACKUP.label, 'error', 'list-errorForeground');
       // Its drill-down, as design.md lists it: the figures, not only the row names.
       const stats = await drillDown(page, BACKUP.label);
       const expected = {
@@ -290,6 +293,7 @@ export const tests = [
         return { ok: row?.description.startsWith('degraded') === true, seen: row };
       });
       assert(/p95 \d+ ms/.test(r.description), `the row says the p95 that made it degraded: ${r.description}`);
+      await assertIcon(page, OPENAI.label, 'warning', 'list-warningForeground');
 
       fleet.setMode(OPENAI.id, { kind: 'healthy' });
       // Its window still holds the slow calls: Reset Circuit starts it afresh.
@@ -385,6 +389,24 @@ export const tests = [
     },
   },
 ];
+
+/** The provider row's icon is `icon`, drawn in the theme colour `colour` (its CSS variable name, without --vscode-). */
+async function assertIcon(page, label, icon, colour) {
+  await until(`the ${label} row's icon to be ${icon} in ${colour}`, async () => {
+    const seen = await treeRow(page, label)
+      .locator('.custom-view-tree-node-item-icon')
+      .evaluate((el, variable) => {
+        const probe = globalThis.document.createElement('span');
+        probe.style.color = `var(--vscode-${variable})`;
+        el.parentElement.append(probe); // the theme's variables are set on the workbench, not on <body>
+        const expected = globalThis.getComputedStyle(probe).color;
+        probe.remove();
+        const name = [...el.classList].find((c) => c.startsWith('codicon-') && c !== 'codicon-modifier-spin')?.slice('codicon-'.length);
+        return { icon: name, color: globalThis.getComputedStyle(el).color, expected };
+      }, colour);
+    return { ok: seen.icon === icon && seen.color === seen.expected, seen };
+  });
+}
 
 /** Expands provider row `label` and returns its statistic rows (`{ name, description }`) once they show. */
 async function drillDown(page, label) {
