@@ -3,17 +3,12 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_BREAKER_OPTIONS } from '../../../src/core/breaker';
-import { credentialFor } from '../../../src/core/provider';
-import type { PresetId, ProviderDefinition } from '../../../src/core/provider';
-import { parseSettings } from '../../../src/core/settings';
-import { DEFAULT_STATUS_OPTIONS } from '../../../src/core/status';
-import type { ProviderStatus } from '../../../src/core/status';
-import { HealthTracker } from '../../../src/core/tracker';
+import type { ProviderDefinition } from '../../../src/core/provider';
 import { LocalGateway } from '../../../src/net/gateway';
 import { Prober } from '../../../src/net/prober';
-import type { ProbeReport } from '../../../src/net/prober';
-import { FakeClock, fixedRandom } from '../fake-clock';
 import { RecordedTraffic } from './gateway-policy-fixture';
+import { probedAsUser, providerAs } from './probed-as-user';
+import type { Seen } from './probed-as-user';
 
 /*
  * OpenAI-compatible servers users point the extension at that are not a
@@ -76,48 +71,10 @@ function events(res: http.ServerResponse, text: string): void {
 const bearer = (req: http.IncomingMessage): string | undefined => req.headers.authorization?.replace(/^Bearer /, '');
 
 /** The provider as the settings parser makes it from what the user wrote. */
-function provider(id: string, preset: PresetId, baseUrl: string, probe?: Record<string, unknown>): ProviderDefinition {
-  const parsed = parseSettings({ providers: [{ id, preset, baseUrl, ...(probe && { probe }) }] });
-  assert.deepEqual(parsed.diagnostics, []);
-  return parsed.providers[0]!;
-}
+const provider = providerAs;
 
-interface Seen {
-  readonly report: Exclude<ProbeReport, { kind: 'canceled' }>;
-  readonly status: ProviderStatus;
-  readonly lastError: string | undefined;
-  readonly rateLimitedUntil: number | undefined;
-  readonly clock: FakeClock;
-  readonly tracker: HealthTracker;
-  /** Probes again `times` times, a minute apart, and says what the user reads then. */
-  again(times?: number): Promise<Seen>;
-}
-
-/** Probes `definition` `times` times a minute apart, recording each result as the scheduler does; what the user reads after the last. */
-async function seen(definition: ProviderDefinition, options: { key?: string; times?: number } = {}): Promise<Seen> {
-  const clock = new FakeClock();
-  const tracker = new HealthTracker({
-    clock,
-    wall: () => clock.now(),
-    random: fixedRandom(0),
-    defaults: { breaker: { ...DEFAULT_BREAKER_OPTIONS, minRequests: 3 }, status: DEFAULT_STATUS_OPTIONS },
-  });
-  tracker.add('p');
-  const credential = credentialFor(definition, options.key ?? KEY);
-  const run = async (times: number): Promise<Seen> => {
-    let report: ProbeReport | undefined;
-    for (let i = 0; i < times; i++) {
-      clock.advance(60_000);
-      report = await prober.probe({ spec: definition.probe, ...(credential && { credential }), timeoutMs: 3_000 });
-      const admission = tracker.admit('p');
-      if (admission.admitted && report.kind !== 'canceled') tracker.record(admission, report);
-    }
-    assert.ok(report && report.kind !== 'canceled');
-    const snapshot = tracker.snapshot('p')!;
-    return { report, status: snapshot.status, lastError: snapshot.lastError?.message, rateLimitedUntil: snapshot.rateLimitedUntil, clock, tracker, again: (n = 1) => run(n) };
-  };
-  return run(options.times ?? 3);
-}
+/** Probes `definition` (with KEY unless told) as the extension does; what the user reads then. */
+const seen = (definition: ProviderDefinition, options: { key?: string; times?: number } = {}): Promise<Seen> => probedAsUser(prober, definition, options.key ?? KEY, options.times);
 
 /** Routes `definition` through the gateway, its breaker fresh. */
 function route(definition: ProviderDefinition): void {

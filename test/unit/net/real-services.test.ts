@@ -3,17 +3,13 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
-import { DEFAULT_BREAKER_OPTIONS } from '../../../src/core/breaker';
 import { classifyHttp } from '../../../src/core/classify';
 import { credentialFor } from '../../../src/core/provider';
 import type { PresetId, ProviderDefinition } from '../../../src/core/provider';
 import { parseSettings } from '../../../src/core/settings';
-import { DEFAULT_STATUS_OPTIONS } from '../../../src/core/status';
-import type { ProviderStatus } from '../../../src/core/status';
-import { HealthTracker } from '../../../src/core/tracker';
 import { Prober } from '../../../src/net/prober';
-import type { ProbeReport } from '../../../src/net/prober';
-import { FakeClock, fixedRandom } from '../fake-clock';
+import { probedAsUser, providerAs } from './probed-as-user';
+import type { Seen } from './probed-as-user';
 
 /*
  * Each preset's probe against a loopback server that answers as the real
@@ -47,50 +43,11 @@ function serve(handler: Handler): Promise<string> {
   return listen(http.createServer(handler));
 }
 
-/** The provider as the settings parser makes it from `{ id, preset, baseUrl }`. */
-function provider(preset: PresetId, baseUrl: string): ProviderDefinition {
-  const parsed = parseSettings({ providers: [{ id: 'p', preset, baseUrl }] });
-  assert.deepEqual(parsed.diagnostics, []);
-  return parsed.providers[0]!;
-}
+/** The provider as the settings parser makes it from `{ id: 'p', preset, baseUrl }`. */
+const provider = (preset: PresetId, baseUrl: string): ProviderDefinition => providerAs('p', preset, baseUrl);
 
-interface Seen {
-  readonly report: Exclude<ProbeReport, { kind: 'canceled' }>;
-  readonly status: ProviderStatus;
-  readonly lastError: string | undefined;
-  readonly rateLimitedUntil: number | undefined;
-  readonly clock: FakeClock;
-}
-
-/**
- * Probes `baseUrl` as `preset` `times` times (a minute apart on the
- * tracker's clock), recording each result as the scheduler does, and says
- * what the user reads after the last.
- */
-async function seen(preset: PresetId, baseUrl: string, options: { key?: string; times?: number } = {}): Promise<Seen> {
-  const definition = provider(preset, baseUrl);
-  const clock = new FakeClock();
-  const tracker = new HealthTracker({
-    clock,
-    wall: () => clock.now(),
-    random: fixedRandom(0),
-    defaults: { breaker: { ...DEFAULT_BREAKER_OPTIONS, minRequests: 3 }, status: DEFAULT_STATUS_OPTIONS },
-  });
-  tracker.add('p');
-  const key = options.key === undefined ? KEY : options.key;
-  const credential = credentialFor(definition, key);
-  let report: ProbeReport | undefined;
-  for (let i = 0; i < (options.times ?? 3); i++) {
-    if (i > 0) clock.advance(60_000);
-    report = await prober.probe({ spec: definition.probe, ...(credential && { credential }), timeoutMs: 3_000 });
-    assert.notEqual(report.kind, 'canceled');
-    const admission = tracker.admit('p');
-    if (admission.admitted && report.kind !== 'canceled') tracker.record(admission, report);
-  }
-  const snapshot = tracker.snapshot('p')!;
-  assert.ok(report && report.kind !== 'canceled');
-  return { report, status: snapshot.status, lastError: snapshot.lastError?.message, rateLimitedUntil: snapshot.rateLimitedUntil, clock };
-}
+/** Probes `baseUrl` as `preset` (with KEY unless told) as the extension does; what the user reads after the last probe. */
+const seen = (preset: PresetId, baseUrl: string, options: { key?: string; times?: number } = {}): Promise<Seen> => probedAsUser(prober, provider(preset, baseUrl), options.key ?? KEY, options.times);
 
 function json(res: http.ServerResponse, status: number, body: unknown, headers: http.OutgoingHttpHeaders = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
