@@ -77,6 +77,7 @@ class StandInTracker implements ProbeTracker {
   circuitState(): 'closed' {
     return 'closed';
   }
+  endCooldown(): void {}
   admit(id: string): Admission {
     return this.permits.get(id) ?? { admitted: false, provider: id, reason: 'unknown-provider', retryAt: undefined };
   }

@@ -24,7 +24,7 @@ export interface ProbeEvent {
 }
 
 /** What the scheduler asks of the health tracker: the host passes its HealthTracker. */
-export type ProbeTracker = Pick<HealthTracker, 'add' | 'remove' | 'reset' | 'notBefore' | 'admit' | 'record' | 'release' | 'halfOpenAt' | 'circuitState' | 'offline' | 'setOffline'> &
+export type ProbeTracker = Pick<HealthTracker, 'add' | 'remove' | 'reset' | 'notBefore' | 'admit' | 'record' | 'release' | 'halfOpenAt' | 'circuitState' | 'endCooldown' | 'offline' | 'setOffline'> &
   Partial<Pick<HealthTracker, 'onDidChange'>>;
 
 export interface SchedulerOptions {
@@ -231,8 +231,9 @@ export class Scheduler {
 
   /**
    * Probes one provider, or all, at once (an explicit request: a Retry-After
-   * does not hold it back, admission still applies); resolves when those
-   * probes have ended.
+   * does not hold it back, nor an open circuit's cooldown: the probe is its
+   * half-open trial; an isolated circuit or a trial already out still holds
+   * it); resolves when those probes have ended.
    */
   async probeNow(id?: string): Promise<void> {
     const slots = id === undefined ? [...this.slots.values()] : [this.slots.get(id)].filter((s): s is Slot => s !== undefined);
@@ -420,6 +421,8 @@ export class Scheduler {
       this.dropFromRound(slot);
       return undefined;
     }
+    // The user asked (Probe Now): an open circuit does not wait out its cooldown, this probe is its trial.
+    if (explicit && tracker.circuitState(id) === 'open') tracker.endCooldown(id);
     const permit = tracker.admit(id);
     if (!permit.admitted) {
       this.reschedule(slot, this.retryTime(slot, permit, now));

@@ -272,6 +272,18 @@ export class HealthTracker {
     entry.stale++;
   }
 
+  /**
+   * The user asked to probe now (Probe Now): an open circuit's cooldown ends
+   * here, so the probe goes as its half-open trial, as it would at the
+   * cooldown's end. An isolated circuit stays held open: the user resets it.
+   */
+  endCooldown(id: string): void {
+    const entry = this.entries.get(id);
+    if (entry === undefined || entry.breaker.state !== 'open') return;
+    entry.breaker.endCooldown();
+    this.settle(entry, this.clock.now(), false);
+  }
+
   /** Closes the circuit with a fresh window and no backoff. */
   reset(id: string): void {
     const entry = this.entries.get(id);

@@ -146,8 +146,8 @@ export class ReferenceScheduler {
 
   /**
    * Probes one provider, or all, at once (an explicit request: a Retry-After
-   * does not hold it back, admission still applies); resolves when those
-   * probes have ended.
+   * does not hold it back, nor an open circuit's cooldown); resolves when
+   * those probes have ended.
    */
   async probeNow(id?: string): Promise<void> {
     const slots = id === undefined ? [...this.slots.values()] : [this.slots.get(id)].filter((s): s is Slot => s !== undefined);
@@ -247,6 +247,7 @@ export class ReferenceScheduler {
       this.dropFromRound(id);
       return undefined;
     }
+    if (explicit && tracker.circuitState(id) === 'open') tracker.endCooldown(id);
     const permit = tracker.admit(id);
     if (!permit.admitted) {
       slot.nextAt = this.retryTime(slot, permit, now);

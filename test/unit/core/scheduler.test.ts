@@ -123,6 +123,27 @@ describe('scheduler', () => {
     await h.scheduler.stop();
   });
 
+  it('Probe Now on an open provider probes it at once as its half-open trial (it did nothing until the cooldown ended); an isolated one stays unprobed', async () => {
+    const h = harness();
+    h.answers.set('a', fail('server'));
+    h.answers.set('b', fail('server'));
+    h.scheduler.configure([provider('a', { intervalMs: 10_000 }), provider('b', { intervalMs: 10_000 })], health);
+    h.scheduler.start();
+    await h.timers.advance(22_000);
+    assert.equal(h.tracker.snapshot('a')!.state, 'open');
+    h.tracker.isolate('b');
+    const before = h.callsOf('a').length;
+    h.answers.set('a', { kind: 'success', latencyMs: 80 });
+    await Promise.all([h.scheduler.probeNow('a'), h.timers.advance(200)]);
+    assert.equal(h.callsOf('a').length, before + 1, 'probed at once, not at the cooldown\'s end');
+    assert.equal(h.tracker.snapshot('a')!.state, 'closed', 'the probe was the trial: its success closed the circuit');
+    const isolated = h.callsOf('b').length;
+    await Promise.all([h.scheduler.probeNow('b'), h.timers.advance(200)]);
+    assert.equal(h.callsOf('b').length, isolated, 'held open by hand: not probed');
+    assert.equal(h.tracker.snapshot('b')!.state, 'isolated');
+    await h.scheduler.stop();
+  });
+
   it('probeNow runs at once and resolves when done', async () => {
     const h = harness({ latencyMs: 0 });
     h.scheduler.configure([provider('a'), provider('b')], health);
