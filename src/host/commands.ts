@@ -32,7 +32,19 @@ export function registerCommands(runtime: Runtime, secrets: Secrets, permissions
     [COMMANDS.resetAll]: () => runtime.reset(),
     [COMMANDS.probeNow]: async (arg) => {
       const id = providerArgument(arg) ?? (await pickProvider(runtime, vscode.l10n.t('Probe now…')));
-      if (id) await runtime.probeNow(id);
+      if (!id) return;
+      if (runtime.tracker.circuitState(id) === 'isolated') {
+        // Held open by hand, it is not probed: say so rather than do nothing.
+        const reset = vscode.l10n.t('Reset Circuit');
+        const label = notificationText(runtime.find(id)?.definition.label ?? id, 80);
+        const choice = await vscode.window.showInformationMessage(vscode.l10n.t('{0} is isolated (held open by hand), so it is not probed. Reset its circuit to probe it again.', label), reset);
+        if (choice === reset) {
+          runtime.reset(id);
+          await runtime.probeNow(id);
+        }
+        return;
+      }
+      await runtime.probeNow(id);
     },
     [COMMANDS.probeAll]: () => runtime.probeNow(),
     [COMMANDS.isolate]: async (arg) => {

@@ -300,3 +300,17 @@ describe('review fixes: Add Provider, where to save', () => {
     }
   });
 });
+
+describe('commands: Probe Now', () => {
+  it('on an isolated provider says why it is not probed, and its Reset Circuit button resets and probes it', async () => {
+    const h = await started([{ id: 'held', preset: 'openai', baseUrl: 'https://held.example.com/v1', label: 'Held one' }]);
+    h.runtime.isolate('held');
+    const probes = h.probes.length;
+    script.messages.length = 0;
+    await handlers.get('llmHealth.probeNow')!('held');
+    assert.equal(h.probes.length, probes, 'not probed');
+    assert.match(script.messages.at(-1) ?? '', /^Held one is isolated \(held open by hand\), so it is not probed\./);
+    assert.equal(h.runtime.tracker.circuitState('held'), 'isolated');
+    await h.runtime.stop();
+  });
+});
