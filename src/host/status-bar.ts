@@ -36,7 +36,6 @@ export class StatusBar implements vscode.Disposable {
     this.item.tooltip = tooltip(
       views,
       this.runtime.offline,
-      Date.now(),
       gateway.kind === 'running' ? { url: gateway.url, callsPerMinute: this.runtime.traffic.callsPerMinute() } : undefined,
       this.runtime.windows(),
     );

@@ -4,7 +4,7 @@ import { lastErrorShown, rowActions, summarize as summarizeStatuses } from '../c
 import type { RowAction, StatusBarSummary } from '../core/summary';
 import type { ProviderSnapshot } from '../core/tracker';
 import { COMMANDS } from './ids';
-import { clockTime, ms, percent, relative, sparkline, stateLabel, statusLabel } from './format';
+import { clockTime, ms, percent, sparkline, stateLabel, statusLabel } from './format';
 import type { ProviderView } from './runtime';
 
 /** The one-line summary the status bar shows (rules in src/core/summary.ts). */
@@ -35,7 +35,6 @@ const LINKS: Partial<Record<RowAction, { command: string; icon: string; title: (
 export function tooltip(
   views: readonly ProviderView[],
   offline: boolean,
-  now: number,
   gateway?: { readonly url: string; readonly callsPerMinute: number },
   windows?: { readonly leads: boolean; readonly probedElsewhere: readonly string[] },
 ): vscode.MarkdownString {
@@ -62,7 +61,8 @@ export function tooltip(
     md.appendMarkdown(`| ${shownLabel} | ${cells.join(' | ')} | ${actionLinks(v.configured.definition.id, s)} |\n`);
     if (s && lastErrorShown(s)) {
       const { message, at } = s.lastError!;
-      errors.push(`$(error) ${label}: ${iconMarkdownText(message, LAST_ERROR_CHARS)} — ${relative(at, now)}`);
+      // A clock time, not "3 min ago": the tooltip is drawn again only when something changes, and stays true meanwhile.
+      errors.push(`$(error) ${label}: ${iconMarkdownText(message, LAST_ERROR_CHARS)} — ${clockTime(at)}`);
     } else if (!s && v.configured.notProbed) {
       errors.push(`$(circle-slash) ${label}: ${iconMarkdownText(v.configured.notProbed, LAST_ERROR_CHARS)}`);
     }

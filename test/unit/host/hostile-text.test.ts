@@ -195,7 +195,7 @@ describe('hostile text: the status bar tooltip', { skip: markdownIt === undefine
     h.answers.set('p', { kind: 'server', latencyMs: 10, message });
     await h.runtime.start();
     await h.advance(2_500);
-    const md = tooltip(h.runtime.views(), false, h.clock.t + h.wallOffset) as unknown as { value: string; supportThemeIcons: boolean };
+    const md = tooltip(h.runtime.views(), false) as unknown as { value: string; supportThemeIcons: boolean };
     await h.runtime.stop();
     assert.equal(md.supportThemeIcons, true, 'the tooltip draws theme icons');
     return hover(md.value);

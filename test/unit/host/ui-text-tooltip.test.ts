@@ -57,7 +57,7 @@ describe('ui text: the status-bar tooltip', () => {
   it('a hostile label and error message read as text: no link, command, image, HTML, heading or bidi override; bounded', async () => {
     const { tooltip } = await import('../../../src/host/summary');
     const { h, views } = await hostileViews();
-    const md = tooltip(views, false, h.clock.t + h.wallOffset) as unknown as { value: string };
+    const md = tooltip(views, false) as unknown as { value: string };
     const outside = md.value.replace(OWN_LINK, '');
     assert.doesNotMatch(outside, /(?<!\\)\]\(/, 'no Markdown link or image from outside');
     assert.doesNotMatch(outside, /(?<!\\)</, 'no HTML from outside');
@@ -69,6 +69,17 @@ describe('ui text: the status-bar tooltip', () => {
     for (const line of md.value.split('\n')) assert.ok(line.length < 1_500, `a line of ${line.length} characters`);
     assert.ok(rows.length > 0);
     assert.ok(md.value.length < 3_000, `the tooltip is bounded: ${md.value.length} characters`);
+    await h.runtime.stop();
+  });
+
+  it('the last error\'s time stays true while nothing changes: a clock time, not "just now" drawn once and shown for an hour', async () => {
+    const { tooltip } = await import('../../../src/host/summary');
+    const { clockTime } = await import('../../../src/host/format');
+    const { h, views } = await hostileViews();
+    const failedAt = views[0]!.snapshot!.lastError!.at;
+    const line = (tooltip(views, false) as unknown as { value: string }).value.split('\n').find((l) => l.startsWith('$(error)'))!;
+    assert.ok(line.endsWith(`— ${clockTime(failedAt)}`), line);
+    assert.doesNotMatch(line, /ago|just now/);
     await h.runtime.stop();
   });
 
