@@ -218,7 +218,7 @@ export const tests = [
     },
   },
   {
-    name: 'inline actions: Probe Now on a row probes that provider at once; a down row drills down into its figures and offers Reset Circuit, which closes it, and the red goes',
+    name: 'inline actions: Probe Now on a row probes that provider at once; a down row drills down into its figures, Probe Now there probes it at once as its trial, and its Reset Circuit closes it, and the red goes',
     async run({ page, fleet }) {
       await dismissNotifications(page);
       await openHealthView(page);
@@ -267,6 +267,15 @@ export const tests = [
       await treeRow(page, BACKUP.label).locator('.monaco-tl-twistie').click();
       const open = await inlineActions(page, BACKUP.label);
       assert(open.some((a) => /^Reset Circuit/.test(a)), `an open row offers Reset Circuit inline: ${JSON.stringify(open)}`);
+      // Probe Now on the open row probes it at once, as its half-open trial (it did nothing until the cooldown ended, minutes away).
+      assert(open.some((a) => /^Probe Now/.test(a)), `an open row offers Probe Now inline: ${JSON.stringify(open)}`);
+      const beforeTrial = await quietCount(fleet, BACKUP.id);
+      const openRow = treeRow(page, BACKUP.label);
+      await openRow.hover();
+      await openRow.locator('.actions .action-label[aria-label^="Probe Now"]').click();
+      await until(`a probe of ${BACKUP.label} after Probe Now on its open row`, async () => ({ ok: fleet.requests(BACKUP.id).length > beforeTrial, seen: fleet.requests(BACKUP.id).length - beforeTrial }), {
+        timeout: 10_000,
+      });
       fleet.setMode(BACKUP.id, { kind: 'healthy' });
       const down = treeRow(page, BACKUP.label);
       await down.hover();
