@@ -1,3 +1,4 @@
+import * as net from 'node:net';
 import { gatewayEnvironment } from '../core/gateway-env';
 import type { TerminalProvider } from '../core/gateway-env';
 import type { GatewayVariable } from '../core/gateway-env';
@@ -43,11 +44,29 @@ export interface GatewayHostOptions {
   readonly token?: string;
   readonly log: ComponentLog;
   readonly onState: (state: GatewayState) => void;
+  /** How often a taken port the user set is looked at; TAKEN_LOOK_MS unless given. */
+  readonly portLookMs?: number;
 }
 
 /** A port in use is tried this many times, this far apart, before the gateway gives up on it. */
 const PORT_ATTEMPTS = 13;
 const PORT_RETRY_MS = 250;
+
+/**
+ * While a port the user set is held by another window's gateway or another
+ * program, it is looked at this often; the gateway starts there once it was
+ * free at two looks in a row (a window that reloads frees its port only for
+ * the moment its new extension host needs to listen there again).
+ */
+const TAKEN_LOOK_MS = 5_000;
+
+/** A port the user set that another window's gateway or another program holds. */
+class PortTaken extends Error {
+  readonly code = 'EADDRINUSE';
+  constructor(readonly port: number) {
+    super(`port ${port} is in use`);
+  }
+}
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -71,6 +90,11 @@ export class GatewayHost {
   private desired: Desired | undefined;
   private _state: GatewayState = { kind: 'off' };
   private stopped = false;
+  /** Looks again at a port the user set that was taken (see TAKEN_LOOK_MS). */
+  private portTimer: ReturnType<typeof setTimeout> | undefined;
+  private watching: object | undefined;
+  /** The last failure logged, so a port looked at again and again is logged once. */
+  private logged: string | undefined;
 
   constructor(private readonly options: GatewayHostOptions) {
     this.pipeline = new LatestWinsPipeline(
@@ -87,6 +111,7 @@ export class GatewayHost {
   configure(settings: GatewaySettings, routed: readonly TerminalProvider[]): Promise<void> {
     if (this.stopped) return Promise.resolve();
     this.desired = { settings, routed };
+    this.stopWatching();
     return this.pipeline.request();
   }
 
@@ -105,6 +130,7 @@ export class GatewayHost {
   /** Stops listening, ends the calls in flight and clears the terminal variables. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopWatching();
     await this.pipeline.dispose();
     await this.close();
     this.setState({ kind: 'off' });
@@ -136,6 +162,7 @@ export class GatewayHost {
     running.setProxy(this.options.proxy());
     if (settings.terminalEnv) this.options.terminals.replace(gatewayEnvironment(running.url, desired.routed, this.options.token));
     else this.options.terminals.clear();
+    this.logged = undefined;
     this.setState({ kind: 'running', url: running.url, port: running.port });
   }
 
@@ -160,7 +187,7 @@ export class GatewayHost {
           await run.step(delay(PORT_RETRY_MS));
           continue;
         }
-        if (fixed) throw error;
+        if (fixed) throw new PortTaken(port);
         this.options.log.warn(`port ${port} is taken now; listening on a free one`);
         server = await start({ ...options, port: 0 });
       }
@@ -186,8 +213,41 @@ export class GatewayHost {
     const port = this.desired?.settings.port;
     const message =
       code === 'EADDRINUSE' ? `port ${port} is in use by another program: choose another in llmHealth.gateway.port, or 0 for a free one` : code === 'EACCES' ? `not allowed to listen on port ${port}` : error instanceof Error ? error.message : String(error);
-    this.options.log.error(`the local gateway could not start: ${message}`);
+    if (message !== this.logged) this.options.log.error(`the local gateway could not start: ${message}`);
+    this.logged = message;
     this.setState({ kind: 'failed', message });
+    if (error instanceof PortTaken) this.watchPort(error.port);
+  }
+
+  /**
+   * A port the user set is taken: the gateway starts there by itself once it
+   * is free, when the window that had it closes or the program ends, not only
+   * at the next settings change. Any change of settings or stop ends the watch.
+   */
+  private watchPort(port: number): void {
+    this.stopWatching();
+    const watch = {};
+    this.watching = watch;
+    let freeBefore = false;
+    const look = async () => {
+      const free = await portFree(port);
+      if (this.watching !== watch || this.stopped || this._state.kind !== 'failed') return;
+      if (free && freeBefore) {
+        this.stopWatching();
+        void this.pipeline.request();
+        return;
+      }
+      freeBefore = free;
+      this.portTimer = setTimeout(() => void look(), every);
+    };
+    const every = this.options.portLookMs ?? TAKEN_LOOK_MS;
+    this.portTimer = setTimeout(() => void look(), every);
+  }
+
+  private stopWatching(): void {
+    clearTimeout(this.portTimer);
+    this.portTimer = undefined;
+    this.watching = undefined;
   }
 
   private setState(state: GatewayState): void {
@@ -196,4 +256,20 @@ export class GatewayHost {
     // The states are small plain objects: equal JSON is the same state, and nothing is announced.
     if (JSON.stringify(before) !== JSON.stringify(state)) this.options.onState(state);
   }
+}
+
+/** Whether nothing listens on the loopback `port` now. */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.setTimeout(1_000, () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
+  });
 }
