@@ -212,7 +212,7 @@ export class GatewayHost {
     const code = (error as { code?: unknown }).code;
     const port = this.desired?.settings.port;
     const message =
-      code === 'EADDRINUSE' ? `port ${port} is in use by another program: choose another in llmHealth.gateway.port, or 0 for a free one` : code === 'EACCES' ? `not allowed to listen on port ${port}` : error instanceof Error ? error.message : String(error);
+      code === 'EADDRINUSE' ? `port ${port} is in use by another program (or another VS Code window's gateway): choose another in llmHealth.gateway.port, or 0 for a free one` : code === 'EACCES' ? `not allowed to listen on port ${port}` : error instanceof Error ? error.message : String(error);
     if (message !== this.logged) this.options.log.error(`the local gateway could not start: ${message}`);
     this.logged = message;
     this.setState({ kind: 'failed', message });

@@ -36,7 +36,7 @@ export class StatusBar implements vscode.Disposable {
     this.item.tooltip = tooltip(
       views,
       this.runtime.offline,
-      gateway.kind === 'running' ? { url: gateway.url, callsPerMinute: this.runtime.traffic.callsPerMinute() } : undefined,
+      gateway.kind === 'running' ? { url: gateway.url, callsPerMinute: this.runtime.traffic.callsPerMinute() } : gateway.kind === 'failed' ? { failed: gateway.message } : undefined,
       this.runtime.windows(),
     );
   }

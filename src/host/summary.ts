@@ -35,7 +35,8 @@ const LINKS: Partial<Record<RowAction, { command: string; icon: string; title: (
 export function tooltip(
   views: readonly ProviderView[],
   offline: boolean,
-  gateway?: { readonly url: string; readonly callsPerMinute: number },
+  /** The local gateway: where it listens and its calls a minute, or why it could not start. */
+  gateway?: { readonly url: string; readonly callsPerMinute: number } | { readonly failed: string },
   windows?: { readonly leads: boolean; readonly probedElsewhere: readonly string[] },
 ): vscode.MarkdownString {
   const md = new vscode.MarkdownString(undefined, true);
@@ -69,7 +70,10 @@ export function tooltip(
   }
   if (errors.length > 0) md.appendMarkdown(`\n${vscode.l10n.t('Last error')}:  \n${errors.join('  \n')}\n`);
   if (spending.length > 0) md.appendMarkdown(`\n$(credit-card) ${vscode.l10n.t('spends tokens on every probe')}: ${spending.join(', ')}\n`);
-  if (gateway) {
+  if (gateway && 'failed' in gateway) {
+    // Turned on and not running: said here, or only the log would say it.
+    md.appendMarkdown(`\n$(warning) ${vscode.l10n.t('Local gateway not running: {0}', iconMarkdownText(gateway.failed, 200))}\n`);
+  } else if (gateway) {
     const rate = gateway.callsPerMinute >= 10 ? Math.round(gateway.callsPerMinute) : Math.round(gateway.callsPerMinute * 10) / 10;
     md.appendMarkdown(`\n$(radio-tower) ${vscode.l10n.t('Gateway {0} · {1} calls/min', `\`${gateway.url}\``, rate)}\n`);
   }

@@ -142,7 +142,7 @@ describe('gateway host', () => {
     const before = listeners();
     const h = harness();
     await h.host.configure(on({ port: taken }), providers);
-    assert.deepEqual(h.host.state, { kind: 'failed', message: `port ${taken} is in use by another program: choose another in llmHealth.gateway.port, or 0 for a free one` });
+    assert.deepEqual(h.host.state, { kind: 'failed', message: `port ${taken} is in use by another program (or another VS Code window's gateway): choose another in llmHealth.gateway.port, or 0 for a free one` });
     await assertListeners(before);
     assert.deepEqual(h.terminals.current, []);
     await new Promise((r) => blocker.close(r));

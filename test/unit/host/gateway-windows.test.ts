@@ -132,7 +132,7 @@ describe('the gateway of several windows', () => {
     const w = window();
     try {
       await w.host.configure(on({ port }), providers);
-      assert.deepEqual(w.host.state, { kind: 'failed', message: `port ${port} is in use by another program: choose another in llmHealth.gateway.port, or 0 for a free one` });
+      assert.deepEqual(w.host.state, { kind: 'failed', message: `port ${port} is in use by another program (or another VS Code window's gateway): choose another in llmHealth.gateway.port, or 0 for a free one` });
       await new Promise((r) => blocker.close(r));
       await until('the gateway listens once the port is free', () => w.host.state.kind === 'running');
       assert.equal(await refused(port), false);

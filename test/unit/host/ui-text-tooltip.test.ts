@@ -83,6 +83,17 @@ describe('ui text: the status-bar tooltip', () => {
     await h.runtime.stop();
   });
 
+  it('a local gateway turned on that could not start says why in the tooltip (only the log said so); a running one gives its address', async () => {
+    const { tooltip } = await import('../../../src/host/summary');
+    const { h, views } = await hostileViews();
+    const failed = (tooltip(views, false, { failed: "port 4000 is in use by another program (or another VS Code window's gateway)" }) as unknown as { value: string }).value;
+    assert.match(failed, /\$\(warning\) Local gateway not running: port 4000 is in use by another program \\\(or another VS Code window/);
+    const running = (tooltip(views, false, { url: 'http://127.0.0.1:4000', callsPerMinute: 2 }) as unknown as { value: string }).value;
+    assert.match(running, /Gateway `http:\/\/127\.0\.0\.1:4000` · 2 calls\/min/);
+    assert.doesNotMatch(running, /not running/);
+    await h.runtime.stop();
+  });
+
   it('the tree rows get the same text in one line, bounded (plain-text tooltips)', async () => {
     const { h, views } = await hostileViews();
     const view = views[0]!;
