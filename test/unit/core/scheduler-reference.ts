@@ -8,7 +8,7 @@ import type { ProviderDefinition } from '../../../src/core/provider';
 import { diffProviders } from '../../../src/core/provider-diff';
 import type { SchedulerOptions } from '../../../src/core/scheduler';
 import { WATCHDOG_GRACE_MS } from '../../../src/core/scheduler';
-import type { HealthOptions, Permit, Rejection } from '../../../src/core/tracker';
+import type { HealthOptions, Permit, Rejection, TransitionEvent } from '../../../src/core/tracker';
 
 /** One launched probe. It ends exactly once: settled, given up by the watchdog, or canceled. */
 interface Run {
@@ -73,6 +73,8 @@ export class ReferenceScheduler {
   private stopped = true;
   private concurrency: number;
   private jitter: number;
+  /** While started: the tracker's transitions, for circuits that open without a probe of this scheduler. */
+  private transitions: { dispose(): void } | undefined;
 
   constructor(private readonly options: SchedulerOptions) {
     this.concurrency = Math.max(1, options.concurrency);
@@ -141,7 +143,20 @@ export class ReferenceScheduler {
 
   start(): void {
     this.stopped = false;
+    this.transitions ??= this.options.tracker.onDidChange?.((event) => this.transitioned(event));
     this.wake();
+  }
+
+  /** A circuit opened by something other than a probe's result here: its half-open probe goes when the cooldown ends. */
+  private transitioned(event: TransitionEvent): void {
+    if (event.to.state !== 'open' || this.stopped) return;
+    const slot = this.slots.get(event.provider);
+    if (slot === undefined || slot.run) return;
+    this.align(slot);
+    const now = this.options.clock.now();
+    let next = Infinity;
+    for (const other of this.slots.values()) if (!other.run && other.nextAt > now && other.nextAt < next) next = other.nextAt;
+    this.arm(next, now);
   }
 
   /**
@@ -183,6 +198,8 @@ export class ReferenceScheduler {
    */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.transitions?.dispose();
+    this.transitions = undefined;
     this.disarm();
     // Taken first: a canceled run must not end the round and record what it held.
     const round = this.round;
