@@ -10,6 +10,7 @@ import type { GatewayStarter, GatewayState } from '../../../src/host/gateway-hos
 import type { ComponentLog } from '../../../src/host/log';
 import { LocalGateway } from '../../../src/net/gateway';
 import { openAiDefinition } from '../definitions';
+import { refused } from './ports';
 
 /*
  * The gateway's life in the host, with the real server on loopback: started,
@@ -43,17 +44,6 @@ function harness(remembered?: number, starter: GatewayStarter = (o) => LocalGate
 
 const on = (extra: Partial<GatewaySettings> = {}): GatewaySettings => ({ ...DEFAULT_GATEWAY_SETTINGS, enabled: true, ...extra });
 const providers = [openAiDefinition('openai'), openAiDefinition('backup')];
-
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(true));
-  });
-}
 
 function listeners(): number {
   return process.getActiveResourcesInfo().filter((r) => r === 'TCPServerWrap').length;

@@ -14,6 +14,7 @@ import { GatewayHost } from '../../../src/host/gateway-host';
 import type { GatewayState } from '../../../src/host/gateway-host';
 import { LocalGateway } from '../../../src/net/gateway';
 import { openAiDefinition } from '../definitions';
+import { refused } from './ports';
 
 /*
  * The gateway of several windows, and of one window reloading: a port the
@@ -58,17 +59,6 @@ async function freePort(): Promise<number> {
   const { port } = s.address() as net.AddressInfo;
   await new Promise((r) => s.close(r));
   return port;
-}
-
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(true));
-  });
 }
 
 async function until(what: string, test: () => boolean, ms = 5_000): Promise<void> {

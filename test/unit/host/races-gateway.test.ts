@@ -9,6 +9,7 @@ import type { GatewayStarter, GatewayState } from '../../../src/host/gateway-hos
 import type { ComponentLog } from '../../../src/host/log';
 import { LocalGateway } from '../../../src/net/gateway';
 import { openAiDefinition } from '../definitions';
+import { refused } from './ports';
 
 /*
  * The gateway setting toggled by a user faster than the server starts: which
@@ -52,17 +53,6 @@ function gated(remembered?: number) {
     releases.shift()!();
   };
   return { host, states, listening, release, remembered: () => port };
-}
-
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(true));
-  });
 }
 
 function runningPort(host: GatewayHost): number {
