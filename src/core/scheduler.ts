@@ -74,6 +74,8 @@ interface Slot extends DueEntry {
   /** When its last probe ended (monotonic; NaN before the first). */
   endedAt: number;
   run: Run | undefined;
+  /** The next probe was brought forward to a short rate limit's reset (see `probeAtReset`). */
+  atReset: boolean;
   /** The round in which this provider's answer is awaited, and the last round it answered in (0: none). */
   awaitedIn: number;
   answeredIn: number;
@@ -371,7 +373,7 @@ export class Scheduler {
 
   /** A provider's slot, waiting for its first probe. */
   private admitSlot(definition: ProviderDefinition, keyId: string | undefined, dueAt: number): void {
-    const slot: Slot = { definition, keyId, dueAt, endedAt: NaN, order: ++this.created, heapIndex: -1, run: undefined, awaitedIn: 0, answeredIn: 0 };
+    const slot: Slot = { definition, keyId, dueAt, endedAt: NaN, order: ++this.created, heapIndex: -1, run: undefined, atReset: false, awaitedIn: 0, answeredIn: 0 };
     this.slots.set(definition.id, slot);
     if (!definition.local) this.remote++;
     this.waiting.push(slot);
@@ -467,6 +469,8 @@ export class Scheduler {
     this.options.timers.clearTimeout(run.watchdog);
     slot.run = undefined;
     this.running--;
+    const atReset = slot.atReset;
+    slot.atReset = false;
     const current = this.isCurrent(slot);
     if (current) {
       slot.endedAt = this.options.clock.now();
@@ -474,8 +478,26 @@ export class Scheduler {
       this.waiting.push(slot);
     }
     this.conclude(slot, run.permit, result);
-    if (this.isCurrent(slot) && !slot.run) this.align(slot);
+    if (this.isCurrent(slot) && !slot.run) {
+      this.align(slot);
+      if (result.kind === 'rate_limited' && !atReset) this.probeAtReset(slot);
+    }
     run.resolve();
+  }
+
+  /**
+   * A 429 whose limit resets before the next interval: the provider is probed
+   * once at the reset, so it does not read rate-limited for the rest of the
+   * interval after the limit is gone. Limited again there, it waits its
+   * interval: a provider sending short resets is not probed at their pace.
+   */
+  private probeAtReset(slot: Slot): void {
+    const { tracker } = this.options;
+    const id = slot.definition.id;
+    const reset = tracker.notBefore(id);
+    if (reset === undefined || reset >= slot.dueAt || tracker.circuitState(id) !== 'closed') return;
+    this.reschedule(slot, reset);
+    slot.atReset = true;
   }
 
   /** Aborts a run and ends it at once: a probe that ignores its signal is not waited for. */

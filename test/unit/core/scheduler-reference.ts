@@ -27,6 +27,7 @@ interface Slot {
   keyId: string | undefined;
   nextAt: number;
   run: Run | undefined;
+  atReset: boolean;
 }
 
 /** A network or timeout failure kept out of the window until the offline round decides. */
@@ -130,6 +131,7 @@ export class ReferenceScheduler {
           keyId: keysAfter.get(id),
           nextAt: now + random() * Math.min(FIRST_PROBE_SPREAD_MS, definition.intervalMs),
           run: undefined,
+          atReset: false,
         });
       } else {
         if (definition.intervalMs < slot.definition.intervalMs) slot.nextAt = Math.min(slot.nextAt, now + definition.intervalMs);
@@ -308,11 +310,21 @@ export class ReferenceScheduler {
     this.options.timers.clearTimeout(run.watchdog);
     slot.run = undefined;
     this.running--;
+    const atReset = slot.atReset;
+    slot.atReset = false;
     if (this.slots.get(slot.definition.id) === slot) {
       slot.nextAt = this.options.clock.now() + this.interval(slot);
     }
     this.conclude(slot, run.permit, result);
-    if (this.slots.get(slot.definition.id) === slot && !slot.run) this.align(slot);
+    if (this.slots.get(slot.definition.id) === slot && !slot.run) {
+      this.align(slot);
+      // A short rate limit: one probe at its reset, not another at the next (see the scheduler's probeAtReset).
+      const reset = this.options.tracker.notBefore(slot.definition.id);
+      if (result.kind === 'rate_limited' && !atReset && reset !== undefined && reset < slot.nextAt && this.options.tracker.circuitState(slot.definition.id) === 'closed') {
+        slot.nextAt = reset;
+        slot.atReset = true;
+      }
+    }
     run.resolve();
   }
 

@@ -174,3 +174,39 @@ describe('views over time: a machine asleep', () => {
     );
   });
 });
+
+describe('views over time: a rate limit that resets between probes', () => {
+  it('a 429 whose limit resets in 20 s (probed every 300 s) is probed at the reset and reads what that probe found, not rate-limited for the rest of the interval', async () => {
+    const v = await views({ probe: { jitter: 0, intervalSeconds: 300 } }, provider('a'));
+    v.h.answers.set('a', { kind: 'rate_limited', latencyMs: 50, message: 'HTTP 429', retryAfterMs: 20_000 });
+    await v.h.runtime.start();
+    await v.h.advance(3_000);
+    assert.equal(v.bar(), '$(warning) LLM 0/1 · 1 rate-limited');
+    assert.match(v.row('a'), /^rate-limited · resets in 1[89] s/);
+    assert.match(v.stat('a', 'Next probe')!, /^in 1[89] s$/, 'the next probe at the reset, not in 5 min');
+    v.h.answers.delete('a');
+    const probes = v.h.probes.length;
+    await v.h.advance(20_000);
+    assert.equal(v.h.probes.length, probes + 1, 'one probe at the reset');
+    // The 429 stays in the window beside the success: degraded (1 of 2 calls failed), no longer rate-limited.
+    assert.equal(v.bar(), '$(warning) LLM 0/1');
+    assert.match(v.row('a'), /^degraded · 50% err/);
+    assert.match(v.stat('a', 'Next probe')!, /^in 4 min 5\d s$/, 'then its interval again');
+  });
+
+  it('limited again at the reset: the next probe waits its interval, not the provider\'s next short reset', async () => {
+    const v = await views({ probe: { jitter: 0, intervalSeconds: 300 } }, provider('a'));
+    v.h.answers.set('a', { kind: 'rate_limited', latencyMs: 50, message: 'HTTP 429', retryAfterMs: 5_000 });
+    await v.h.runtime.start();
+    await v.h.advance(3_000);
+    const probes = v.h.probes.length;
+    await v.h.advance(60_000);
+    assert.equal(v.h.probes.length, probes + 1, 'one probe at the first reset, none at the next ones');
+    assert.equal(v.bar(), '$(warning) LLM 0/1 · 1 rate-limited');
+    assert.match(v.stat('a', 'Next probe')!, /^in 4 min \d s$/);
+    await v.h.advance(4 * MINUTE + 5_000);
+    assert.equal(v.h.probes.length, probes + 2, 'the interval probe');
+    await v.h.advance(10_000);
+    assert.equal(v.h.probes.length, probes + 3, 'and once more at its reset');
+  });
+});
