@@ -120,14 +120,18 @@ export class ProvidersTree implements vscode.TreeDataProvider<Node>, vscode.Disp
   private tickWhileOpen(views: readonly ProviderView[]): void {
     const open = views.some((v) => countsDown(v.snapshot));
     if (open && !this.countdown) {
+      // Rows that counted down at the last tick are redrawn once more when they stop, so "in 1 s" does not stay up.
+      let counting: ProviderNode[] = [];
       this.countdown = setInterval(() => {
         const openIds = this.runtime
           .views()
           .filter((v) => countsDown(v.snapshot))
           .map((v) => this.nodes.get(v.configured.definition.id))
           .filter((n): n is ProviderNode => n !== undefined);
-        if (openIds.length > 0) this.changed.fire(openIds);
-        else {
+        const redraw = [...new Set([...counting, ...openIds])];
+        counting = openIds;
+        if (redraw.length > 0) this.changed.fire(redraw);
+        if (openIds.length === 0) {
           clearInterval(this.countdown);
           this.countdown = undefined;
         }

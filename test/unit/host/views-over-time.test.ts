@@ -68,6 +68,14 @@ async function views(settings: Record<string, unknown>, ...providers: Array<Reco
         h.runtime.recordedOutside(id);
       }
     },
+    /** Rows VS Code is told to redraw, as they are told (the countdown's ticks are real seconds). */
+    redrawn: (() => {
+      const ids: string[] = [];
+      tree.onDidChangeTreeData((nodes) => {
+        for (const n of [nodes ?? []].flat()) ids.push((n as unknown as { id: string }).id);
+      });
+      return ids;
+    })(),
     /** How long until the provider's open circuit turns half-open, on the runtime's clock. */
     untilHalfOpen: (id: string) => h.runtime.tracker.halfOpenAt(id)! - h.runtime.steady.now(),
   };
@@ -208,5 +216,25 @@ describe('views over time: a rate limit that resets between probes', () => {
     assert.equal(v.h.probes.length, probes + 2, 'the interval probe');
     await v.h.advance(10_000);
     assert.equal(v.h.probes.length, probes + 3, 'and once more at its reset');
+  });
+});
+
+describe('views over time: a countdown that ends', () => {
+  it('a 503 asking to wait 10 s: when the wait is over, its row is redrawn once more, so "Asked to wait: in 1 s" does not stay up', async () => {
+    const v = await views({ probe: { jitter: 0, intervalSeconds: 300 } }, provider('a'));
+    v.h.answers.set('a', { kind: 'overloaded', latencyMs: 50, message: 'HTTP 503', retryAfterMs: 10_000 });
+    await v.h.runtime.start();
+    await v.h.advance(3_000);
+    assert.match(v.stat('a', 'Asked to wait')!, /^in \d s$/);
+    // The countdown redraws the row every second while it waits.
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    assert.ok(v.redrawn.includes('a'), 'redrawn while counting down');
+    await v.h.advance(10_000);
+    assert.equal(v.stat('a', 'Asked to wait'), undefined, 'the wait is over');
+    v.redrawn.length = 0;
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    assert.deepEqual(v.redrawn, ['a'], 'one last redraw of the row, nothing changed in the runtime');
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    assert.deepEqual(v.redrawn, ['a'], 'and no more: the countdown stopped');
   });
 });

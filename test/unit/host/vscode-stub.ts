@@ -12,10 +12,19 @@ import Module from 'node:module';
 export const VIEW_STUB = {
   l10n: { t: (message: string, ...args: unknown[]) => message.replace(/\{(\d+)\}/g, (_, i: string) => String(args[Number(i)])) },
   env: { language: 'en' },
-  EventEmitter: class {
-    event = () => ({ dispose() {} });
-    fire(): void {}
-    dispose(): void {}
+  // As VS Code's: listeners hear each fire until they or the emitter are disposed.
+  EventEmitter: class<T> {
+    private listeners = new Set<(value: T) => void>();
+    event = (listener: (value: T) => void) => {
+      this.listeners.add(listener);
+      return { dispose: () => this.listeners.delete(listener) };
+    };
+    fire(value: T): void {
+      for (const listener of [...this.listeners]) listener(value);
+    }
+    dispose(): void {
+      this.listeners.clear();
+    }
   },
   Disposable: class {
     constructor(readonly dispose: () => void) {}
