@@ -1,10 +1,12 @@
 import diagnostics from 'node:diagnostics_channel';
 import { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { constants as zlibConstants, createBrotliDecompress, createGunzip, createInflate, createInflateRaw } from 'node:zlib';
+import type { Transform } from 'node:stream';
 import { Agent, ProxyAgent, buildConnector, util } from 'undici';
 import type { Dispatcher } from 'undici';
 import { checkBody } from '../core/body-check';
-import { REDIRECT_STATUSES, classifyError, classifyHttp } from '../core/classify';
+import { REDIRECT_STATUSES, classifyError, classifyHttp, readsBodyOf } from '../core/classify';
 import type { RedirectStop } from '../core/classify';
 import type { ProbeResult } from '../core/outcome';
 import { credentialReaches } from '../core/provider';
@@ -79,10 +81,14 @@ const UNFINISHED: Readonly<Record<Stage, string>> = {
 interface Hop {
   readonly status: number;
   readonly headers: Record<string, string | string[]>;
-  readonly text: string;
+  /** The body's bytes as they came off the wire (still in their Content-Encoding). */
+  readonly raw: Buffer;
   readonly bytesRead: number;
   readonly truncated: boolean;
 }
+
+/** A body as a check reads it: its text, or why it cannot be read. */
+type BodyText = { readonly text: string; readonly truncated: boolean } | { readonly problem: string };
 
 /**
  * One probe in flight. It owns its deadline and its abort: a probe costs no
@@ -216,8 +222,8 @@ class HopRequest implements Dispatcher.DispatchHandlers {
     if (this.settled) return;
     this.settled = true;
     const { chunks } = this;
-    const text = chunks.length === 0 ? '' : chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
-    this.resolve({ status: this.status, headers: this.headers, text, bytesRead: this.bytesRead, truncated });
+    const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    this.resolve({ status: this.status, headers: this.headers, raw, bytesRead: this.bytesRead, truncated });
   }
 }
 
@@ -345,10 +351,18 @@ export class Prober {
         }
       }
       const expected = spec.expectStatus.length > 0 ? spec.expectStatus.includes(status) : status >= 200 && status < 300;
-      const bodyProblem = expected ? checkBody(spec.bodyCheck, hop.text, hop.truncated) : undefined;
+      // Only a body something reads is decoded: the check's, or an error whose JSON the classifier reads.
+      const reads = expected ? spec.bodyCheck !== undefined : readsBodyOf(status);
+      let body: BodyText | undefined;
+      if (reads) {
+        const codings = contentCodings(headers['content-encoding']);
+        body = codings.length === 0 || hop.raw.length === 0 ? { text: utf8(hop.raw), truncated: hop.truncated } : await decoded(hop, codings, this.maxBodyBytes);
+        if (flight.aborted) throw new Error('aborted');
+      }
+      const bodyProblem = expected && body ? ('problem' in body ? body.problem : checkBody(spec.bodyCheck, body.text, body.truncated)) : undefined;
       const { connectMs, ttfbMs } = flight;
       const outcome = classifyHttp(
-        { status, headers, latencyMs: flight.elapsed() - (connectMs ?? 0), expectStatus: spec.expectStatus, bodyProblem, redirect, body: expected ? undefined : hop.text },
+        { status, headers, latencyMs: flight.elapsed() - (connectMs ?? 0), expectStatus: spec.expectStatus, bodyProblem, redirect, body: !expected && body && 'text' in body ? body.text : undefined },
         Date.now(),
       );
       const { bytesRead } = hop;
@@ -486,6 +500,88 @@ function stopAt(next: URL, visited: readonly URL[]): RedirectStop | undefined {
   if (seen !== -1) return { why: 'loop', path: [...visited.slice(seen), next] };
   if (visited.length > MAX_SAME_ORIGIN_REDIRECTS) return { why: 'too-many', limit: MAX_SAME_ORIGIN_REDIRECTS, path: [...visited, next] };
   return undefined;
+}
+
+/**
+ * The codings a Content-Encoding lists, in the order they were applied. A
+ * server may compress an answer to a request that asked for no coding (RFC
+ * 9110 12.5.3: then any is acceptable), and the provider's own clients (fetch,
+ * the SDKs) decode it.
+ */
+function contentCodings(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  const list = typeof value === 'string' ? value : value.join(',');
+  return list
+    .split(',')
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c !== '' && c !== 'identity');
+}
+
+const MAX_CODINGS = 5;
+
+/** The body with its codings undone, last applied first, each step stopped at `cap` bytes: a compression bomb costs no more than the cap. */
+async function decoded(hop: Hop, codings: readonly string[], cap: number): Promise<BodyText> {
+  // As fetch does: more layers than any server has a reason for is an answer built to cost a decoder each.
+  if (codings.length > MAX_CODINGS) return { problem: `body in ${codings.length} Content-Encodings, more than ${MAX_CODINGS}` };
+  let bytes = hop.raw;
+  let truncated = hop.truncated;
+  for (let i = codings.length - 1; i >= 0; i--) {
+    const coding = codings[i]!;
+    const stream = decoderFor(coding, bytes, truncated);
+    // A coding's name is short (zstd, compress, aes128gcm): anything else is not quoted, it could be anything.
+    if (!stream) return { problem: `body in a Content-Encoding the probe does not read (${/^[a-z][a-z0-9-]{0,11}$/.test(coding) ? coding : 'unknown'})` };
+    const out = await inflate(stream, bytes, cap);
+    if (!out) return { problem: `body does not decode as its Content-Encoding (${coding}) says` };
+    bytes = out.bytes;
+    truncated ||= out.truncated;
+  }
+  return { text: utf8(bytes), truncated };
+}
+
+/**
+ * A decompressor for one coding, or undefined for one the prober does not
+ * read. A body cut at the cap is decoded as far as it came (a flush, not an
+ * error, at its end). `deflate` is meant to be zlib-wrapped; some servers send
+ * it raw, and fetch reads both, telling them apart by the first byte.
+ */
+function decoderFor(coding: string, bytes: Buffer, cut: boolean): Transform | undefined {
+  const zlibFlush = cut ? { finishFlush: zlibConstants.Z_SYNC_FLUSH } : {};
+  switch (coding) {
+    case 'gzip':
+    case 'x-gzip':
+      return createGunzip(zlibFlush);
+    case 'deflate':
+      return (bytes[0]! & 0x0f) === 0x08 ? createInflate(zlibFlush) : createInflateRaw(zlibFlush);
+    case 'br':
+      return createBrotliDecompress(cut ? { finishFlush: zlibConstants.BROTLI_OPERATION_FLUSH } : {});
+    default:
+      return undefined;
+  }
+}
+
+/** At most `cap` bytes of what `stream` makes of `input`; undefined when the input does not decode. */
+function inflate(stream: Transform, input: Buffer, cap: number): Promise<{ bytes: Buffer; truncated: boolean } | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    stream.on('data', (chunk: Buffer) => {
+      if (size + chunk.length <= cap) {
+        chunks.push(chunk);
+        size += chunk.length;
+        return;
+      }
+      chunks.push(chunk.subarray(0, cap - size));
+      stream.destroy();
+      resolve({ bytes: Buffer.concat(chunks), truncated: true });
+    });
+    stream.on('end', () => resolve({ bytes: Buffer.concat(chunks), truncated: false }));
+    stream.on('error', () => resolve(undefined));
+    stream.end(input);
+  });
+}
+
+function utf8(bytes: Buffer): string {
+  return bytes.toString('utf8');
 }
 
 function errorCode(error: unknown): string {
