@@ -580,8 +580,10 @@ function inflate(stream: Transform, input: Buffer, cap: number): Promise<{ bytes
   });
 }
 
+/** UTF-8 text as fetch and the SDKs decode it: a byte-order mark before it is not part of it (IIS and .NET send one). */
 function utf8(bytes: Buffer): string {
-  return bytes.toString('utf8');
+  const text = bytes.toString('utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 function errorCode(error: unknown): string {

@@ -11,7 +11,7 @@ import { probedAsUser, providerAs } from './probed-as-user';
  * Servers that are neither the fleet nor a real provider, doing what the
  * other hostile suites do not: compressing a body the probe did not ask to be
  * compressed (RFC 9110 12.5.3: a request without Accept-Encoding accepts any
- * coding), a compression bomb, a coding that lies. What is
+ * coding), a compression bomb, a coding that lies, a byte-order mark. What is
  * checked is what the user reads: the provider's status and message.
  */
 
@@ -144,6 +144,18 @@ describe('compressed bodies the probe did not ask for', () => {
   it('a compressed body is not decoded when nothing reads it: a 200 with no body check is healthy, however it is encoded', async () => {
     const base = await serve((_req, res) => encoded(res, 200, 'gzip', Buffer.from('not gzip at all')));
     const seen = await probedAsUser(prober, providerAs('p', 'vllm', base), '');
+    assert.equal(seen.report.kind, 'success', JSON.stringify(seen.report));
+    assert.equal(seen.status, 'healthy');
+  });
+});
+
+describe('a byte-order mark before the JSON', () => {
+  it('a model list that begins with a UTF-8 BOM (IIS, .NET) reads healthy, as fetch and the SDKs read it', async () => {
+    const base = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(MODELS)]));
+    });
+    const seen = await probedAsUser(prober, providerAs('p', 'openai', `${base}/v1`), KEY);
     assert.equal(seen.report.kind, 'success', JSON.stringify(seen.report));
     assert.equal(seen.status, 'healthy');
   });
