@@ -6,6 +6,9 @@ export const REDACTED = '[redacted]';
 /** Longer input is cut before any work, so a huge message costs no more than a long one. */
 const MAX_INPUT = 16 * 1024;
 
+/** What is dropped of one word longer than MAX_INPUT: more than a key's length, so a key cut there is gone whole. */
+const CUT_WORD_TAIL = 1024;
+
 /** `https://user:password@host`: credentials in a URL. */
 const URL_USERINFO = /(\/\/)[^/\s:@]+:[^/\s@]+@/g;
 
@@ -44,8 +47,13 @@ const LONG_RUN = /[A-Za-z0-9_-]{32,}/g;
  */
 export function sanitizeMessage(text: string, max = 200): string {
   let s = String(text);
-  // A key cut in half by this is no longer whole for the rules below: drop the cut word.
-  if (s.length > MAX_INPUT) s = s.slice(0, MAX_INPUT).replace(/\S*$/, '');
+  if (s.length > MAX_INPUT) {
+    const read = s.slice(0, MAX_INPUT);
+    // A key cut in half by this is no longer whole for the rules below: drop the cut word.
+    s = read.replace(/\S*$/, '');
+    // Unless it is all there is (a blob, text with no space in 16 kB): its start then, not nothing; its end, where a key could be cut, still goes.
+    if (s.trim() === '') s = read.slice(0, MAX_INPUT - CUT_WORD_TAIL);
+  }
   s = s.replace(BREAKS, ' ').replace(INVISIBLE, '').replace(/\s+/g, ' ').trim();
   // One rule's redaction can expose another's match ("sk-…-Bearer Bearer 1"): repeat until nothing changes.
   for (let i = 0; i < 4; i++) {

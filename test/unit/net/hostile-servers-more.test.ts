@@ -3,8 +3,11 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import * as zlib from 'node:zlib';
+import { checkOutcome } from '../../../src/core/api-input';
 import type { ProbeSpec } from '../../../src/core/provider';
+import { HealthTracker } from '../../../src/core/tracker';
 import { MAX_BODY_BYTES, Prober } from '../../../src/net/prober';
+import { FakeClock } from '../fake-clock';
 import { probedAsUser, providerAs } from './probed-as-user';
 
 /*
@@ -158,6 +161,17 @@ describe('a byte-order mark before the JSON', () => {
     const seen = await probedAsUser(prober, providerAs('p', 'openai', `${base}/v1`), KEY);
     assert.equal(seen.report.kind, 'success', JSON.stringify(seen.report));
     assert.equal(seen.status, 'healthy');
+  });
+});
+
+describe('an enormous error message with no space in it', () => {
+  it('a 10 MB one-word message another extension records (a base64 blob, minified text) shows its start, bounded, not an empty message', () => {
+    const tracker = new HealthTracker({ clock: new FakeClock() });
+    tracker.add('p');
+    const blob = 'QUFB'.repeat(2.5 * 1024 * 1024);
+    tracker.report('p', checkOutcome({ kind: 'server', latencyMs: 10, message: `${blob}${KEY}` }));
+    const shown = tracker.snapshot('p')!.lastError!.message;
+    assert.equal(shown, `${'QUFB'.repeat(49)}QUF…`);
   });
 });
 
