@@ -259,9 +259,10 @@ function forwardedHeaders(incoming: IncomingMessage['headers'], extra: Readonly<
   const out: string[] = [];
   // An empty value removes the client's header (the gateway token the gateway replaced).
   const replaced = extra === undefined ? undefined : new Set(Object.keys(extra).map((name) => name.toLowerCase()));
+  const connection = connectionOptions(incoming.connection);
   for (const name in incoming) {
     const value = incoming[name];
-    if (value === undefined || HOP_BY_HOP.has(name) || replaced?.has(name)) continue;
+    if (value === undefined || HOP_BY_HOP.has(name) || replaced?.has(name) || connection?.has(name)) continue;
     if (uncompressed && name === 'accept-encoding') out.push(name, 'identity');
     else if (typeof value === 'string') out.push(name, value);
     else for (const v of value) out.push(name, v);
@@ -273,6 +274,24 @@ function forwardedHeaders(incoming: IncomingMessage['headers'], extra: Readonly<
     }
   }
   return out;
+}
+
+/**
+ * The header names a Connection header lists: they were meant for this hop
+ * only, and a gateway removes them with it (RFC 9110 7.6.1); a client that
+ * lists its `x-api-key` there keeps the key from the provider. Undefined for
+ * none, the common case.
+ */
+function connectionOptions(value: string | string[] | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined;
+  let names: Set<string> | undefined;
+  for (const list of typeof value === 'string' ? [value] : value) {
+    for (const token of list.split(',')) {
+      const name = token.trim().toLowerCase();
+      if (name !== '' && !HOP_BY_HOP.has(name) && name !== 'close') (names ??= new Set()).add(name);
+    }
+  }
+  return names;
 }
 
 /** Below this, a request body with a length is read whole and sent in one write; above it, or without a length, it streams. */
@@ -369,10 +388,14 @@ class ForwardedCall implements Dispatcher.DispatchHandlers {
     if (status < 200) return true;
     this.ttfbMs = this.now() - this.started;
     const headers = this.headers;
-    const out: string[] = [];
+    let out: string[] = [];
+    let connection: string[] | undefined;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!.toString('latin1').toLowerCase();
-      if (HOP_BY_HOP.has(name)) continue;
+      if (HOP_BY_HOP.has(name)) {
+        if (name === 'connection') (connection ??= []).push(raw[i + 1]!.toString('latin1'));
+        continue;
+      }
       // latin1 both ways: a header's bytes reach the client as the provider sent them.
       const value = raw[i + 1]!.toString('latin1');
       out.push(name, value);
@@ -381,6 +404,9 @@ class ForwardedCall implements Dispatcher.DispatchHandlers {
       else if (typeof seen === 'string') headers[name] = [seen, value];
       else seen.push(value);
     }
+    // The provider's Connection header may name headers of its hop too: they stay with it.
+    const hopOnly = connectionOptions(connection);
+    if (hopOnly !== undefined) out = out.filter((_, i, all) => !hopOnly.has(all[i - (i % 2)]!));
     this.res.writeHead(status, out);
     const stream = streamFormat(headers['content-type']);
     if (stream !== undefined) {
