@@ -111,6 +111,8 @@ export class StatusState {
   /** Calls in a row that said "better" while a worse rate-based status held. */
   private better = 0;
   private fresh = false;
+  /** Restored and no call since: a reload changes nothing a person reads, so the hold waits for calls. */
+  private restored = false;
 
   get current(): ProviderStatus {
     return this.status;
@@ -125,6 +127,7 @@ export class StatusState {
   restore(status: ProviderStatus): void {
     this.status = status;
     this.better = 0;
+    this.restored = true;
   }
 
   /**
@@ -134,6 +137,7 @@ export class StatusState {
   decide(state: CircuitState, window: SlidingWindow, flags: StatusFlags, options: StatusOptions, minRequests: number, counted: boolean): ProviderStatus {
     this.status = this.next(state, window, flags, options, minRequests, counted);
     this.fresh = false;
+    if (counted) this.restored = false;
     return this.status;
   }
 
@@ -157,6 +161,8 @@ export class StatusState {
       this.better = 0;
       return previous;
     }
+    // Time alone took the window clearly below (what held it aged out, no call since): no call said otherwise, so nothing holds it.
+    if (!counted && this.better === 0 && !this.restored) return LEVEL_STATUS[recovered]!;
     if (counted) this.better++;
     if (this.better < Math.ceil(window.calls * RECOVERY_HOLD)) return previous;
     this.better = 0;

@@ -197,6 +197,51 @@ describe('status hysteresis', () => {
     assert.equal(t.snap().status, 'healthy', '1 of 11');
   });
 
+  it('a degraded provider whose failures aged out with no calls since reads healthy, not degraded at 0 % errors', () => {
+    const t = setup({ minRequests: 5, failureRateThreshold: 1 });
+    for (let i = 0; i < 30; i++) t.call(ok);
+    for (let i = 0; i < 5; i++) t.call(fail());
+    assert.equal(t.snap().status, 'degraded', '5 of 35');
+    t.clock.advance(150_000);
+    for (let i = 0; i < 40; i++) t.call(ok);
+    assert.equal(t.snap().status, 'degraded', '5 of 75 (6.7 %): held, not clearly below 10 %');
+    // The first calls and their failures leave the 300 s window; the 40 successes stay, and nothing is called.
+    t.clock.advance(160_000);
+    const s = t.snap();
+    assert.deepEqual([s.calls, s.failures], [40, 0]);
+    assert.equal(s.status, 'healthy');
+  });
+
+  it('a degraded p95 whose slow calls aged out with no calls since reads healthy; one diluted by fast calls is held for half the window\'s calls', () => {
+    const clock = new FakeClock();
+    const tracker = new HealthTracker({
+      clock,
+      random: fixedRandom(0),
+      defaults: { breaker: { ...DEFAULT_BREAKER_OPTIONS, minRequests: 5 }, status: { ...DEFAULT_STATUS_OPTIONS, latencyDegradedMs: 1_000 } },
+    });
+    tracker.add('p');
+    const call = (latencyMs: number) => {
+      const a = tracker.admit('p');
+      assert.ok(a.admitted);
+      tracker.record(a, { kind: 'success', latencyMs });
+    };
+    for (let i = 0; i < 40; i++) call(2_000);
+    assert.equal(tracker.snapshot('p')!.status, 'degraded');
+    clock.advance(150_000);
+    for (let i = 0; i < 40; i++) call(100);
+    assert.equal(tracker.snapshot('p')!.status, 'degraded', 'half the calls slow');
+    clock.advance(160_000);
+    assert.equal(tracker.snapshot('p')!.status, 'healthy', 'the slow calls aged out: 40 fast calls left');
+
+    for (let i = 0; i < 40; i++) call(2_000);
+    assert.equal(tracker.snapshot('p')!.status, 'degraded');
+    // Fast calls take p95 clearly under 1 s once fewer than 5 % are slow (from 801 calls), then hold for half the window's calls.
+    for (let i = 0; i < 800; i++) call(100);
+    assert.equal(tracker.snapshot('p')!.status, 'degraded', 'held');
+    for (let i = 0; i < 900; i++) call(100);
+    assert.equal(tracker.snapshot('p')!.status, 'healthy');
+  });
+
   it('an idle window still empties to unknown', () => {
     const t = setup({ minRequests: 5, failureRateThreshold: 1 });
     t.call(fail());
