@@ -157,7 +157,7 @@ export class LocalGateway {
       req.resume();
       return;
     }
-    const call = new ForwardedCall(this.calls, res, target, begun.call, headers, started, this.now);
+    const call = new ForwardedCall(this.calls, res, target, begun.call, headers, decision.url, started, this.now);
     let route: Upstream;
     try {
       route = this.upstreamFor(target.baseUrl);
@@ -357,6 +357,8 @@ class ForwardedCall implements Dispatcher.DispatchHandlers {
     private readonly call: GatewayCall,
     /** The client's request headers: the keys they carry are taken out of what the provider says. */
     private readonly requestHeaders: IncomingMessage['headers'],
+    /** Where the call goes, under the target's base URL. */
+    private readonly url: string,
     private readonly started: number,
     private readonly now: () => number,
   ) {
@@ -398,7 +400,7 @@ class ForwardedCall implements Dispatcher.DispatchHandlers {
       }
       // latin1 both ways: a header's bytes reach the client as the provider sent them.
       const value = raw[i + 1]!.toString('latin1');
-      out.push(name, value);
+      out.push(name, name === 'location' ? this.relocated(value) : value);
       const seen = headers[name];
       if (seen === undefined) headers[name] = value;
       else if (typeof seen === 'string') headers[name] = [seen, value];
@@ -489,6 +491,29 @@ class ForwardedCall implements Dispatcher.DispatchHandlers {
       const target = this.target;
       sendReply(res, { status: 502, headers: { 'content-type': 'application/json' }, body: errorBody(target.style, 502, `LLM Health gateway: the call to "${target.label}" failed before an answer came (${describeError(error)}).`, 'upstream_failed') });
     }
+  }
+
+  /**
+   * A redirect within the provider's base URL, as the same place under the
+   * gateway: the client follows it here, where its call is seen and its key
+   * stays the gateway's business. Passed on as it is, a relative one would
+   * lead to the gateway's root (no such provider) and an absolute one past the
+   * gateway, to an origin the client's HTTP library counts as another and
+   * strips the Authorization for. Any other absolute one is passed on
+   * untouched, and a relative one leads where it leads from the provider, not
+   * from the gateway. The gateway itself never follows a redirect.
+   */
+  private relocated(location: string): string {
+    if (!URL.canParse(location, this.url)) return location;
+    const to = new URL(location, this.url);
+    const base = new URL(this.target.baseUrl);
+    if (to.origin === base.origin) {
+      const basePath = base.pathname === '/' ? '' : base.pathname.replace(/\/+$/, '');
+      const path = to.pathname;
+      // The Host the client used, its own loopback address (gateway-route let no other through).
+      if (path === basePath || path.startsWith(`${basePath}/`)) return `http://${String(this.requestHeaders.host)}/${this.target.id}${path.slice(basePath.length)}${to.search}${to.hash}`;
+    }
+    return URL.canParse(location) ? location : to.href;
   }
 
   /** A provider's in-stream error can quote the key the call carried, which need not look like one. */

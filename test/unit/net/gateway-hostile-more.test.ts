@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import OpenAI from 'openai';
 import type { PresetId, ProviderDefinition } from '../../../src/core/provider';
 import { LocalGateway } from '../../../src/net/gateway';
 import { openAiDefinition } from '../definitions';
@@ -57,6 +58,15 @@ function json(res: http.ServerResponse, status: number, body: unknown, headers: 
   res.end(text);
 }
 
+/** Reads the request body, then answers. */
+function afterBody(req: http.IncomingMessage, then: (body: string) => void): void {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => then(Buffer.concat(chunks).toString()));
+}
+
+const successes = (id: string) => recorded.windowOf(id).kinds.filter((k) => k === 'success').length;
+
 before(async () => {
   gateway = await LocalGateway.start({ port: 0, policy });
 });
@@ -67,6 +77,58 @@ after(async () => {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   }
+});
+
+describe('redirects from the provider', () => {
+  const KEY = 'sk-redirect-client-key-0123';
+
+  it('a redirect within the base URL (relative, or absolute as a trailing-slash redirect is) is followed by the SDK through the gateway, key and body included; the call succeeds and is seen', async () => {
+    await provider('redirects', (req, res, origin) => {
+      if (req.headers.authorization !== `Bearer ${KEY}`) return json(res, 401, { error: { message: 'Missing bearer authentication in header', type: 'invalid_request_error', code: null } });
+      // A Go server (gin) answers a trailing slash with a relative Location; Starlette (vLLM, LiteLLM) with an absolute one on its own origin.
+      if (req.url === '/v1/models/') return json(res, 301, {}, { location: '/v1/models' });
+      if (req.url === '/v1/chat/completions/') return json(res, 308, {}, { location: `${origin}/v1/chat/completions` });
+      if (req.url === '/v1/models') return json(res, 200, { object: 'list', data: [{ id: 'm1', object: 'model', created: 0, owned_by: 'me' }] });
+      if (req.url === '/v1/chat/completions') return afterBody(req, (body) => json(res, 200, { id: 'c1', object: 'chat.completion', created: 0, model: 'm1', choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: `got ${body.length} bytes` } }] }));
+      json(res, 404, { error: { message: 'no such path' } });
+    });
+    const client = new OpenAI({ apiKey: KEY, baseURL: `${gateway.url}/redirects`, maxRetries: 0 });
+
+    const models = await client.get<{ data: Array<{ id: string }> }>('/models/');
+    assert.deepEqual(models.data.map((m) => m.id), ['m1']);
+    const body = { model: 'm1', messages: [{ role: 'user', content: 'hi' }] };
+    const completion = await client.post<{ choices: Array<{ message: { content: string } }> }>('/chat/completions/', { body });
+    assert.equal(completion.choices[0]!.message.content, `got ${JSON.stringify(body).length} bytes`);
+
+    // Every request, the followed ones too, came through the gateway with the client's key.
+    const requests = seen.get('redirects')!;
+    assert.deepEqual(requests.map((r) => `${r.method} ${r.url}`), ['GET /v1/models/', 'GET /v1/models', 'POST /v1/chat/completions/', 'POST /v1/chat/completions']);
+    assert.ok(requests.every((r) => r.headers.authorization === `Bearer ${KEY}`));
+    await recorded.endsOf('redirects', 4);
+    assert.equal(successes('redirects'), 2, JSON.stringify(recorded.windowOf('redirects')));
+  });
+
+  it('a redirect to another origin reaches the client untouched and the gateway does not follow it; a relative one outside the base URL leads to the provider, not to the gateway', async () => {
+    let elsewhere = 0;
+    const other = http.createServer((_req, res) => {
+      elsewhere++;
+      res.end('{}');
+    });
+    servers.push(other);
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    const away = `http://127.0.0.1:${(other.address() as AddressInfo).port}/steal?x=1`;
+    const origin = await provider('redirects-away', (req, res) => {
+      if (req.url === '/v1/away') return json(res, 302, {}, { location: away });
+      json(res, 302, {}, { location: '/login?next=%2Fv1' });
+    });
+    const away302 = await fetch(`${gateway.url}/redirects-away/away`, { redirect: 'manual', headers: { authorization: `Bearer ${KEY}` } });
+    assert.equal(away302.status, 302);
+    assert.equal(away302.headers.get('location'), away);
+    const outside = await fetch(`${gateway.url}/redirects-away/outside`, { redirect: 'manual' });
+    assert.equal(outside.headers.get('location'), `${origin}/login?next=%2Fv1`);
+    await recorded.endsOf('redirects-away', 2);
+    assert.equal(elsewhere, 0, 'the gateway followed a redirect to another origin');
+  });
 });
 
 describe('hop-by-hop headers', () => {
