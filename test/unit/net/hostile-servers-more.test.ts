@@ -164,6 +164,31 @@ describe('a byte-order mark before the JSON', () => {
   });
 });
 
+describe('a 200 that is an error after all', () => {
+  it('{"error":{…}} with 200 on the OpenRouter key probe: a bad response naming the error\'s code, never its text', async () => {
+    const bodies: ReadonlyArray<readonly [unknown, string]> = [
+      [{ error: { message: `No auth credentials found for ${KEY}`, code: 401 } }, 'HTTP 200: JSON has no data, an error instead (401)'],
+      [{ error: { message: `Incorrect API key provided: ${KEY}`, type: 'invalid_request_error', code: 'invalid_api_key' } }, 'HTTP 200: JSON has no data, an error instead (invalid_api_key)'],
+      [{ error: { message: 'Rate limit exceeded', code: '429' } }, 'HTTP 200: JSON has no data, an error instead (429)'],
+      [{ error: `upstream said no to ${KEY}` }, 'HTTP 200: JSON has no data, an error instead'],
+      [{ error: { code: 'sk_live_51Habc0123456789', message: 'x' } }, 'HTTP 200: JSON has no data, an error instead'],
+    ];
+    let answer: unknown;
+    const base = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(answer));
+    });
+    for (const [body, message] of bodies) {
+      answer = body;
+      const seen = await probedAsUser(prober, providerAs('p', 'openrouter', `${base}/api/v1`), KEY);
+      assert.equal(seen.report.kind, 'bad_response');
+      assert.equal(seen.report.message, message);
+      assert.equal(seen.lastError, message);
+      assert.equal(seen.status, 'down');
+    }
+  });
+});
+
 describe('an enormous error message with no space in it', () => {
   it('a 10 MB one-word message another extension records (a base64 blob, minified text) shows its start, bounded, not an empty message', () => {
     const tracker = new HealthTracker({ clock: new FakeClock() });
