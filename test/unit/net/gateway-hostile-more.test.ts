@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import type { PresetId, ProviderDefinition } from '../../../src/core/provider';
@@ -161,5 +161,106 @@ describe('hop-by-hop headers', () => {
     assert.notEqual(headers.connection, 'keep-alive, X-Api-Key, x-trace');
     await recorded.endsOf('hops');
     assert.deepEqual(recorded.windowOf('hops').kinds, ['success']);
+  });
+});
+
+describe('one client connection, several providers', () => {
+  it('calls to two providers on one kept-alive socket (GET, HEAD, OPTIONS, POST) each reach their own provider with their own key and Host', async () => {
+    const originA = await provider('conn-a', (req, res) => (req.method === 'OPTIONS' ? res.writeHead(204, { allow: 'GET, POST' }).end() : json(res, 200, { object: 'list', data: [] })));
+    const originB = await provider('conn-b', (req, res) => afterBody(req, () => json(res, 200, { type: 'message', content: [] }, { 'x-b': '1' })), 'anthropic');
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const ask = (method: string, path: string, headers: http.OutgoingHttpHeaders, body?: string) =>
+      new Promise<{ status: number; text: string; port: number; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
+        const req = http.request(`${gateway.url}${path}`, { method, agent, headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode!, text: Buffer.concat(chunks).toString(), port: (req.socket as Socket).localPort!, headers: res.headers }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    try {
+      const a = { authorization: 'Bearer sk-a-0123456789' };
+      const b = { 'x-api-key': 'sk-ant-b-0123456789', 'anthropic-version': '2023-06-01' };
+      const answers = [
+        await ask('GET', '/conn-a/models', a),
+        await ask('HEAD', '/conn-b/messages', b),
+        await ask('OPTIONS', '/conn-a/models', a),
+        await ask('POST', '/conn-b/messages', b, '{"model":"c","max_tokens":1,"messages":[]}'),
+        await ask('GET', '/conn-a/models', a),
+      ];
+      assert.deepEqual(answers.map((x) => x.status), [200, 200, 204, 200, 200]);
+      assert.equal(answers[1]!.text, '', 'a HEAD answer carried a body');
+      assert.equal(answers[1]!.headers['x-b'], '1');
+      assert.deepEqual(JSON.parse(answers[4]!.text), { object: 'list', data: [] });
+      assert.equal(new Set(answers.map((x) => x.port)).size, 1, 'the client connection was not kept');
+    } finally {
+      agent.destroy();
+    }
+    const toA = seen.get('conn-a')!;
+    const toB = seen.get('conn-b')!;
+    assert.deepEqual(toA.map((r) => `${r.method} ${r.url}`), ['GET /v1/models', 'OPTIONS /v1/models', 'GET /v1/models']);
+    assert.deepEqual(toB.map((r) => `${r.method} ${r.url}`), ['HEAD /v1/messages', 'POST /v1/messages']);
+    assert.ok(toA.every((r) => r.headers.host === new URL(originA).host && r.headers.authorization === 'Bearer sk-a-0123456789' && r.headers['x-api-key'] === undefined));
+    assert.ok(toB.every((r) => r.headers.host === new URL(originB).host && r.headers['x-api-key'] === 'sk-ant-b-0123456789' && r.headers.authorization === undefined));
+    await recorded.endsOf('conn-a', 3);
+    await recorded.endsOf('conn-b', 2);
+    assert.equal(successes('conn-a'), 3);
+    assert.equal(successes('conn-b'), 2);
+  });
+});
+
+describe('a 100 MB upload', () => {
+  it('streams through with backpressure: while the provider reads nothing the client is held back, and then every byte arrives', async () => {
+    const SIZE = 100 * 1024 * 1024;
+    const HELD_AT = 8 * 1024 * 1024;
+    let received = 0;
+    let upload: http.IncomingMessage | undefined;
+    await provider('upload', (req, res) => {
+      upload = req;
+      let paused = false;
+      req.on('data', (c: Buffer) => {
+        received += c.length;
+        if (!paused && received >= HELD_AT) {
+          paused = true;
+          req.pause();
+        }
+      });
+      req.on('end', () => json(res, 200, { id: 'file-1', object: 'file', bytes: received }));
+    });
+    let sent = 0;
+    const chunk = Buffer.alloc(1024 * 1024, 0x61);
+    const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = http.request(`${gateway.url}/upload/files`, { method: 'POST', agent: false, headers: { 'content-type': 'application/octet-stream', 'content-length': SIZE } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, text }));
+      });
+      req.on('error', reject);
+      const pump = () => {
+        while (sent < SIZE) {
+          sent += chunk.length;
+          if (!req.write(chunk)) {
+            req.once('drain', pump);
+            return;
+          }
+        }
+        req.end();
+      };
+      pump();
+    });
+    // Until the client can send no more: a gateway that buffered the upload would take all of it.
+    for (let last = -1; sent !== last; ) {
+      last = sent;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    assert.ok(received >= HELD_AT, `the provider got ${received} bytes before the client stopped`);
+    assert.ok(sent < SIZE / 2, `the gateway took ${sent / 1048576} MB of the upload while the provider read ${received / 1048576} MB`);
+    upload!.resume();
+    const { status, text } = await answer;
+    assert.equal(status, 200);
+    assert.equal(JSON.parse(text).bytes, SIZE);
+    await recorded.endsOf('upload');
+    assert.deepEqual(recorded.windowOf('upload').kinds, ['success']);
   });
 });
