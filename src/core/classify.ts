@@ -220,6 +220,8 @@ function leftOver(headers: Headers, resetName: string): boolean {
 
 const MAX_WAIT_MS = 24 * 3600_000;
 const UNIX_EPOCH_SECONDS_FLOOR = 1e9;
+/** 1e11 seconds is the year 5138; epoch milliseconds passed 1e12 in 2001 (OpenRouter's X-RateLimit-Reset is one). */
+const UNIX_EPOCH_MILLISECONDS_FLOOR = 1e11;
 /**
  * What a date must look like before `Date.parse` sees it: an HTTP date (each
  * of its three forms begins with a day name and holds a time) or RFC 3339.
@@ -231,7 +233,7 @@ const WAIT_DATE = /^(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]{0,6},? .*\b\d{2}:\d{
 
 /**
  * Reads one wait value: plain seconds ("20", "1.5"), epoch seconds
- * ("1700000000"), a Go-style duration as OpenAI and Groq send ("6m0s",
+ * ("1700000000") or milliseconds ("1700000000000"), a Go-style duration as OpenAI and Groq send ("6m0s",
  * "2m59.56s", "250ms"), or a date (HTTP date or RFC 3339). Past times give 0;
  * anything else (a signed number, text that merely holds a number) gives undefined.
  */
@@ -242,7 +244,7 @@ export function parseWait(raw: string, now: number): number | undefined {
   let ms: number | undefined;
   if (/^\d+(\.\d+)?$/.test(value)) {
     const n = Number(value);
-    ms = n >= UNIX_EPOCH_SECONDS_FLOOR ? n * 1000 - now : n * 1000;
+    ms = n >= UNIX_EPOCH_MILLISECONDS_FLOOR ? n - now : n >= UNIX_EPOCH_SECONDS_FLOOR ? n * 1000 - now : n * 1000;
   } else if (/^(\d+(\.\d+)?(h|ms|m|s))+$/.test(value)) {
     ms = 0;
     for (const [, num, unit] of value.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s)/g)) {

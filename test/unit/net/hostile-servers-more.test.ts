@@ -189,6 +189,27 @@ describe('a 200 that is an error after all', () => {
   });
 });
 
+describe('a rate-limit reset in epoch milliseconds', () => {
+  it('OpenRouter\'s 429 (X-RateLimit-Reset in epoch ms, no Retry-After) reads rate-limited until that reset, not for a day', async () => {
+    const base = await serve((_req, res) => {
+      res.writeHead(429, {
+        'content-type': 'application/json',
+        'x-ratelimit-limit': '20',
+        'x-ratelimit-remaining': '0',
+        'x-ratelimit-reset': String(Date.now() + 42_000),
+      });
+      res.end(JSON.stringify({ error: { message: 'Rate limit exceeded: free-models-per-min. ', code: 429 } }));
+    });
+    const seen = await probedAsUser(prober, providerAs('p', 'openrouter', `${base}/api/v1`), KEY, 1);
+    assert.equal(seen.report.kind, 'rate_limited');
+    const wait = seen.report.retryAfterMs!;
+    assert.ok(wait > 30_000 && wait <= 42_000, `waits ${wait} ms`);
+    assert.match(seen.report.message!, /^HTTP 429 Too Many Requests, retry after (3\d|4[0-2])(\.\d)? s$/);
+    assert.equal(seen.status, 'rate-limited');
+    assert.equal(seen.rateLimitedUntil, seen.clock.now() + wait);
+  });
+});
+
 describe('an enormous error message with no space in it', () => {
   it('a 10 MB one-word message another extension records (a base64 blob, minified text) shows its start, bounded, not an empty message', () => {
     const tracker = new HealthTracker({ clock: new FakeClock() });
