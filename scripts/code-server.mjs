@@ -29,8 +29,12 @@ const RELEASES = {
   20: { version: '4.100.3', ripgrep: { pkg: '1.15.11', release: 'v13.0.0-10' } },
 };
 
-const DEBIAN_PACKAGES = ['libkrb5-dev', 'ripgrep', 'chromium'];
-const APT_INSTALL = `apt-get install -y --no-install-recommends ${DEBIAN_PACKAGES.join(' ')}`;
+// What installing code-server needs, and the browser the tests drive it with.
+// `npm start` asks for the former only: it prints an address for the user's
+// own browser, and a user without root must not be stopped for a Chromium it
+// never opens.
+const DEBIAN_PACKAGES = ['libkrb5-dev', 'ripgrep'];
+const BROWSER_PACKAGES = ['chromium'];
 const CHROMIUM = '/usr/bin/chromium';
 const MARKER = '.verified.json';
 const LISTENING = /HTTP server listening on (https?:\/\/\S+)/;
@@ -195,26 +199,26 @@ process.on('exit', () => {
 
 // ---------------------------------------------------------------- install
 
-function debianPackagesMissing() {
-  return DEBIAN_PACKAGES.filter((name) => {
+function debianPackagesMissing(packages) {
+  return packages.filter((name) => {
     const r = spawnSync('dpkg', ['-s', name], { encoding: 'utf8' });
-    if (r.error) throw new Error(`code-server: cannot run dpkg (${r.error.message}); this script expects Debian/Ubuntu with: ${DEBIAN_PACKAGES.join(', ')}`);
+    if (r.error) throw new Error(`code-server: cannot run dpkg (${r.error.message}); this script expects Debian/Ubuntu with: ${packages.join(', ')}`);
     return r.status !== 0 || !/^Status: .*\binstalled$/m.test(r.stdout);
   });
 }
 
-async function ensureDebianPackages(log, logFile) {
-  const missing = debianPackagesMissing();
+async function ensureDebianPackages(packages, log, logFile) {
+  const missing = debianPackagesMissing(packages);
   if (missing.length === 0) return;
   if (!isRoot()) {
-    const cmd = `sudo apt-get update && sudo ${APT_INSTALL}`;
+    const cmd = `sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing.join(' ')}`;
     throw new Error(`code-server: missing Debian packages ${missing.join(', ')}; install them with: ${cmd}`);
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   log(`code-server: installing Debian packages ${missing.join(', ')} (apt-get update + install)…`);
   await run('apt-get', ['update'], { env, logFile });
-  await run('apt-get', ['install', '-y', '--no-install-recommends', ...DEBIAN_PACKAGES], { env, logFile });
-  const still = debianPackagesMissing();
+  await run('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env, logFile });
+  const still = debianPackagesMissing(packages);
   if (still.length) throw new Error(`code-server: apt-get finished but ${still.join(', ')} is still not installed; see ${logFile}`);
 }
 
@@ -396,16 +400,17 @@ async function withLock(lockDir, log, fn) {
 }
 
 /**
- * Installs code-server (once) and returns how to start it.
- * @param {{ log?: (line: string) => void }} [options]
+ * Installs code-server (once) and returns how to start it. `browser: false`
+ * leaves Debian's Chromium out (`npm start` needs none).
+ * @param {{ log?: (line: string) => void, browser?: boolean }} [options]
  * @returns {Promise<{ entry: string, version: string }>}
  */
-export async function ensureCodeServer({ log = console.log } = {}) {
+export async function ensureCodeServer({ log = console.log, browser = true } = {}) {
   const { version, ripgrep } = release();
   if (process.platform !== 'linux') throw new Error(`code-server: this installer supports Linux (Debian) only, not ${process.platform}`);
   const p = paths(version);
   mkdirSync(CACHE, { recursive: true });
-  await ensureDebianPackages(log, p.logFile);
+  await ensureDebianPackages(browser ? [...DEBIAN_PACKAGES, ...BROWSER_PACKAGES] : DEBIAN_PACKAGES, log, p.logFile);
   if (markerOk(p, version)) return { entry: p.entry, version };
 
   await withLock(p.lock, log, async () => {

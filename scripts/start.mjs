@@ -38,9 +38,18 @@ if (hasDesktopCode() && !process.env.LLM_HEALTH_DEMO_CODE_SERVER) {
   code.on('exit', () => console.log('VS Code was asked to open the demo. Press Ctrl-C here to stop the fake providers.'));
 } else {
   const { ensureCodeServer, startCodeServer, workbenchUrl } = await import('./code-server.mjs');
-  await ensureCodeServer();
+  let entry;
+  try {
+    // No Chromium: the address is for the user's own browser.
+    ({ entry } = await ensureCodeServer({ browser: false }));
+  } catch (err) {
+    // What to install and how, without a stack trace; then stop the fleet this started.
+    console.error(`\n${err instanceof Error ? err.message : err}`);
+    await stopAll(1);
+    await new Promise(() => {}); // a Ctrl-C's stop is already under way, and exits
+  }
   const port = Number(process.env.PORT) || 0;
-  const server = await startCodeServer({ port, disableWorkspaceTrust: true, log: () => {} });
+  const server = await startCodeServer({ entry, port, disableWorkspaceTrust: true, log: () => {} });
   stops.push(() => server.stop());
   const url = withOpenFile(workbenchUrl({ port: server.port, folder: demo.workspace, extensionDevelopmentPath: ROOT }), demo.readme);
   console.log(`\nThe demo is ready (${((Date.now() - started) / 1000).toFixed(0)} s). Open this address in a browser:\n\n  ${url}\n\nPress Ctrl-C to stop.`);
