@@ -103,7 +103,8 @@ export async function startDemoFleet(log = console.log) {
       `The local gateway listens on http://127.0.0.1:${gatewayPort}: \`npm start\` sends a few real calls through it every few seconds (the "live" figures in each row).`,
       'A cut stream shows in the "streams cut" provider as **Last traffic error** and **Message**;',
       'the 503s the gateway answers itself for the rate-limited provider while its circuit is open show in its drill-down as **Answered by the gateway**, and in the `npm start` terminal.',
-      'A new terminal here has `OPENAI_BASE_URL`, `ANTHROPIC_BASE_URL` and friends pointing at the gateway.',
+      'A new terminal here has `LLM_HEALTH_GATEWAY_URL` and a `LLM_HEALTH_<ID>_BASE_URL` per provider (`LLM_HEALTH_OPENAI_DEMO_BASE_URL`…) pointing at the gateway;',
+      'not `OPENAI_BASE_URL` and the like: these providers are defined by this workspace at addresses that are not the services\' own, and the keys your shell holds for those services must not follow them there.',
     ].join(' '),
   ];
   writeFileSync(join(workspace, 'README.md'), `${readme.join('\n\n')}\n`);
