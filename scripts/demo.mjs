@@ -88,6 +88,9 @@ export async function startDemoFleet(log = console.log) {
     'llmHealth.status.latencyDegradedMs': 1000,
     // The demo folder sits inside this repository's clone: without this, Git asks over the views whether to open it.
     'git.openRepositoryInParentFolders': 'never',
+    // code-server forwards every port it sees listening (the fleet's, the gateway's, other programs'), and says
+    // so in a toast over the views ("Over 20 ports have been automatically forwarded…"); the demo needs none.
+    'remote.autoForwardPorts': false,
   };
   writeFileSync(join(workspace, '.vscode', 'settings.json'), `${JSON.stringify(settings, null, 2)}\n`);
   // One line per paragraph: the editor wraps them to its width.
