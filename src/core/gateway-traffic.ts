@@ -225,7 +225,7 @@ export class GatewayTraffic implements GatewayPolicy {
         if (!this.routes.has(id)) return;
         this.logOf(id).add(verdict, clock.now());
         if ('record' in verdict) onCall?.(id, verdict.record);
-        else if (verdict.skip !== 'canceled') onCall?.(id, undefined);
+        else if (verdict.skip === 'invalid-request') onCall?.(id, undefined);
       },
     };
   }

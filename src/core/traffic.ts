@@ -27,6 +27,8 @@ export type CallEnd =
       readonly streamError?: StreamError;
       /** The start of a whole (not streamed) answer whose status `readsBodyOf`: its error's fixed codes can say more than the status. Read, never kept. */
       readonly body?: string;
+      /** A redirect within the provider's base URL, sent on to the client as the same place under the gateway: its follow-up comes through here. */
+      readonly redirectedHere?: true;
     }
   /** Connecting, sending or receiving failed; `status` once the status line had come. */
   | { readonly kind: 'failed'; readonly error: unknown; readonly status?: number; readonly ttfbMs?: number; readonly totalMs: number }
@@ -44,7 +46,14 @@ export type CallVerdict =
    * caller's code causes, not an outage; counting it would let one bad
    * request loop open the circuit for every good call.
    */
-  | { readonly skip: 'canceled' | 'invalid-request'; readonly status?: number };
+  | { readonly skip: 'canceled' | 'invalid-request'; readonly status?: number }
+  /**
+   * A redirect within the provider's base URL (a trailing slash, a moved
+   * path), which the client follows through the gateway: that call says how
+   * the provider is, this one nothing. Recorded, every call behind such a
+   * redirect would count one failure and one success.
+   */
+  | { readonly skip: 'redirected' };
 
 /** 4xx statuses that judge the request, not the provider or the key. */
 const INVALID_REQUEST = new Set([400, 405, 409, 411, 413, 414, 415, 422, 431]);
@@ -62,6 +71,7 @@ export function verdictOf(end: CallEnd, now: number): CallVerdict {
       return { record: { ...outcome, kind: outcome.kind, ...(message !== undefined && { message }) }, ttfbMs: end.ttfbMs };
     }
     case 'response': {
+      if (end.redirectedHere && end.status >= 300 && end.status < 400) return { skip: 'redirected' };
       const outcome = classifyHttp({ status: end.status, headers: end.headers, latencyMs: end.ttfbMs, ...(end.body !== undefined && { body: end.body }) }, now);
       // A request the provider refused as the caller's is not held against it, unless what it refused is the key or the URL (Gemini's 400 API_KEY_INVALID, xAI's 400 'Incorrect API key'): that is the provider's setting, as for a probe.
       if (INVALID_REQUEST.has(end.status) && outcome.kind !== 'auth' && outcome.kind !== 'not_found') return { skip: 'invalid-request', status: end.status };
@@ -187,7 +197,7 @@ export class TrafficLog {
   private lastError: { readonly message: string; readonly at: number } | undefined;
 
   add(verdict: CallVerdict, now: number): void {
-    if ('skip' in verdict && verdict.skip === 'canceled') return;
+    if ('skip' in verdict && (verdict.skip === 'canceled' || verdict.skip === 'redirected')) return;
     this.lastCallMono = now;
     if ('skip' in verdict) {
       this.invalid.add(now);

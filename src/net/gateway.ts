@@ -343,6 +343,8 @@ class ForwardedCall implements Dispatcher.DispatchHandlers {
   private errorBytes = 0;
   /** The answer streams and its headers were flushed: its chunks may be framed here (see `framed`). */
   private streaming = false;
+  /** A redirect within the provider's base URL was turned to the same place under the gateway: the client follows it here. */
+  private redirectedHere = false;
   /** Where `resume` waits for a 'drain', until it comes or the call ends. */
   private drainFrom: Socket | ServerResponse | undefined;
   /** The client hung up before its answer was complete: stop the upstream call. */
@@ -464,6 +466,7 @@ class ForwardedCall implements Dispatcher.DispatchHandlers {
       totalMs: this.now() - this.started,
       ...(streamError && { streamError: this.withoutKeys(streamError) }),
       ...(body !== undefined && { body }),
+      ...(this.redirectedHere && { redirectedHere: true }),
     };
   }
 
@@ -511,7 +514,10 @@ class ForwardedCall implements Dispatcher.DispatchHandlers {
       const basePath = base.pathname === '/' ? '' : base.pathname.replace(/\/+$/, '');
       const path = to.pathname;
       // The Host the client used, its own loopback address (gateway-route let no other through).
-      if (path === basePath || path.startsWith(`${basePath}/`)) return `http://${String(this.requestHeaders.host)}/${this.target.id}${path.slice(basePath.length)}${to.search}${to.hash}`;
+      if (path === basePath || path.startsWith(`${basePath}/`)) {
+        this.redirectedHere = true;
+        return `http://${String(this.requestHeaders.host)}/${this.target.id}${path.slice(basePath.length)}${to.search}${to.hash}`;
+      }
     }
     return URL.canParse(location) ? location : to.href;
   }

@@ -105,7 +105,8 @@ describe('redirects from the provider', () => {
     assert.deepEqual(requests.map((r) => `${r.method} ${r.url}`), ['GET /v1/models/', 'GET /v1/models', 'POST /v1/chat/completions/', 'POST /v1/chat/completions']);
     assert.ok(requests.every((r) => r.headers.authorization === `Bearer ${KEY}`));
     await recorded.endsOf('redirects', 4);
-    assert.equal(successes('redirects'), 2, JSON.stringify(recorded.windowOf('redirects')));
+    // The redirects themselves say nothing about the provider: two calls, two successes, no failure (recorded, every call would read 50 % errors).
+    assert.deepEqual(recorded.windowOf('redirects').kinds, ['success', 'success']);
   });
 
   it('a redirect to another origin reaches the client untouched and the gateway does not follow it; a relative one outside the base URL leads to the provider, not to the gateway', async () => {
