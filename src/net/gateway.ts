@@ -11,6 +11,7 @@
 import * as http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { brotliDecompressSync, constants as zlibConstants, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
 import { Agent, ProxyAgent } from 'undici';
 import type { Dispatcher } from 'undici';
 import { readsBodyOf } from '../core/classify';
@@ -23,6 +24,7 @@ import { credentialsOf } from '../core/gateway-traffic';
 import type { GatewayCall, GatewayPolicy, GatewayTarget } from '../core/gateway-traffic';
 import { withoutValues } from '../core/sanitize';
 import type { CallEnd } from '../core/traffic';
+import { contentCodings, utf8 } from './prober';
 import { proxyFor } from './proxy';
 import type { ProxySettings } from './proxy';
 
@@ -457,7 +459,7 @@ class ForwardedCall implements Dispatcher.DispatchHandlers {
   }
 
   private response(streamError: StreamError | undefined): CallEnd {
-    const body = this.errorBody && Buffer.concat(this.errorBody).subarray(0, ERROR_BODY_BYTES).toString('utf8');
+    const body = this.errorBody && errorText(Buffer.concat(this.errorBody).subarray(0, ERROR_BODY_BYTES), this.headers['content-encoding']);
     return {
       kind: 'response',
       status: this.status!,
@@ -536,6 +538,35 @@ class ForwardedCall implements Dispatcher.DispatchHandlers {
     // A kept-alive socket serves the client's next call: this one's resume must not fire then.
     if (this.resume) this.drainFrom?.off('drain', this.resume);
     this.call.finish(end);
+  }
+}
+
+/**
+ * The start of an error answer as text, for the classifier's fixed codes: a
+ * GET goes with the client's Accept-Encoding, so Google's 400 API_KEY_INVALID
+ * can come gzipped. One coding is undone, as far as the bytes read go and no
+ * further than ERROR_BODY_BYTES out; anything else (several codings, one not
+ * read, bytes that do not decode) leaves the status alone to speak.
+ */
+function errorText(bytes: Buffer, encoding: string | string[] | undefined): string | undefined {
+  const codings = contentCodings(encoding);
+  if (codings.length === 0) return utf8(bytes);
+  if (codings.length > 1 || bytes.length === 0) return undefined;
+  const zlib = { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength: ERROR_BODY_BYTES };
+  try {
+    switch (codings[0]) {
+      case 'gzip':
+      case 'x-gzip':
+        return utf8(gunzipSync(bytes, zlib));
+      case 'deflate':
+        return utf8((bytes[0]! & 0x0f) === 0x08 ? inflateSync(bytes, zlib) : inflateRawSync(bytes, zlib));
+      case 'br':
+        return utf8(brotliDecompressSync(bytes, { finishFlush: zlibConstants.BROTLI_OPERATION_FLUSH, maxOutputLength: ERROR_BODY_BYTES }));
+      default:
+        return undefined;
+    }
+  } catch {
+    return undefined;
   }
 }
 

@@ -508,7 +508,7 @@ function stopAt(next: URL, visited: readonly URL[]): RedirectStop | undefined {
  * 9110 12.5.3: then any is acceptable), and the provider's own clients (fetch,
  * the SDKs) decode it.
  */
-function contentCodings(value: string | string[] | undefined): string[] {
+export function contentCodings(value: string | string[] | undefined): string[] {
   if (value === undefined) return [];
   const list = typeof value === 'string' ? value : value.join(',');
   return list
@@ -581,7 +581,7 @@ function inflate(stream: Transform, input: Buffer, cap: number): Promise<{ bytes
 }
 
 /** UTF-8 text as fetch and the SDKs decode it: a byte-order mark before it is not part of it (IIS and .NET send one). */
-function utf8(bytes: Buffer): string {
+export function utf8(bytes: Buffer): string {
   const text = bytes.toString('utf8');
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }

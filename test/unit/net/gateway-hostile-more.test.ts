@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import type { PresetId, ProviderDefinition } from '../../../src/core/provider';
@@ -263,5 +264,23 @@ describe('a 100 MB upload', () => {
     assert.equal(JSON.parse(text).bytes, SIZE);
     await recorded.endsOf('upload');
     assert.deepEqual(recorded.windowOf('upload').kinds, ['success']);
+  });
+});
+
+describe('compressed error answers', () => {
+  it('a wrong key answered with a gzipped 400 API_KEY_INVALID (a GET with the client\'s Accept-Encoding, as Google\'s servers compress) reads misconfigured, and the client gets the body as sent', async () => {
+    const error = { error: { code: 400, message: 'API key not valid. Please pass a valid API key.', status: 'INVALID_ARGUMENT', details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com' }] } };
+    const zipped = gzipSync(JSON.stringify(error));
+    await provider('gzipped-key', (req, res) => {
+      if (!/gzip/.test(String(req.headers['accept-encoding']))) return json(res, 400, error);
+      res.writeHead(400, { 'content-type': 'application/json; charset=UTF-8', 'content-encoding': 'gzip', 'content-length': zipped.length });
+      res.end(zipped);
+    });
+    const res = await fetch(`${gateway.url}/gzipped-key/models`, { headers: { 'x-goog-api-key': 'wrong-key-0123456789', 'accept-encoding': 'gzip' } });
+    assert.equal(res.status, 400);
+    assert.equal(res.headers.get('content-encoding'), 'gzip', 'passed on compressed');
+    assert.deepEqual(await res.json(), error, 'fetch decodes what the provider sent');
+    await recorded.endsOf('gzipped-key');
+    assert.deepEqual(recorded.windowOf('gzipped-key').kinds, ['auth'], 'the key, not the caller\'s request: misconfigured');
   });
 });
