@@ -147,6 +147,12 @@ function countsDown(s: ProviderSnapshot | undefined): boolean {
   return s !== undefined && (s.state === 'open' || (s.rateLimitedUntil ?? 0) > Date.now());
 }
 
+/** Nothing ever reached the server (refused, unreachable, timed out, TLS): no connection was made, none reused. */
+function neverAnswered(s: ProviderSnapshot): boolean {
+  const { calls, byKind } = s.lifetime;
+  return calls > 0 && byKind.network + byKind.timeout + byKind.tls === calls;
+}
+
 /** `open · 42% err · p95 830 ms`, `rate-limited · resets in 42 s · 100% err`, `checking` */
 export function describe(view: ProviderView): string {
   const s = view.snapshot;
@@ -263,7 +269,11 @@ function statistics(view: ProviderView, now: number): StatNode[] {
     rows.push(
       stat(
         vscode.l10n.t('Connection set-up'),
-        c.lastSetupMs === undefined ? vscode.l10n.t('reused · {0}/{1} new', c.opened, c.probes) : `${ms(c.lastSetupMs)} · ${vscode.l10n.t('{0}/{1} new', c.opened, c.probes)}`,
+        c.lastSetupMs !== undefined
+          ? `${ms(c.lastSetupMs)} · ${vscode.l10n.t('{0}/{1} new', c.opened, c.probes)}`
+          : neverAnswered(s)
+            ? vscode.l10n.t('none made · {0} probes', c.probes)
+            : vscode.l10n.t('reused · {0}/{1} new', c.opened, c.probes),
         vscode.l10n.t(
           'TCP and TLS set-up of the last new connection. {0} of the last {1} probes opened a connection; the others reused one, as real calls do. The latency figures above leave set-up out.',
           c.opened,

@@ -238,3 +238,15 @@ describe('views over time: a countdown that ends', () => {
     assert.deepEqual(v.redrawn, ['a'], 'and no more: the countdown stopped');
   });
 });
+
+describe('views over time: connections', () => {
+  it('a provider whose port refuses every probe reads "none made" for connection set-up, not "reused"', async () => {
+    const v = await views({ probe: { jitter: 0, intervalSeconds: 30 } }, provider('a'), provider('b'));
+    v.h.answers.set('a', { kind: 'network', latencyMs: 1, message: 'connection refused (ECONNREFUSED)' });
+    await v.h.runtime.start();
+    await v.h.advance(3 * MINUTE);
+    assert.match(v.stat('a', 'Connection set-up')!, /^none made · \d+ probes$/);
+    // A provider answering over kept connections (the harness's probes open none) still reads reused.
+    assert.match(v.stat('b', 'Connection set-up')!, /^reused · 0\/\d+ new$/);
+  });
+});
