@@ -1,8 +1,11 @@
-// Takes media/demo.png from the running `npm start` demo (code-server path):
-// starts the demo as npm start does, opens it in Chromium, waits until the
-// views show every state (healthy, degraded, rate-limited, down with an open
-// circuit, a half-open probe that failed and re-opened it), and screenshots
-// the window. Prints how long each step took.
+// Takes media/demo.png: starts a demo of its own as `npm start` does (the fake
+// provider fleet and its workspace, code-server), opens it in Chromium, waits
+// until the views show every state (healthy, degraded, rate-limited in amber,
+// down with an open circuit, a half-open probe that failed and re-opened it),
+// and screenshots the window. Prints how long each step took.
+//
+// Run from the repository root: `node scripts/demo-screenshot.mjs` (it
+// installs what is missing and builds dist/ itself, as npm start does).
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { chromiumPath, ensureCodeServer, startCodeServer, workbenchUrl } from './code-server.mjs';
@@ -32,7 +35,7 @@ try {
       const ok =
         /^healthy/.test(rows['OpenAI (healthy)'] ?? '') &&
         /^(degraded|open|healthy)/.test(rows['Anthropic (flaky)'] ?? '') &&
-        /^open/.test(rows['Groq (rate-limited)'] ?? '') &&
+        /^rate-limited/.test(rows['Groq (rate-limited)'] ?? '') &&
         /^degraded/.test(rows['Mistral (slow)'] ?? '') &&
         /^open/.test(rows['Ollama (down)'] ?? '');
       return { ok, seen: rows };
@@ -45,8 +48,8 @@ try {
   await until(
     'the half-open probe of the down provider happened (it re-opened)',
     async () => {
-      const circuit = (await treeRows(page)).find((r) => r.name === 'Circuit');
-      return { ok: /opened 2× in a row/.test(circuit?.description ?? ''), seen: circuit };
+      const inARow = (await treeRows(page)).find((r) => r.level === 2 && r.name === 'Opened in a row');
+      return { ok: /^([2-9]|\d\d)×/.test(inARow?.description ?? ''), seen: inARow ?? '(no "Opened in a row" row yet)' };
     },
     { timeout: 90_000 },
   );
