@@ -27,10 +27,17 @@ try {
   await setSidebarWidth(page, 640);
   const described = async () => Object.fromEntries((await treeRows(page)).filter((r) => r.level === 1).map((r) => [r.name, r.description]));
   await until(
-    'live traffic on the rows',
+    'live traffic on the rows, the rate-limited and the down provider as such',
     async () => {
       const rows = await described();
-      return { ok: /live /.test(rows['OpenAI (healthy)'] ?? '') && /live /.test(rows['OpenAI (streams cut)'] ?? ''), seen: rows };
+      // The down provider too: traffic flows within seconds, before its probes reach the breaker's minRequests, and
+      // until then it reads `degraded · 100% err`.
+      const ok =
+        /live /.test(rows['OpenAI (healthy)'] ?? '') &&
+        /live /.test(rows['OpenAI (streams cut)'] ?? '') &&
+        /^rate-limited/.test(rows['Groq (rate-limited)'] ?? '') &&
+        /^open/.test(rows['Ollama (down)'] ?? '');
+      return { ok, seen: rows };
     },
     { timeout: 90_000 },
   );
