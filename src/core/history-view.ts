@@ -1,7 +1,7 @@
 import type { CircuitState } from './breaker';
 import { CALLS, FAILURES, HISTORY_SOURCES, MINUTE_MS, SLOW, countEntries, fieldOfKey, sourceOfKey } from './history-model';
 import type { HistoryMinutes, HistorySeries, HistoryTransition } from './history-model';
-import { FAILURE_KINDS } from './outcome';
+import { FAILURE_KINDS, isClientSide } from './outcome';
 import type { OutcomeKind } from './outcome';
 
 /**
@@ -19,6 +19,17 @@ export const RANGE_MS: Readonly<Record<HistoryRange, number>> = { '1h': HOUR_MS,
 export const POINT_MS: Readonly<Record<HistoryRange, number>> = { '1h': MINUTE_MS, '24h': 5 * MINUTE_MS, '7d': 30 * MINUTE_MS, '30d': 2 * HOUR_MS };
 
 export type IncidentCause = OutcomeKind | 'manual';
+
+/**
+ * What a period with the circuit not closed was (design.md, "Status"): only
+ * `down` is an outage. Isolated is the user's choice, rate-limited and
+ * misconfigured are the provider answering: their minutes count by their
+ * calls alone, as if the circuit were closed.
+ */
+export type HistoryPeriodStatus = 'down' | 'rate-limited' | 'misconfigured' | 'isolated';
+
+/** [start, end) in seconds, and what the circuit's state meant then (the panel colours by it). */
+export type HistoryBand = readonly [start: number, end: number, status: HistoryPeriodStatus];
 
 /** The circuit left `closed` (to open or isolated) until it was next `closed`. */
 export interface HistoryIncident {
@@ -44,8 +55,8 @@ export interface HistoryChart {
   readonly p99: readonly (number | null)[];
   /** Failures ÷ calls per point (0–1); null without calls. */
   readonly errorRate: readonly (number | null)[];
-  /** When the circuit was not closed, in seconds, clipped to the window; an ongoing one ends at now. */
-  readonly bands: readonly (readonly [number, number])[];
+  /** When the circuit was not closed, in seconds, clipped to the window; an ongoing one ends at now. A period whose status changed is two bands. */
+  readonly bands: readonly HistoryBand[];
   /** Up minutes ÷ known minutes (0–1); undefined when no minute is known. */
   readonly uptime: number | undefined;
   readonly knownMinutes: number;
@@ -54,8 +65,12 @@ export interface HistoryChart {
   readonly incidents: readonly HistoryIncident[];
 }
 
-/** Kinds that say the caller is misconfigured, not that the provider is down (by their field, FAILURES + their index). */
-const MISCONFIGURED: ReadonlySet<number> = new Set((['auth', 'not_found'] as const).map((kind) => FAILURES + FAILURE_KINDS.indexOf(kind)));
+/**
+ * Kinds that do not make a minute down (by their field, FAILURES + their
+ * index): the caller is misconfigured, or the provider asked us to wait
+ * (design.md: neither is ever counted as down).
+ */
+const NOT_DOWN: ReadonlySet<number> = new Set((['auth', 'not_found', 'rate_limited'] as const).map((kind) => FAILURES + FAILURE_KINDS.indexOf(kind)));
 
 /** A chart as the panel posts it: without `x`, which the webview computes from `from` and `pointMs`. */
 export type HistoryChartPoints = Omit<HistoryChart, 'x'> & {
@@ -86,7 +101,7 @@ function windowOf(range: HistoryRange, now: number): { from: number; to: number;
   return { from: to - RANGE_MS[range], to, step };
 }
 
-/** A minute's calls, failures, and failures with a server-side kind (all sources). */
+/** A minute's calls, failures, and failures of a kind that says down (all sources: not 429, auth or not_found). */
 interface MinuteCounts {
   calls: number;
   failures: number;
@@ -105,16 +120,21 @@ function countMinute(minutes: HistoryMinutes, n: number, first: number, into: Mi
     if (field === CALLS) into.calls += count;
     else if (field >= FAILURES) {
       into.failures += count;
-      if (!MISCONFIGURED.has(field)) into.serverFailures += count;
+      if (!NOT_DOWN.has(field)) into.serverFailures += count;
     }
   }
   return into;
 }
 
-/** Periods the circuit was not closed; a series that begins with it not closed was so since the series' start at least. */
-function periodsOf(series: HistorySeries, now: number): { start: number; notClosed: Array<[number, number]> } {
+/**
+ * Periods the circuit was not closed, and those of them that were down; a
+ * series that begins with it not closed was so since the series' start at
+ * least.
+ */
+function periodsOf(series: HistorySeries, now: number): { start: number; notClosed: NotClosedPeriod[]; down: NotClosedPeriod[] } {
   const start = Math.min(series.minutes.length > 0 ? series.minutes.at[0]! : Infinity, series.transitions[0]?.at ?? Infinity);
-  return { start, notClosed: notClosedPeriods(series.transitions, start, now) };
+  const notClosed = notClosedPeriods(series.transitions, start, now);
+  return { start, notClosed, down: notClosed.filter((period) => period[2] === 'down') };
 }
 
 /** `historyChart` without the x values (the panel posts this; the webview computes x). */
@@ -127,9 +147,9 @@ export function historyChartPoints(series: HistorySeries, range: HistoryRange, n
   const calls = new Array<number>(count).fill(0);
   const failures = new Array<number>(count).fill(0);
 
-  const { start, notClosed } = periodsOf(series, now);
+  const { start, notClosed, down } = periodsOf(series, now);
   const incidents = incidentsOf(series.transitions, start, now);
-  let known = circuitDownMinutes(notClosed, from, Math.min(to, now));
+  let known = circuitDownMinutes(down, from, Math.min(to, now));
   let up = 0;
   const minutes = series.minutes;
   const counts: MinuteCounts = { calls: 0, failures: 0, serverFailures: 0 };
@@ -144,8 +164,8 @@ export function historyChartPoints(series: HistorySeries, range: HistoryRange, n
       calls[i]! += counts.calls;
       failures[i]! += counts.failures;
       // Periods are in order, as the minutes are: skip those that ended before this minute.
-      while (period < notClosed.length && notClosed[period]![1] <= at) period++;
-      const open = period < notClosed.length && notClosed[period]![0] < at + MINUTE_MS;
+      while (period < down.length && down[period]![1] <= at) period++;
+      const open = period < down.length && down[period]![0] < at + MINUTE_MS;
       if (!open) {
         known++;
         if (counts.serverFailures * 2 < counts.calls) up++;
@@ -158,11 +178,11 @@ export function historyChartPoints(series: HistorySeries, range: HistoryRange, n
     }
   }
   const errorRate = calls.map((c, i) => (c > 0 ? failures[i]! / c : null));
-  const bands: Array<readonly [number, number]> = [];
-  for (const [start, end] of notClosed) {
+  const bands: HistoryBand[] = [];
+  for (const [start, end, status] of notClosed) {
     const a = Math.max(start, from);
     const b = Math.min(end, to);
-    if (a < b) bands.push([a / 1000, b / 1000]);
+    if (a < b) bands.push([a / 1000, b / 1000, status]);
   }
   return {
     range,
@@ -188,8 +208,8 @@ export function historyChartPoints(series: HistorySeries, range: HistoryRange, n
  */
 export function historyUptimes(series: HistorySeries, now: number): Record<HistoryRange, HistoryUptime> {
   const windows = HISTORY_RANGES.map((range) => windowOf(range, now));
-  const { notClosed } = periodsOf(series, now);
-  const known = windows.map(({ from, to }) => circuitDownMinutes(notClosed, from, Math.min(to, now)));
+  const { down } = periodsOf(series, now);
+  const known = windows.map(({ from, to }) => circuitDownMinutes(down, from, Math.min(to, now)));
   const up = windows.map(() => 0);
   const earliest = Math.min(...windows.map((w) => w.from));
   const latest = Math.max(...windows.map((w) => w.to));
@@ -201,8 +221,8 @@ export function historyUptimes(series: HistorySeries, now: number): Record<Histo
     const at = minutes.at[n]!;
     if (at >= latest) break;
     if (countMinute(minutes, n, e, counts).calls === 0) continue;
-    while (period < notClosed.length && notClosed[period]![1] <= at) period++;
-    if (period < notClosed.length && notClosed[period]![0] < at + MINUTE_MS) continue;
+    while (period < down.length && down[period]![1] <= at) period++;
+    if (period < down.length && down[period]![0] < at + MINUTE_MS) continue;
     const isUp = counts.serverFailures * 2 < counts.calls;
     for (let r = 0; r < windows.length; r++) {
       const { from, to } = windows[r]!;
@@ -258,17 +278,45 @@ function minuteTotals(minutes: HistoryMinutes, n: number, first: number, into: M
   return into;
 }
 
-/** Periods, [start, end) in wall ms, when the circuit was not closed; an ongoing one ends at `now`. */
-function notClosedPeriods(transitions: readonly HistoryTransition[], start: number, now: number): Array<[number, number]> {
-  const periods: Array<[number, number]> = [];
+/** [start, end) in wall ms, and what the circuit's state meant. */
+type NotClosedPeriod = [start: number, end: number, status: HistoryPeriodStatus];
+
+/**
+ * What a circuit not closed means, as the views say it (status.ts): isolated
+ * wins; an open circuit is as its opening's cause says (the host records the
+ * last failure's kind: a 429 is rate-limited, auth or not_found misconfigured,
+ * anything else or nothing known down); half-open goes on with the opening
+ * before it.
+ */
+function periodStatusOf(state: Exclude<CircuitState, 'closed'>, cause: IncidentCause | undefined, before: HistoryPeriodStatus): HistoryPeriodStatus {
+  if (state === 'isolated') return 'isolated';
+  if (state === 'half-open') return before === 'isolated' ? 'down' : before;
+  if (cause === 'rate_limited') return 'rate-limited';
+  if (cause !== undefined && cause !== 'manual' && isClientSide(cause)) return 'misconfigured';
+  return 'down';
+}
+
+/**
+ * Periods when the circuit was not closed, one for each stretch of one
+ * status (open for a 429 then isolated is two); an ongoing one ends at `now`.
+ */
+function notClosedPeriods(transitions: readonly HistoryTransition[], start: number, now: number): NotClosedPeriod[] {
+  const periods: NotClosedPeriod[] = [];
   let state: CircuitState = transitions[0]?.from ?? 'closed';
+  let status: HistoryPeriodStatus = state === 'closed' ? 'down' : periodStatusOf(state, undefined, 'down');
   let since = start;
   for (const t of transitions) {
-    if (state === 'closed' && t.to !== 'closed') since = t.at;
-    else if (state !== 'closed' && t.to === 'closed') periods.push([since, t.at]);
+    const next = t.to === 'closed' ? undefined : periodStatusOf(t.to, t.cause, status);
+    if (state === 'closed') {
+      if (next !== undefined) since = t.at;
+    } else if (next !== status) {
+      if (since < t.at) periods.push([since, t.at, status]);
+      since = t.at;
+    }
     state = t.to;
+    if (next !== undefined) status = next;
   }
-  if (state !== 'closed' && since < now) periods.push([since, now]);
+  if (state !== 'closed' && since < now) periods.push([since, now, status]);
   return periods;
 }
 
@@ -289,8 +337,8 @@ function incidentsOf(transitions: readonly HistoryTransition[], start: number, n
   return incidents;
 }
 
-/** How many minutes in [from, to) the circuit spent any time not closed (periods are in order, apart). */
-function circuitDownMinutes(periods: readonly (readonly [number, number])[], from: number, to: number): number {
+/** How many minutes in [from, to) the circuit spent any time down (periods are in order, apart). */
+function circuitDownMinutes(periods: readonly NotClosedPeriod[], from: number, to: number): number {
   let count = 0;
   let last = -Infinity;
   for (const [start, end] of periods) {

@@ -52,7 +52,7 @@ describe('history chart', () => {
     assert.equal(chart.knownMinutes, 60);
     assert.equal(chart.upMinutes, 50);
     assert.equal(chart.uptime!.toFixed(3), '0.833');
-    assert.deepEqual(chart.bands, [[at(20) / 1000, at(30) / 1000]]);
+    assert.deepEqual(chart.bands, [[at(20) / 1000, at(30) / 1000, 'down']]);
     assert.deepEqual(chart.incidents, [{ openedAt: at(20), cause: 'server', closedAt: at(30), durationMs: 10 * MINUTE_MS }]);
   });
 
@@ -97,7 +97,7 @@ describe('history chart', () => {
     assert.equal(chart.errorRate[i - 1], null);
   });
 
-  it('counts a minute as down when at least half its calls failed server-side, not for auth or not_found', () => {
+  it('counts a minute as down when at least half its calls failed server-side, not for a 429, auth or not_found', () => {
     const minute = (m: number, failures: HistoryMinute['sources']['probe']): HistoryMinute => ({ at: at(m), sources: { traffic: failures! } });
     const series: HistorySeries = {
       minutes: [
@@ -105,25 +105,119 @@ describe('history chart', () => {
         minute(1, { calls: 4, failures: { rate_limited: 1 }, slow: 0 }),
         minute(2, { calls: 2, failures: { auth: 2 }, slow: 0 }),
         minute(3, { calls: 2, failures: { not_found: 1, timeout: 1 }, slow: 0 }),
+        minute(4, { calls: 2, failures: { rate_limited: 2 }, slow: 0 }),
+        minute(5, { calls: 2, failures: { rate_limited: 1, overloaded: 1 }, slow: 0 }),
       ],
       transitions: [],
     };
     const chart = historyChart(series, '1h', NOW);
-    assert.equal(chart.knownMinutes, 4);
-    assert.equal(chart.upMinutes, 2);
+    assert.equal(chart.knownMinutes, 6);
+    assert.equal(chart.upMinutes, 3);
   });
 
-  it('counts minutes without calls as known and down while the circuit is open', () => {
+  it('counts minutes without calls as known and down while the circuit is open for a server-side cause', () => {
     const series: HistorySeries = {
       minutes: [probeMinute(0, true), probeMinute(1, true)],
-      transitions: [{ at: at(2) + 30_000, from: 'closed', to: 'isolated', cause: 'manual' }],
+      transitions: [{ at: at(2) + 30_000, from: 'closed', to: 'open', cause: 'timeout' }],
     };
     const chart = historyChart(series, '1h', at(10) + 5_000);
-    // Minutes 2 to 10 (the current one) were isolated for a while.
+    // Minutes 2 to 10 (the current one) were open for a while.
     assert.equal(chart.knownMinutes, 11);
     assert.equal(chart.upMinutes, 2);
-    assert.deepEqual(chart.bands, [[(at(2) + 30_000) / 1000, (at(10) + 5_000) / 1000]]);
-    assert.deepEqual(chart.incidents, [{ openedAt: at(2) + 30_000, cause: 'manual', durationMs: 8 * MINUTE_MS - 25_000 }]);
+    assert.deepEqual(chart.bands, [[(at(2) + 30_000) / 1000, (at(10) + 5_000) / 1000, 'down']]);
+    assert.deepEqual(chart.incidents, [{ openedAt: at(2) + 30_000, cause: 'timeout', durationMs: 8 * MINUTE_MS - 25_000 }]);
+  });
+
+  it('reads an hour with a minute isolated by hand as 100 % uptime: the isolation is a neutral band and an incident by Reset or Isolate, never down', () => {
+    // Probed every minute but while isolated (an isolated circuit admits no probe).
+    const minutes = Array.from({ length: 60 }, (_, i) => probeMinute(i, true)).filter((m) => m.at !== at(30));
+    const series: HistorySeries = {
+      minutes,
+      transitions: [
+        { at: at(30) + 5_000, from: 'closed', to: 'isolated', cause: 'manual' },
+        { at: at(31) + 5_000, from: 'isolated', to: 'closed', cause: 'manual' },
+      ],
+    };
+    const chart = historyChart(series, '1h', NOW);
+    assert.equal(chart.uptime, 1);
+    // Minutes with calls only: the isolated minute says nothing about the provider.
+    assert.equal(chart.knownMinutes, 59);
+    assert.equal(chart.upMinutes, 59);
+    assert.deepEqual(chart.bands, [[(at(30) + 5_000) / 1000, (at(31) + 5_000) / 1000, 'isolated']]);
+    assert.deepEqual(chart.incidents, [{ openedAt: at(30) + 5_000, cause: 'manual', closedAt: at(31) + 5_000, durationMs: MINUTE_MS }]);
+    assert.deepEqual(historyUptimes(series, NOW)['1h'], { uptime: 1, knownMinutes: 59, upMinutes: 59 });
+  });
+
+  it('reads a provider that only answers 429 as up, not 0 %: its open circuit is an amber band, listed as rate limited', () => {
+    const limited = (m: number): HistoryMinute => ({ at: at(m), sources: { probe: { calls: 1, failures: { rate_limited: 1 }, slow: 0 } }, latency: { p50: 80, p95: 80, p99: 80 } });
+    const series: HistorySeries = {
+      minutes: Array.from({ length: 60 }, (_, i) => limited(i)),
+      transitions: [
+        { at: at(5), from: 'closed', to: 'open', cause: 'rate_limited' },
+        { at: at(10), from: 'open', to: 'half-open' },
+        { at: at(10) + 1_000, from: 'half-open', to: 'open', cause: 'rate_limited' },
+      ],
+    };
+    const chart = historyChart(series, '1h', NOW);
+    assert.equal(chart.uptime, 1);
+    assert.equal(chart.knownMinutes, 60);
+    assert.deepEqual(chart.bands, [[at(5) / 1000, NOW / 1000, 'rate-limited']]);
+    assert.deepEqual(chart.incidents, [{ openedAt: at(5), cause: 'rate_limited', durationMs: NOW - at(5) }]);
+    assert.equal(chart.errorRate[30], 1, 'the 429s are still in the error rate');
+    assert.deepEqual(historyUptimes(series, NOW)['1h'], { uptime: 1, knownMinutes: 60, upMinutes: 60 });
+  });
+
+  it('reads a circuit opened by a refused key as misconfigured, not down, as the minutes of refused calls are', () => {
+    const refused = (m: number): HistoryMinute => ({ at: at(m), sources: { probe: { calls: 1, failures: { auth: 1 }, slow: 0 } } });
+    const series: HistorySeries = {
+      minutes: [probeMinute(0, true), refused(1), refused(2), refused(12)],
+      transitions: [
+        { at: at(2) + 1_000, from: 'closed', to: 'open', cause: 'auth' },
+        { at: at(12), from: 'open', to: 'half-open' },
+        { at: at(12) + 1_000, from: 'half-open', to: 'open', cause: 'auth' },
+      ],
+    };
+    const chart = historyChart(series, '1h', at(20));
+    assert.equal(chart.uptime, 1);
+    assert.equal(chart.knownMinutes, 4);
+    assert.deepEqual(chart.bands, [[(at(2) + 1_000) / 1000, at(20) / 1000, 'misconfigured']]);
+  });
+
+  it('splits a period whose meaning changed: only its down part counts as down', () => {
+    const limited = (m: number): HistoryMinute => ({ at: at(m), sources: { probe: { calls: 1, failures: { rate_limited: 1 }, slow: 0 } } });
+    const minutes: HistoryMinute[] = [];
+    for (let m = 0; m < 60; m++) {
+      if (m < 10 || m >= 40) minutes.push(probeMinute(m, true));
+      else if (m < 15) minutes.push(limited(m));
+      else if (m < 20) minutes.push(probeMinute(m, false));
+      // Not probed while isolated.
+    }
+    const series: HistorySeries = {
+      minutes,
+      transitions: [
+        // Rate-limited first, then its half-open trial fails with a 500: an outage from there.
+        { at: at(10), from: 'closed', to: 'open', cause: 'rate_limited' },
+        { at: at(15), from: 'open', to: 'half-open' },
+        { at: at(15) + 1_000, from: 'half-open', to: 'open', cause: 'server' },
+        // Isolated by hand during the outage, and reset.
+        { at: at(20), from: 'open', to: 'isolated', cause: 'manual' },
+        { at: at(40), from: 'isolated', to: 'closed', cause: 'manual' },
+      ],
+    };
+    const chart = historyChart(series, '1h', NOW);
+    assert.deepEqual(chart.bands, [
+      [at(10) / 1000, (at(15) + 1_000) / 1000, 'rate-limited'],
+      [(at(15) + 1_000) / 1000, at(20) / 1000, 'down'],
+      [at(20) / 1000, at(40) / 1000, 'isolated'],
+    ]);
+    // Minutes 15 to 19 are down; 10 to 14 count by their calls (429s: up), 20 to 39 had none.
+    assert.equal(chart.knownMinutes, 40);
+    assert.equal(chart.upMinutes, 35);
+    assert.deepEqual(historyUptimes(series, NOW)['1h'], { uptime: 35 / 40, knownMinutes: 40, upMinutes: 35 });
+    assert.deepEqual(
+      chart.incidents.map((i) => [i.openedAt, i.cause, i.closedAt]),
+      [[at(10), 'rate_limited', at(40)]],
+    );
   });
 
   it('clips to the range: older minutes and transitions do not count, a band that began earlier starts at the window', () => {
@@ -137,8 +231,8 @@ describe('history chart', () => {
     };
     const chart = historyChart(series, '1h', NOW);
     assert.deepEqual(chart.bands, [
-      [at(0) / 1000, at(5) / 1000],
-      [at(20) / 1000, at(30) / 1000],
+      [at(0) / 1000, at(5) / 1000, 'down'],
+      [at(20) / 1000, at(30) / 1000, 'down'],
     ]);
     assert.equal(chart.knownMinutes, 60);
     assert.equal(chart.upMinutes, 45);
@@ -158,7 +252,7 @@ describe('history chart', () => {
     const series: HistorySeries = { minutes: [probeMinute(1, false)], transitions: [{ at: at(3), from: 'half-open', to: 'closed' }] };
     const chart = historyChart(series, '1h', NOW);
     assert.deepEqual(chart.incidents, [{ openedAt: at(1), closedAt: at(3), durationMs: 2 * MINUTE_MS }]);
-    assert.deepEqual(chart.bands, [[at(1) / 1000, at(3) / 1000]]);
+    assert.deepEqual(chart.bands, [[at(1) / 1000, at(3) / 1000, 'down']]);
     assert.equal(chart.knownMinutes, 2);
     assert.equal(chart.upMinutes, 0);
   });
@@ -191,7 +285,17 @@ describe('history chart', () => {
     minutes.push({ at: at(-1), sources: { traffic: { calls: 2, failures: { auth: 2 }, slow: 0 } } });
     const series: HistorySeries = {
       minutes: [...minutes, ...outage.minutes],
-      transitions: [{ at: at(-1490), from: 'closed', to: 'open', cause: 'timeout' }, { at: at(-1470), from: 'open', to: 'closed' }, ...outage.transitions],
+      transitions: [
+        { at: at(-1490), from: 'closed', to: 'open', cause: 'timeout' },
+        { at: at(-1470), from: 'open', to: 'closed' },
+        { at: at(-1300), from: 'closed', to: 'open', cause: 'rate_limited' },
+        { at: at(-1295), from: 'open', to: 'half-open' },
+        { at: at(-1295) + 1_000, from: 'half-open', to: 'open', cause: 'server' },
+        { at: at(-1280), from: 'open', to: 'closed' },
+        { at: at(-700) + 30_000, from: 'closed', to: 'isolated', cause: 'manual' },
+        { at: at(-650), from: 'isolated', to: 'closed', cause: 'manual' },
+        ...outage.transitions,
+      ],
     };
     for (const now of [NOW, at(30) + 1, at(-100)]) {
       const uptimes = historyUptimes(series, now);
