@@ -71,7 +71,14 @@
       p95: v('--vscode-charts-orange', '#d18616'),
       p99: v('--vscode-charts-purple', '#b180d7'),
       errors: v('--vscode-charts-red', '#f14c4c'),
-      band: v('--vscode-charts-red', '#f14c4c'),
+      // Per what the circuit's state meant (history-view.ts, HistoryPeriodStatus), as the tree colours it:
+      // only an outage is red; rate-limited amber, misconfigured the info colour, isolated neutral.
+      bands: {
+        down: v('--vscode-charts-red', '#f14c4c'),
+        'rate-limited': v('--vscode-charts-yellow', '#cca700'),
+        misconfigured: v('--vscode-notificationsInfoIcon-foreground', '#3794ff'),
+        isolated: v('--vscode-disabledForeground', '#888888'),
+      },
       font: `11px ${v('--vscode-font-family', 'sans-serif')}`,
       highContrast: document.body.classList.contains('vscode-high-contrast') || document.body.classList.contains('vscode-high-contrast-light'),
     };
@@ -84,15 +91,15 @@
     return [axis, { ...axis, size: 60, values: (u, values) => values.map(format) }];
   }
 
-  /** Shades the periods the circuit was not closed, under the grid and the lines. */
-  function bandsHook(bands, colour) {
+  /** Shades the periods the circuit was not closed, under the grid and the lines, each in its status's colour. */
+  function bandsHook(bands, colours) {
     return (u) => {
       if (bands.length === 0) return;
       const { ctx, bbox } = u;
       ctx.save();
-      ctx.fillStyle = colour;
       ctx.globalAlpha = 0.18;
-      for (const [start, end] of bands) {
+      for (const [start, end, status] of bands) {
+        ctx.fillStyle = colours[status] || colours.down;
         const x0 = u.valToPos(start, 'x', true);
         const x1 = u.valToPos(end, 'x', true);
         ctx.fillRect(x0, bbox.top, Math.max(1, x1 - x0), bbox.height);
@@ -129,7 +136,7 @@
         series: [{}, ...options.series(c)],
         legend: { live: true },
         cursor: { drag: { x: false, y: false } },
-        hooks: { drawClear: [bandsHook(chartData.bands, c.band)], draw: [markDrawn] },
+        hooks: { drawClear: [bandsHook(chartData.bands, c.bands)], draw: [markDrawn] },
       },
       [x, ...options.values(chartData)],
       container,

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { runInNewContext } from 'node:vm';
 import { DAY_MS, MINUTE_MS, historyMinutes } from '../../../src/core/history-model';
 import type { HistoryMinute, HistoryTransition } from '../../../src/core/history-model';
 import * as view from '../../../src/core/history-view';
@@ -307,6 +310,112 @@ describe('history chart', () => {
         assert.deepEqual(x, x.map((_, i) => (points.from + i * points.pointMs) / 1000));
       }
     }
+  });
+});
+
+/**
+ * The panel's own script (media/history/history.js) as the webview runs it,
+ * on a DOM just large enough for it and a uPlot that keeps its options: what
+ * its band hook paints for the chart the extension posts.
+ */
+function paintedBands(chart: view.HistoryChartPoints): Array<{ fill: string; x: number }> {
+  class Element {
+    readonly children: Element[] = [];
+    readonly dataset: Record<string, string> = {};
+    readonly classList = { toggle: () => undefined, contains: () => false };
+    readonly clientWidth = 800;
+    textContent = '';
+    className = '';
+    value = '';
+    tabIndex = 0;
+    append(...nodes: Element[]): void {
+      this.children.push(...nodes);
+    }
+    replaceChildren(...nodes: Element[]): void {
+      this.children.splice(0, Infinity, ...nodes);
+    }
+    setAttribute(name: string, value: string): void {
+      if (name.startsWith('data-')) this.dataset[name.slice(5).replace(/-(\w)/g, (_, c: string) => c.toUpperCase())] = value;
+    }
+    removeAttribute(): void {}
+    addEventListener(): void {}
+    querySelector(): Element {
+      return new Element();
+    }
+    focus(): void {}
+  }
+  const plots: Array<{ hooks: { drawClear: Array<(u: unknown) => void> } }> = [];
+  let onMessage: ((event: { data: unknown }) => void) | undefined;
+  const document = { getElementById: () => new Element(), createElement: () => new Element(), body: new Element(), documentElement: new Element() };
+  class Observer {
+    observe(): void {}
+  }
+  runInNewContext(readFileSync(join(__dirname, '../../../../media/history/history.js'), 'utf8'), {
+    acquireVsCodeApi: () => ({ getState: () => undefined, setState: () => undefined, postMessage: () => undefined }),
+    document,
+    window: { addEventListener: (_: string, listener: typeof onMessage) => (onMessage = listener) },
+    // Each theme variable reads as its own name, so the test sees which one painted.
+    getComputedStyle: () => ({ getPropertyValue: (name: string) => name }),
+    uPlot: class {
+      constructor(options: (typeof plots)[number]) {
+        plots.push(options);
+      }
+      destroy(): void {}
+    },
+    ResizeObserver: Observer,
+    MutationObserver: Observer,
+    requestAnimationFrame: () => 0,
+    performance,
+    Intl,
+  });
+  const uptime = { uptime: 1, knownMinutes: 1, upMinutes: 1 };
+  const now = chart.to - 1;
+  onMessage!({
+    data: {
+      type: 'history',
+      postedAt: Date.now(),
+      now,
+      strings: {},
+      providers: [{ id: 'p', label: 'P', uptime: { '1h': uptime, '24h': uptime, '7d': uptime, '30d': uptime } }],
+      chart: { type: 'chart', now, id: 'p', chart },
+    },
+  });
+  const errorChart = plots.at(-1)!;
+  const painted: Array<{ fill: string; x: number }> = [];
+  const ctx = {
+    fillStyle: '',
+    globalAlpha: 1,
+    save() {},
+    restore() {},
+    fillRect(x: number) {
+      painted.push({ fill: this.fillStyle, x });
+    },
+  };
+  for (const hook of errorChart.hooks.drawClear) hook({ ctx, bbox: { top: 0, height: 100 }, valToPos: (value: number) => value });
+  return painted;
+}
+
+describe('history panel webview', () => {
+  it('shades an outage red, a rate-limited period amber, a misconfigured one in the info colour and an isolation neutral', () => {
+    const series: HistorySeries = {
+      minutes: [probeMinute(0, true)],
+      transitions: [
+        { at: at(5), from: 'closed', to: 'open', cause: 'server' },
+        { at: at(10), from: 'open', to: 'closed' },
+        { at: at(20), from: 'closed', to: 'open', cause: 'rate_limited' },
+        { at: at(25), from: 'open', to: 'closed' },
+        { at: at(30), from: 'closed', to: 'open', cause: 'auth' },
+        { at: at(35), from: 'open', to: 'closed' },
+        { at: at(40), from: 'closed', to: 'isolated', cause: 'manual' },
+        { at: at(45), from: 'isolated', to: 'closed', cause: 'manual' },
+      ],
+    };
+    assert.deepEqual(paintedBands(historyChartPoints(series, '1h', NOW)), [
+      { fill: '--vscode-charts-red', x: at(5) / 1000 },
+      { fill: '--vscode-charts-yellow', x: at(20) / 1000 },
+      { fill: '--vscode-notificationsInfoIcon-foreground', x: at(30) / 1000 },
+      { fill: '--vscode-disabledForeground', x: at(40) / 1000 },
+    ]);
   });
 });
 
