@@ -67,6 +67,8 @@ export class PeerHost {
   private joining: boolean;
   private idle = false;
   private focused = true;
+  /** How many windows follow this one (0 unless it leads). */
+  private followerCount = 0;
   private idleTimer: unknown;
   private disposed = false;
 
@@ -131,9 +133,15 @@ export class PeerHost {
     if (!this.linked()) this.watchFocusAlone();
   }
 
-  /** The link's role changed: standing alone, this window probes all its targets itself. */
-  roleChanged(role: PeerRole): void {
+  /** Whether this window leads other windows (and probes for them); not when it is the only one. */
+  get leadsOthers(): boolean {
+    return this.link?.role.kind === 'leader' && this.followerCount > 0;
+  }
+
+  /** The link's role changed, or the windows following it: standing alone, this window probes all its targets itself. */
+  roleChanged(role: PeerRole, followers = 0): void {
     if (this.disposed) return;
+    this.followerCount = role.kind === 'leader' ? followers : 0;
     if (role.kind === 'alone' || role.kind === 'closed') {
       const before = this.owned;
       this.owned = undefined;

@@ -135,7 +135,7 @@ export class Runtime implements Disposable {
   readonly onWillReset;
   /** The local gateway started, stopped or failed. */
   readonly onDidChangeGateway;
-  /** This window became the leader, a follower, or stands alone (design.md, "Several windows"). */
+  /** This window became the leader, a follower, or stands alone, or a window joined or left the one it leads (design.md, "Several windows"). */
   readonly onDidChangePeerRole;
 
   constructor(
@@ -195,8 +195,8 @@ export class Runtime implements Disposable {
             idleAfterMs: IDLE_AFTER_MS,
             log: { info: (m) => log.info(m), warn: (m) => log.warn(m) },
             onMessage: (message) => this.peers.receive(message),
-            onRole: (role) => {
-              this.peers.roleChanged(role);
+            onRole: (role, followers) => {
+              this.peers.roleChanged(role, followers);
               this.roleEmitter.fire(role);
             },
           });
@@ -309,12 +309,12 @@ export class Runtime implements Disposable {
     return this.tracker.offline;
   }
 
-  /** For the status-bar tooltip: whether this window leads, and which providers another window probes. */
+  /** For the status-bar tooltip: whether this window leads other windows (not when it is the only one), and which providers another window probes. */
   windows(): { leads: boolean; probedElsewhere: string[] } | undefined {
     const role = this.link?.role;
     if (role?.kind !== 'leader' && role?.kind !== 'follower') return undefined;
     const probedElsewhere = this.viewModel.providers.filter((p) => p.notProbed === undefined && this.peers.delegated(p.definition.id)).map((p) => p.definition.label);
-    return { leads: role.kind === 'leader', probedElsewhere };
+    return { leads: this.peers.leadsOthers, probedElsewhere };
   }
 
   /** The local gateway: off, starting, running (with its address) or failed (with why). */

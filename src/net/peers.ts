@@ -26,7 +26,11 @@ export interface PeerLinkOptions {
   readonly log: { info(message: string): void; warn(message: string): void };
   /** What this window is told: owned, outcome, command, state-request, state, idle. Called asynchronously. */
   readonly onMessage: (message: PeerMessage) => void;
-  readonly onRole?: (role: PeerRole) => void;
+  /**
+   * The role changed, or a window began or stopped following this leader.
+   * `followers`: how many follow it now (0 unless it leads; 0 while it is the only window).
+   */
+  readonly onRole?: (role: PeerRole, followers: number) => void;
   /** Monotonic milliseconds; performance.now by default. */
   readonly now?: () => number;
   /** How often each end of a connection says it still runs (default 1 s). */
@@ -153,6 +157,11 @@ export class PeerLink {
     }
   }
 
+  /** The windows that follow this one now (said hello in this version); 0 unless it leads. */
+  get followers(): number {
+    return this.state.kind === 'leader' ? this.state.connections.size : 0;
+  }
+
   /** Joins the machine's windows; resolves once this window leads, follows, or stands alone. */
   start(): Promise<void> {
     this.electing ??= this.elect().finally(() => (this.electing = undefined));
@@ -249,7 +258,7 @@ export class PeerLink {
 
   private setState(state: LinkState): void {
     this.state = state;
-    this.options.onRole?.(this.role);
+    this.options.onRole?.(this.role, this.followers);
   }
 
   private async elect(): Promise<void> {
@@ -327,6 +336,19 @@ export class PeerLink {
     this.sendHeld();
   }
 
+  /**
+   * Reports the leader's role and how many windows follow it once this window
+   * has heard what was just delivered to it (its own deliveries wait a
+   * microtask, see `deliver`): what it shows for its role (the tooltip:
+   * which providers another window probes) then reads its new share, not
+   * the one from before (a window whose follower left).
+   */
+  private announceLeader(state: LinkState & { kind: 'leader' }): void {
+    queueMicrotask(() => {
+      if (this.state === state) this.options.onRole?.(this.role, this.followers);
+    });
+  }
+
   /** A window connected to this leader: it must say hello, in this version, first. */
   private accept(state: LinkState & { kind: 'leader' }, socket: Socket): void {
     const { log } = this.options;
@@ -349,7 +371,9 @@ export class PeerLink {
       clearTimeout(hello);
       if (member === undefined || state.connections.get(member) !== socket) return;
       state.connections.delete(member);
-      if (this.state === state) this.deliver(state, state.registry.leave(member, this.now()));
+      if (this.state !== state) return;
+      this.deliver(state, state.registry.leave(member, this.now()));
+      this.announceLeader(state);
     });
     socket.on('data', (chunk: Buffer) => {
       let messages: PeerMessage[];
@@ -384,6 +408,7 @@ export class PeerLink {
             return;
           }
           member = message.window;
+          const followers = state.connections.size;
           state.connections.get(member)?.destroy();
           state.connections.set(member, socket);
           write(socket, { t: 'welcome', v: PROTOCOL_VERSION, leader: this.options.window });
@@ -392,6 +417,8 @@ export class PeerLink {
             socket.destroy();
           });
           this.join(state, member, message.focused);
+          // A window reconnecting under its id replaces its old connection: as many follow as before.
+          if (state.connections.size !== followers) this.announceLeader(state);
           continue;
         }
         this.deliver(state, state.registry.receive(member, message, this.now()));

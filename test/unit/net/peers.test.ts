@@ -27,6 +27,8 @@ interface Window {
   readonly link: PeerLink;
   readonly messages: PeerMessage[];
   readonly roles: PeerRole[];
+  /** The roles reported, a leader's with how many windows followed it: 'electing', 'leader of 2', … */
+  readonly reported: string[];
   readonly warnings: string[];
   readonly infos: string[];
   /** Messages of one type received so far. */
@@ -40,6 +42,7 @@ type Timing = Pick<PeerLinkOptions, 'heartbeatMs' | 'silentMs' | 'aloneRetryMs'>
 function window(id: string, path: string, targets: readonly PeerTarget[] = [], focused = true, timing: Timing = {}): Window {
   const messages: PeerMessage[] = [];
   const roles: PeerRole[] = [];
+  const reported: string[] = [];
   const warnings: string[] = [];
   const infos: string[] = [];
   const link = new PeerLink({
@@ -49,7 +52,10 @@ function window(id: string, path: string, targets: readonly PeerTarget[] = [], f
     idleAfterMs: 300_000,
     log: { info: (m) => infos.push(m), warn: (m) => warnings.push(m) },
     onMessage: (m) => messages.push(m),
-    onRole: (r) => roles.push(r),
+    onRole: (r, followers) => {
+      roles.push(r);
+      reported.push(r.kind === 'leader' ? `leader of ${followers}` : r.kind);
+    },
     ...timing,
   });
   links.push(link);
@@ -59,6 +65,7 @@ function window(id: string, path: string, targets: readonly PeerTarget[] = [], f
     link,
     messages,
     roles,
+    reported,
     warnings,
     infos,
     ...heard(messages),
@@ -132,16 +139,36 @@ describe('peer link: election', () => {
     await a.link.close();
   });
 
-  it('a third window follows the same leader; roles are reported as they change', async () => {
+  it('a third window follows the same leader; roles are reported as they change, a leader\'s followers coming and going included', async () => {
     const path = freshPath();
     const l = await joined(window('l', path));
     const a = await joined(window('a', path));
     const b = await joined(window('b', path));
-    assert.deepEqual(l.roles.map((r) => r.kind), ['electing', 'leader']);
+    // The status-bar tooltip says the leader probes for other windows only while some follow it.
+    assert.deepEqual(l.reported, ['electing', 'leader of 0', 'leader of 1', 'leader of 2']);
     assert.deepEqual(a.link.role, { kind: 'follower', leader: 'l' });
     assert.deepEqual(b.roles.at(-1), { kind: 'follower', leader: 'l' });
-    await Promise.all([l, a, b].map((w) => w.link.close()));
+    await b.link.close();
+    await until('l to hear b left', () => l.reported.length === 5);
+    await a.link.close();
+    await until('l to hear a left', () => l.reported.length === 6);
+    assert.deepEqual(l.reported.slice(4), ['leader of 1', 'leader of 0']);
+    assert.equal(l.link.followers, 0);
+    await l.link.close();
     assert.equal(l.link.role.kind, 'closed');
+  });
+
+  it('a connection that never becomes a window of this version is no follower', async () => {
+    const path = freshPath();
+    const l = await joined(window('l', path));
+    const old = net.connect(path);
+    old.on('error', () => undefined);
+    old.resume();
+    old.write(encodeFrame({ t: 'hello', v: PROTOCOL_VERSION - 1, window: 'old', focused: true } as PeerMessage));
+    await new Promise((resolve) => old.once('close', resolve));
+    const a = await joined(window('a', path));
+    assert.deepEqual(l.reported, ['electing', 'leader of 0', 'leader of 1']);
+    await Promise.all([l, a].map((w) => w.link.close()));
   });
 
   it('of two windows started in the same tick, exactly one leads and the other follows it', async () => {
