@@ -325,7 +325,7 @@ export class PeerLink {
     this.failedConnections = 0;
     const registry = new PeerRegistry({ leader: window, idleAfterMs }, this.now());
     const state: LinkState & { kind: 'leader' } = { kind: 'leader', server, registry, connections: new Map(), sockets: new Set(), idleTimer: undefined };
-    this.setState(state);
+    this.state = state;
     log.info('several windows: this window leads (it probes what it watches and relays to the others)');
     server.removeAllListeners('connection');
     server.on('connection', (socket) => this.accept(state, socket));
@@ -334,6 +334,7 @@ export class PeerLink {
     this.join(state, window, this.focused);
     this.deliver(state, registry.receive(window, { t: 'targets', targets: this.targets }, this.now()));
     this.sendHeld();
+    this.announceLeader(state);
   }
 
   /**
@@ -341,7 +342,7 @@ export class PeerLink {
    * has heard what was just delivered to it (its own deliveries wait a
    * microtask, see `deliver`): what it shows for its role (the tooltip:
    * which providers another window probes) then reads its new share, not
-   * the one from before (a window whose follower left).
+   * the one from before (a window that took over, or whose follower left).
    */
   private announceLeader(state: LinkState & { kind: 'leader' }): void {
     queueMicrotask(() => {

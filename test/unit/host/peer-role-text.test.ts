@@ -109,6 +109,7 @@ describe('the tooltip says whether this window probes for other VS Code windows'
       // It leads (it bound the endpoint) with nobody following: there is no other window, and it probes its provider itself.
       await until('the first window to lead', () => first.roles.at(-1)?.startsWith('leader') === true);
       assert.ok(!first.tooltip().includes(LEADS), `one window alone: ${first.tooltip()}`);
+      assert.ok(!first.tooltip().includes('Probed by another'), `one window alone: ${first.tooltip()}`);
 
       const second = await openWindow(path);
       try {
@@ -128,6 +129,28 @@ describe('the tooltip says whether this window probes for other VS Code windows'
       assert.ok(!first.tooltip().includes('Probed by another'), first.tooltip());
     } finally {
       await close(first);
+    }
+  });
+
+  it('the leading window closes: the one left says neither that another window probes its provider nor that it probes for others', async () => {
+    const path = join(dir, 'b', 'peers.sock');
+    const first = await openWindow(path);
+    let second: Window | undefined;
+    try {
+      await until('the first window to lead', () => first.roles.at(-1)?.startsWith('leader') === true);
+      second = await openWindow(path);
+      await until('the second window to follow', () => second!.roles.at(-1) === 'follower');
+      await second.timers.advance(1_000);
+      assert.ok(second.tooltip().includes(PROBED_ELSEWHERE), `the follower: ${second.tooltip()}`);
+      await close(first);
+      // It takes over; its timers stand still, so its tooltip is what the takeover itself drew.
+      await until('the second window to lead', () => second!.roles.at(-1)?.startsWith('leader') === true);
+      assert.ok(second.tooltip().includes('OpenAI'), second.tooltip());
+      assert.ok(!second.tooltip().includes(LEADS), `the only window left: ${second.tooltip()}`);
+      assert.ok(!second.tooltip().includes('Probed by another'), `the only window left: ${second.tooltip()}`);
+    } finally {
+      await close(first);
+      if (second) await close(second);
     }
   });
 });
