@@ -53,7 +53,7 @@ function open(fleet: Fleet, path: string, own: string): Window {
     while ((nl = buffered.indexOf('\n')) >= 0) {
       const line = JSON.parse(buffered.slice(0, nl)) as { role?: string; views?: string[]; error?: string };
       buffered = buffered.slice(nl + 1);
-      if (line.role) {
+      if (line.role && line.role !== window.role) {
         window.role = line.role;
         window.roleAt = performance.now();
       }
