@@ -4,18 +4,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { parseSettings } from '../../../src/core/settings';
 import type { RawSettings } from '../../../src/core/settings';
 import { LocalGateway } from '../../../src/net/gateway';
 import type { ProbeClient } from '../../../src/host/configuration-pipeline';
 import { HistoryStore } from '../../../src/host/history-store';
 import { Runtime } from '../../../src/host/runtime';
-import type { RuntimeHost } from '../../../src/host/runtime';
 import { Secrets } from '../../../src/host/secrets';
 import { FakeClock } from '../fake-clock';
 import { FakeTimers } from '../fake-timers';
 import { MemorySecretStorage, memoryLog } from './memory-secrets';
-import { MemoryMemento, RuntimeHarness, provider } from './runtime-harness';
+import { MemoryMemento, RuntimeHarness, provider, userHost } from './runtime-harness';
 
 /*
  * A window kept open all day: settings edited again and again, reloads (some
@@ -155,24 +153,14 @@ describe('a long day: 100 reloads on one workspace state', () => {
           providers: [provider('a'), provider('b'), provider(`c${i % 3}`)],
           ...(i % 5 === 0 && { gateway: { enabled: true, port: 0 } }),
         };
-        const host: RuntimeHost = {
-          readConfiguration: () => {
-            const parsed = parseSettings(raw);
-            return { parsed, providers: parsed.providers.map((definition) => ({ definition, fromWorkspace: false, envAllowed: true })) };
-          },
-          isTrusted: () => true,
-          readProxySettings: () => ({}),
-          reportDiagnostics: () => {},
+        const host = userHost(raw, clock, timers, {
           state: memento,
           stateKey: STATE_KEY,
-          timers,
-          time: { monotonic: () => clock.t, wall: () => clock.t + 1_700_000_000_000, defer: (forget) => setImmediate(forget) },
-          env: {},
           random: seeded(i),
           // The real machine-wide parts: the several-windows endpoint and the history folder.
           peers: { path: join(dir, 'peers.sock'), focused: true },
           history: new HistoryStore({ dir: join(dir, 'history'), log: memoryLog() }),
-        };
+        });
         const runtime = new Runtime(host, new Secrets(new MemorySecretStorage(), memoryLog(), {}), memoryLog(), () =>
           Promise.resolve({ Prober, startGateway: (options) => LocalGateway.start(options) }),
         );

@@ -2,15 +2,13 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parseSettings } from '../../../src/core/settings';
 import type { ProbeClient } from '../../../src/host/configuration-pipeline';
 import { Runtime } from '../../../src/host/runtime';
-import type { RuntimeHost } from '../../../src/host/runtime';
 import { Secrets } from '../../../src/host/secrets';
 import { FakeClock } from '../fake-clock';
 import { FakeTimers } from '../fake-timers';
 import { MemorySecretStorage, memoryLog } from './memory-secrets';
-import { MemoryMemento, provider } from './runtime-harness';
+import { provider, userHost } from './runtime-harness';
 import { installVscodeStub, statusBarWindow } from './vscode-stub';
 import type { StubStatusBarItem } from './vscode-stub';
 
@@ -53,22 +51,7 @@ async function openWindow(path: string): Promise<Window> {
   const clock = new FakeClock(1_000_000);
   const timers = new FakeTimers(clock);
   const raw = { probe: { jitter: 0, intervalSeconds: 60 }, providers: [provider('openai', { label: 'OpenAI' })] };
-  const host: RuntimeHost = {
-    readConfiguration: () => {
-      const parsed = parseSettings(raw);
-      return { parsed, providers: parsed.providers.map((definition) => ({ definition, fromWorkspace: false, envAllowed: true })) };
-    },
-    isTrusted: () => true,
-    readProxySettings: () => ({}),
-    reportDiagnostics: () => {},
-    state: new MemoryMemento(),
-    stateKey: 'llmHealth.state',
-    timers,
-    time: { monotonic: () => clock.t, wall: () => clock.t + 1_700_000_000_000, defer: (forget) => setImmediate(forget) },
-    env: {},
-    random: () => 0.5,
-    peers: { path, focused: true },
-  };
+  const host = userHost(raw, clock, timers, { peers: { path, focused: true } });
   const runtime = new Runtime(host, new Secrets(new MemorySecretStorage(), memoryLog(), {}), memoryLog(), () => Promise.resolve({ Prober }));
   const bar = new StatusBar(runtime);
   const item = items.at(-1)!;

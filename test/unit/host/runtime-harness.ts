@@ -42,6 +42,30 @@ const providerOf = (url: string) => new URL(url).hostname.split('.')[0]!;
 
 export const provider = (id: string, extra: Record<string, unknown> = {}) => ({ id, preset: 'openai', baseUrl: `https://${id}.example.com/v1`, ...extra });
 
+/**
+ * A host for a Runtime built by hand (with a real several-windows endpoint, a
+ * history folder…): the user's settings `raw`, trusted, no proxy, on `clock`
+ * (wall time 1,700,000,000,000 ms ahead) and `timers`; `extra` adds or replaces.
+ */
+export function userHost(raw: RawSettings, clock: FakeClock, timers: FakeTimers, extra: Partial<RuntimeHost> = {}): RuntimeHost {
+  return {
+    readConfiguration: () => {
+      const parsed = parseSettings(raw);
+      return { parsed, providers: parsed.providers.map((definition) => ({ definition, fromWorkspace: false, envAllowed: true })) };
+    },
+    isTrusted: () => true,
+    readProxySettings: () => ({}),
+    reportDiagnostics: () => {},
+    state: new MemoryMemento(),
+    stateKey: 'llmHealth.state',
+    timers,
+    time: { monotonic: () => clock.t, wall: () => clock.t + 1_700_000_000_000, defer: (forget) => setImmediate(forget) },
+    env: {},
+    random: () => 0.5,
+    ...extra,
+  };
+}
+
 /** Everything the runtime talks to, faked: settings, secrets, workspace state, time, and the prober bundle. */
 export class RuntimeHarness {
   readonly clock = new FakeClock(1_000_000);
